@@ -1,0 +1,266 @@
+//! Explicit conversions between domain types and wire types.
+
+use portcullis_core::catalog::{Catalog, PermissionGroup};
+use portcullis_core::model::{self, Access, ApiToken, Grants, Member, TokenStatus};
+use portcullis_core::service::policies::{ExpandedPolicy, PolicyDraft};
+use portcullis_core::service::tokens::{ConditionDraft, TokenPolicyDraft};
+use portcullis_core::time::Timestamp;
+use portcullis_wire::body as w;
+
+/// Wire access from the domain's.
+pub fn access(a: Access) -> w::Access {
+    match a {
+        Access::Allow => w::Access::Allow,
+        Access::Deny => w::Access::Deny,
+    }
+}
+
+/// Domain access from the wire's.
+pub fn access_in(a: w::Access) -> Access {
+    match a {
+        w::Access::Allow => Access::Allow,
+        w::Access::Deny => Access::Deny,
+    }
+}
+
+/// A member permission group.
+pub fn permission_group(g: &PermissionGroup) -> w::PermissionGroup {
+    w::PermissionGroup {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        meta: permission_group_meta(g),
+    }
+}
+
+/// `meta` of a permission group.
+pub fn permission_group_meta(g: &PermissionGroup) -> w::PermissionGroupMeta {
+    w::PermissionGroupMeta {
+        key: "label".into(),
+        value: g.label.clone(),
+        label: g.label.clone(),
+        scopes: g.scope().to_owned(),
+        description: g.description.clone(),
+        editable: "false".into(),
+        local: g.local.then(|| "true".to_owned()),
+    }
+}
+
+/// A resource group.
+pub fn resource_group(g: &model::ResourceGroup) -> w::ResourceGroup {
+    w::ResourceGroup {
+        id: g.id.to_string(),
+        name: g.name.clone(),
+        scope: vec![w::Scope {
+            key: g.scope_key.clone(),
+            objects: g
+                .objects
+                .iter()
+                .map(|k| w::ScopeObject { key: k.clone() })
+                .collect(),
+        }],
+        meta: w::KeyValueMeta {
+            key: "editable".into(),
+            value: "true".into(),
+        },
+    }
+}
+
+/// An expanded member or user-group policy.
+pub fn policy(p: &ExpandedPolicy) -> w::Policy {
+    w::Policy {
+        id: p.policy.id.to_string(),
+        access: access(p.policy.access),
+        permission_groups: p
+            .permission_groups
+            .iter()
+            .map(|g| w::PolicyPermissionGroup {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                meta: permission_group_meta(g),
+            })
+            .collect(),
+        resource_groups: p.resource_groups.iter().map(resource_group).collect(),
+    }
+}
+
+/// Policy drafts from a request.
+pub fn policy_drafts(input: &[w::PolicyInput]) -> Vec<PolicyDraft> {
+    input
+        .iter()
+        .map(|p| PolicyDraft {
+            id: p.id.clone(),
+            access: access_in(p.access),
+            permission_groups: p.permission_groups.iter().map(|r| r.id.clone()).collect(),
+            resource_groups: p.resource_groups.iter().map(|r| r.id.clone()).collect(),
+        })
+        .collect()
+}
+
+/// An account.
+pub fn account(a: &model::Account) -> w::Account {
+    w::Account {
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        account_type: match a.account_type {
+            model::AccountType::Standard => w::AccountType::Standard,
+            model::AccountType::Enterprise => w::AccountType::Enterprise,
+        },
+        created_on: a.created_on.to_string(),
+        settings: w::AccountSettings {
+            enforce_twofactor: a.enforce_twofactor,
+            abuse_contact_email: a.abuse_contact_email.clone(),
+        },
+    }
+}
+
+/// Domain account type from the wire's.
+pub fn account_type_in(t: w::AccountType) -> model::AccountType {
+    match t {
+        w::AccountType::Standard => model::AccountType::Standard,
+        w::AccountType::Enterprise => model::AccountType::Enterprise,
+    }
+}
+
+/// The user.
+pub fn user(u: &model::User) -> w::User {
+    w::User {
+        id: u.id.to_string(),
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        two_factor_authentication_enabled: u.two_factor_enabled,
+        two_factor_authentication_locked: false,
+        suspended: false,
+        operator: u.operator,
+        created_on: u.created_on.to_string(),
+        modified_on: u.modified_on.to_string(),
+    }
+}
+
+/// Domain member status from the wire's.
+pub fn member_status_in(s: w::MemberStatus) -> model::MemberStatus {
+    match s {
+        w::MemberStatus::Accepted => model::MemberStatus::Accepted,
+        w::MemberStatus::Pending => model::MemberStatus::Pending,
+    }
+}
+
+/// A member; `policies` are the member's expanded policies (empty for role members).
+pub fn member(m: &Member, catalog: &Catalog, policies: &[ExpandedPolicy]) -> w::Member {
+    let roles = match &m.grants {
+        Grants::Roles(ids) => ids
+            .iter()
+            .map(|id| {
+                let r = catalog.role(id);
+                w::Role {
+                    id: id.clone(),
+                    name: r.map(|r| r.name.clone()).unwrap_or_else(|| id.clone()),
+                    description: r.map(|r| r.description.clone()).unwrap_or_default(),
+                    permissions: serde_json::Map::new(),
+                }
+            })
+            .collect(),
+        Grants::Policies(_) => Vec::new(),
+    };
+    w::Member {
+        id: m.id.to_string(),
+        email: m.user.email.clone(),
+        status: match m.status {
+            model::MemberStatus::Accepted => w::MemberStatus::Accepted,
+            model::MemberStatus::Pending => w::MemberStatus::Pending,
+        },
+        user: w::MemberUser {
+            id: m.user.id.to_string(),
+            email: m.user.email.clone(),
+            first_name: m.user.first_name.clone(),
+            last_name: m.user.last_name.clone(),
+            two_factor_authentication_enabled: m.user.two_factor_enabled,
+        },
+        roles,
+        policies: policies.iter().map(policy).collect(),
+    }
+}
+
+/// Wire token status.
+pub fn token_status(s: TokenStatus) -> w::TokenStatus {
+    match s {
+        TokenStatus::Active => w::TokenStatus::Active,
+        TokenStatus::Disabled => w::TokenStatus::Disabled,
+        TokenStatus::Expired => w::TokenStatus::Expired,
+    }
+}
+
+/// A token (never with its value).
+pub fn token(t: &ApiToken, catalog: &Catalog, now: Timestamp) -> w::Token {
+    let request_ip = (!t.condition.is_empty()).then(|| w::RequestIpCondition {
+        allowed: t
+            .condition
+            .request_ip_in
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        not_in: t
+            .condition
+            .request_ip_not_in
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    });
+    w::Token {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        status: token_status(t.status(now)),
+        issued_on: t.issued_on.to_string(),
+        modified_on: t.modified_on.to_string(),
+        last_used_on: t.last_used_on.map(|x| x.to_string()),
+        not_before: t.not_before.map(|x| x.to_string()),
+        expires_on: t.expires_on.map(|x| x.to_string()),
+        condition: w::TokenCondition { request_ip },
+        policies: t
+            .policies
+            .iter()
+            .map(|p| w::TokenPolicy {
+                id: Some(p.id.to_string()),
+                effect: match p.access {
+                    Access::Allow => w::Effect::Allow,
+                    Access::Deny => w::Effect::Deny,
+                },
+                permission_groups: p
+                    .permission_groups
+                    .iter()
+                    .map(|id| w::TokenPolicyPermissionGroup {
+                        id: id.clone(),
+                        name: catalog.token_group(id).map(|g| g.name.clone()),
+                    })
+                    .collect(),
+                resources: p.resources.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Token policy drafts from a request.
+pub fn token_policy_drafts(input: &[w::TokenPolicy]) -> Vec<TokenPolicyDraft> {
+    input
+        .iter()
+        .map(|p| TokenPolicyDraft {
+            effect: match p.effect {
+                w::Effect::Allow => Access::Allow,
+                w::Effect::Deny => Access::Deny,
+            },
+            permission_groups: p.permission_groups.iter().map(|g| g.id.clone()).collect(),
+            resources: p.resources.clone(),
+        })
+        .collect()
+}
+
+/// Condition draft from a request.
+pub fn condition_draft(c: &w::TokenCondition) -> ConditionDraft {
+    c.request_ip
+        .as_ref()
+        .map(|ip| ConditionDraft {
+            request_ip_in: ip.allowed.clone(),
+            request_ip_not_in: ip.not_in.clone(),
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,357 @@
+//! Extractors. Each rejection is an [`ApiError`], so bad paths, queries, bodies and credentials
+//! get Cloudflare envelopes that name the field.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use http_body_util::{BodyExt, Limited};
+use portcullis_core::auth::{authenticate, Credentials, Principal};
+use portcullis_core::ids::is_id;
+use portcullis_core::page::{PageLimits, PageRequest};
+use portcullis_core::secret::is_api_key_format;
+use portcullis_core::time::Timestamp;
+use portcullis_wire::{ErrorKind, Message};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get(name)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// Reads the credentials from the headers. Bearer wins when several are sent (the TypeScript
+/// SDK sends everything it has).
+pub fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
+    if let Some(auth) = header(parts, "authorization") {
+        let mut it = auth.trim().splitn(2, ' ');
+        let scheme = it.next().unwrap_or_default();
+        let value = it.next().map(str::trim).unwrap_or_default();
+        if !scheme.eq_ignore_ascii_case("bearer") || value.is_empty() || value.contains(' ') {
+            return Err(ApiError::with_chain(
+                ErrorKind::InvalidHeaders,
+                vec![Message::new(
+                    6111,
+                    "Invalid format for Authorization header",
+                )],
+            ));
+        }
+        return Ok(Credentials::Bearer(value.to_owned()));
+    }
+    let email = header(parts, "x-auth-email")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let key = header(parts, "x-auth-key")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut chain = Vec::new();
+    if email.is_none() {
+        chain.push(Message::new(6100, "Missing X-Auth-Email header"));
+    }
+    match key {
+        None => chain.push(Message::new(6101, "Missing X-Auth-Key header")),
+        Some(k) if !is_api_key_format(k) => {
+            chain.push(Message::new(6103, "Invalid format for X-Auth-Key header"))
+        }
+        Some(_) => {}
+    }
+    match (email, key) {
+        (Some(email), Some(key)) if chain.is_empty() => Ok(Credentials::Key {
+            email: email.to_owned(),
+            key: key.to_owned(),
+        }),
+        _ => Err(ApiError::with_chain(ErrorKind::InvalidHeaders, chain)),
+    }
+}
+
+/// The client's address (the TCP peer; proxies are not trusted).
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let creds = credentials(parts)?;
+        let principal = authenticate(
+            state.app.store(),
+            &creds,
+            client_ip(parts),
+            Timestamp::now(),
+        )
+        .await?;
+        Ok(Self(principal))
+    }
+}
+
+/// Path parameters, all identifiers: each must be 32 lowercase hex characters.
+#[derive(Debug, Clone)]
+pub struct Ids(HashMap<String, String>);
+
+impl Ids {
+    /// The raw value of a parameter (validated as an id).
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ids {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorKind::UnknownRoute))?;
+        let mut out = HashMap::new();
+        for (name, value) in &raw {
+            if !is_id(value) {
+                return Err(ApiError::with_message(
+                    ErrorKind::MalformedPathId,
+                    format!(
+                        "Could not route to {}, perhaps your object identifier is invalid?",
+                        parts.uri.path()
+                    ),
+                ));
+            }
+            out.insert(name.to_owned(), value.to_owned());
+        }
+        Ok(Self(out))
+    }
+}
+
+/// The query string as name -> values (`+` and `%20` both decode to a space).
+#[derive(Debug, Clone, Default)]
+pub struct Query(HashMap<String, Vec<String>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        if let Some(q) = parts.uri.query() {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                map.entry(k.into_owned()).or_default().push(v.into_owned());
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+fn parse_count(name: &str, raw: &str) -> Result<f64, ApiError> {
+    let v: f64 = raw.trim().parse().map_err(|_| {
+        ApiError::invalid(
+            format!("/query/{name}"),
+            format!("query parameter `{name}`: `{raw}` is not a number"),
+        )
+    })?;
+    if !v.is_finite() || v.fract() != 0.0 {
+        return Err(ApiError::invalid(
+            format!("/query/{name}"),
+            format!("query parameter `{name}`: `{raw}` is not a whole number"),
+        ));
+    }
+    Ok(v)
+}
+
+impl Query {
+    /// The last value of a parameter, if any (empty values count as absent).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .and_then(|v| v.last())
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// `page` (>= 1; `2.0` accepted) and `per_page` (clamped into `limits`).
+    pub fn page(&self, limits: PageLimits) -> Result<PageRequest, ApiError> {
+        let page = match self.get("page") {
+            None => None,
+            Some(raw) => {
+                let v = parse_count("page", raw)?;
+                if v < 1.0 {
+                    return Err(ApiError::invalid(
+                        "/query/page",
+                        format!("query parameter `page`: must be 1 or more, got `{raw}`"),
+                    ));
+                }
+                Some(v.min(1e12) as u64)
+            }
+        };
+        let per_page = match self.get("per_page") {
+            None => None,
+            Some(raw) => Some(parse_count("per_page", raw)?.clamp(0.0, 1e6) as u64),
+        };
+        Ok(PageRequest::new(page, per_page, limits))
+    }
+
+    /// An enumerated parameter: one of `allowed`, or absent.
+    pub fn one_of<'a>(&self, name: &str, allowed: &[&'a str]) -> Result<Option<&'a str>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => allowed
+                .iter()
+                .find(|a| **a == v)
+                .map(|a| Some(*a))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("/query/{name}"),
+                        format!(
+                            "query parameter `{name}`: `{v}` is not one of {}",
+                            allowed
+                                .iter()
+                                .map(|a| format!("`{a}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                }),
+        }
+    }
+}
+
+/// A JSON body. Malformed JSON is 400/6007; a wrong type, a missing field or an unknown enum
+/// value is 400/1001 with the field's pointer; over 1 MiB is 413. An empty body reads as `{}`
+/// (or `[]` for array bodies), so a missing required field is named precisely.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+/// Converts serde_path_to_error-like paths (`a.b[0].c`) into JSON pointers (`/a/b/0/c`).
+fn pointer_from_path(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            let (name, idx) = rest.split_at(i);
+            if !name.is_empty() {
+                out.push('/');
+                out.push_str(name);
+            }
+            rest = idx;
+            for seg in rest.split('[').filter(|s| !s.is_empty()) {
+                out.push('/');
+                out.push_str(seg.trim_end_matches(']'));
+            }
+        } else {
+            out.push('/');
+            out.push_str(rest);
+        }
+    }
+    out
+}
+
+/// Parses `bytes` into `T`, mapping errors to envelopes with pointers.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], empty: &str) -> Result<T, ApiError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        empty.as_bytes()
+    } else {
+        bytes
+    };
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        ApiError::with_chain(
+            ErrorKind::MalformedJson,
+            vec![Message::new(ErrorKind::MalformedJson.code(), e.to_string())],
+        )
+    })?;
+    let de = value;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let pointer = pointer_from_path(&e.path().to_string());
+        let inner = e.inner().to_string();
+        let inner = inner.replace("invalid type: ", "wrong type: ");
+        let field = if pointer.is_empty() {
+            "body".to_owned()
+        } else {
+            pointer.clone()
+        };
+        let message = if let Some(missing) = inner.strip_prefix("missing field ") {
+            let name = missing.trim_matches('`');
+            let p = format!("{pointer}/{name}");
+            return ApiError::invalid(p.clone(), format!("{p}: required field is missing"));
+        } else {
+            format!("{field}: {inner}")
+        };
+        ApiError::invalid(
+            if pointer.is_empty() {
+                "/".to_owned()
+            } else {
+                pointer
+            },
+            message,
+        )
+    })
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    Limited::new(body, BODY_LIMIT)
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ApiError::new(ErrorKind::PayloadTooLarge)
+            } else {
+                ApiError::with_message(ErrorKind::MalformedJson, "could not read the request body")
+            }
+        })
+}
+
+/// Bodies whose empty form is `[]` rather than `{}`.
+pub trait EmptyBody {
+    /// The JSON an empty body stands for.
+    const EMPTY: &'static str = "{}";
+}
+
+impl<T> EmptyBody for Vec<T> {
+    const EMPTY: &'static str = "[]";
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + EmptyBody,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(req.into_body()).await?;
+        parse_json(&bytes, T::EMPTY).map(ApiJson)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers() {
+        assert_eq!(
+            pointer_from_path("policies[0].access"),
+            "/policies/0/access"
+        );
+        assert_eq!(pointer_from_path("name"), "/name");
+        assert_eq!(pointer_from_path("[2].id"), "/2/id");
+        assert_eq!(pointer_from_path("."), "");
+    }
+}

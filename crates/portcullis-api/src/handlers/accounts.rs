@@ -1,0 +1,93 @@
+//! Accounts and `GET /user`.
+
+use axum::extract::State;
+use portcullis_core::ids::AccountId;
+use portcullis_core::page::SMALL_LIST;
+use portcullis_core::service::accounts::AccountUpdate;
+use portcullis_wire::body as w;
+
+use crate::convert;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::handlers::{ok, page, One};
+use crate::server::AppState;
+
+impl EmptyBody for w::AccountCreate {}
+impl EmptyBody for w::AccountUpdate {}
+
+fn account(ids: &Ids) -> AccountId {
+    AccountId::from_trusted(ids.get("account_id").to_owned())
+}
+
+/// `GET /user`.
+pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<One<w::User>> {
+    Ok(ok(convert::user(&s.app.current_user(&p)?)))
+}
+
+/// `GET /accounts`.
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    q: Query,
+) -> ApiResult<One<Vec<w::Account>>> {
+    let request = q.page(SMALL_LIST)?;
+    let result = s
+        .app
+        .list_accounts(&p, q.get("name").map(str::trim), request)
+        .await?;
+    Ok(page(&result, convert::account))
+}
+
+/// `GET /accounts/{account_id}`.
+pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Account>> {
+    Ok(ok(convert::account(
+        &s.app.get_account(&p, &account(&ids)).await?,
+    )))
+}
+
+/// `PUT /accounts/{account_id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::AccountUpdate>,
+) -> ApiResult<One<w::Account>> {
+    let settings = body.settings.unwrap_or_default();
+    let update = AccountUpdate {
+        name: body.name,
+        account_type: body.account_type.map(convert::account_type_in),
+        enforce_twofactor: settings.enforce_twofactor,
+        abuse_contact_email: settings.abuse_contact_email,
+    };
+    Ok(ok(convert::account(
+        &s.app.update_account(&p, &account(&ids), update).await?,
+    )))
+}
+
+/// `POST /accounts` (operators).
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<w::AccountCreate>,
+) -> ApiResult<One<w::Account>> {
+    let a = s
+        .app
+        .create_account(
+            &p,
+            &body.name,
+            body.account_type.map(convert::account_type_in),
+        )
+        .await?;
+    Ok(ok(convert::account(&a)))
+}
+
+/// `DELETE /accounts/{account_id}` (operators).
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
+    let id = account(&ids);
+    s.app.delete_account(&p, &id).await?;
+    Ok(ok(w::IdRef { id: id.to_string() }))
+}

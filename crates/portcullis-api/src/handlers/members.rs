@@ -1,0 +1,134 @@
+//! Account members.
+
+use axum::extract::State;
+use portcullis_core::ids::{AccountId, MemberId};
+use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus};
+use portcullis_core::page::SMALL_LIST;
+use portcullis_core::service::members::{MemberCreate, MemberUpdate};
+use portcullis_core::service::Portcullis;
+use portcullis_wire::body as w;
+
+use crate::convert;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::handlers::{ok, One};
+use crate::server::AppState;
+
+impl EmptyBody for w::MemberCreate {}
+impl EmptyBody for w::MemberUpdate {}
+
+fn account(ids: &Ids) -> AccountId {
+    AccountId::from_trusted(ids.get("account_id").to_owned())
+}
+
+fn member_id(ids: &Ids) -> MemberId {
+    MemberId::from_trusted(ids.get("member_id").to_owned())
+}
+
+/// Converts a member, expanding its policies.
+pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
+    let expanded = match &m.grants {
+        Grants::Policies(p) => app.expand_policies(&m.account_id, p).await?,
+        Grants::Roles(_) => Vec::new(),
+    };
+    Ok(convert::member(m, app.catalog(), &expanded))
+}
+
+/// `GET /accounts/{account_id}/members`.
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::Member>>> {
+    let request = q.page(SMALL_LIST)?;
+    let order = match q.one_of(
+        "order",
+        &["user.email", "user.first_name", "user.last_name", "status"],
+    )? {
+        Some("user.first_name") => MemberOrder::FirstName,
+        Some("user.last_name") => MemberOrder::LastName,
+        Some("status") => MemberOrder::Status,
+        _ => MemberOrder::Email,
+    };
+    let filter = MemberFilter {
+        status: q
+            .one_of("status", &["accepted", "pending"])?
+            .map(MemberStatus::parse),
+        order,
+        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+    };
+    let result = s
+        .app
+        .list_members(&p, &account(&ids), &filter, request)
+        .await?;
+    let mut items = Vec::with_capacity(result.items.len());
+    for m in &result.items {
+        items.push(member_out(&s.app, m).await?);
+    }
+    let info = portcullis_wire::ResultInfo::new(
+        result.request.page,
+        result.request.per_page,
+        items.len() as u64,
+        result.total,
+    );
+    Ok(axum::Json(portcullis_wire::Envelope::page(items, info)))
+}
+
+/// `GET /accounts/{account_id}/members/{member_id}`.
+pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Member>> {
+    let m = s
+        .app
+        .get_member(&p, &account(&ids), &member_id(&ids))
+        .await?;
+    Ok(ok(member_out(&s.app, &m).await?))
+}
+
+/// `POST /accounts/{account_id}/members`.
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::MemberCreate>,
+) -> ApiResult<One<w::Member>> {
+    let input = MemberCreate {
+        email: body.email,
+        roles: body.roles,
+        policies: body.policies.as_deref().map(convert::policy_drafts),
+        status: body.status.map(convert::member_status_in),
+    };
+    let m = s.app.create_member(&p, &account(&ids), input).await?;
+    Ok(ok(member_out(&s.app, &m).await?))
+}
+
+/// `PUT /accounts/{account_id}/members/{member_id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::MemberUpdate>,
+) -> ApiResult<One<w::Member>> {
+    let input = MemberUpdate {
+        roles: body
+            .roles
+            .map(|r| r.iter().map(|r| r.id().to_owned()).collect()),
+        policies: body.policies.as_deref().map(convert::policy_drafts),
+        status: body.status.map(convert::member_status_in),
+    };
+    let m = s
+        .app
+        .update_member(&p, &account(&ids), &member_id(&ids), input)
+        .await?;
+    Ok(ok(member_out(&s.app, &m).await?))
+}
+
+/// `DELETE /accounts/{account_id}/members/{member_id}`.
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
+    let id = member_id(&ids);
+    s.app.delete_member(&p, &account(&ids), &id).await?;
+    Ok(ok(w::IdRef { id: id.to_string() }))
+}

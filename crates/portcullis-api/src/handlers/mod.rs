@@ -1,0 +1,33 @@
+//! Handlers, one module per resource. Each parses its input into domain commands, calls one
+//! service method and converts the result into the wire shape.
+
+use axum::Json;
+use portcullis_core::page::Page;
+use portcullis_wire::{Envelope, ResultInfo};
+use serde::Serialize;
+
+pub mod accounts;
+pub mod members;
+pub mod meta;
+pub mod permission_groups;
+pub mod tokens;
+
+/// A successful single-object answer.
+pub type One<T> = Json<Envelope<T>>;
+
+/// Wraps a result.
+pub fn ok<T: Serialize>(result: T) -> One<T> {
+    Json(Envelope::ok(result))
+}
+
+/// Wraps one page of a paginated list.
+pub fn page<T, U: Serialize>(p: &Page<T>, f: impl Fn(&T) -> U) -> One<Vec<U>> {
+    let items: Vec<U> = p.items.iter().map(f).collect();
+    let info = ResultInfo::new(
+        p.request.page,
+        p.request.per_page,
+        items.len() as u64,
+        p.total,
+    );
+    Json(Envelope::page(items, info))
+}

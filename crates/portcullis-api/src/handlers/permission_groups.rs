@@ -1,0 +1,105 @@
+//! Permission groups: the member catalog (`/iam/permission_groups`) and the token catalog.
+
+use axum::extract::State;
+use portcullis_core::auth::require_account_access;
+use portcullis_core::catalog::{TokenPermissionGroup, SCOPE_USER};
+use portcullis_core::ids::AccountId;
+use portcullis_core::page::{Page, SMALL_LIST};
+use portcullis_core::CoreError;
+use portcullis_wire::body as w;
+
+use crate::convert;
+use crate::error::ApiResult;
+use crate::extract::{Auth, Ids, Query};
+use crate::handlers::{ok, page, One};
+use crate::server::AppState;
+
+fn account(ids: &Ids) -> AccountId {
+    AccountId::from_trusted(ids.get("account_id").to_owned())
+}
+
+/// `GET /accounts/{account_id}/iam/permission_groups`.
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::PermissionGroup>>> {
+    let request = q.page(SMALL_LIST)?;
+    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    let id = q.get("id");
+    let name = q.get("name").map(str::trim);
+    let label = q.get("label");
+    let matching: Vec<_> = s
+        .app
+        .catalog()
+        .member_groups()
+        .iter()
+        .filter(|g| id.is_none_or(|id| g.id == id))
+        .filter(|g| name.is_none_or(|n| g.name.eq_ignore_ascii_case(n)))
+        .filter(|g| label.is_none_or(|l| g.label.as_deref() == Some(l)))
+        .cloned()
+        .collect();
+    let result = Page {
+        items: request.slice(&matching),
+        total: matching.len() as u64,
+        request,
+    };
+    Ok(page(&result, convert::permission_group))
+}
+
+/// `GET /accounts/{account_id}/iam/permission_groups/{permission_group_id}`.
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::PermissionGroup>> {
+    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    let id = ids.get("permission_group_id");
+    let g = s
+        .app
+        .catalog()
+        .member_group(id)
+        .ok_or_else(|| CoreError::not_found("permission group", id))?;
+    Ok(ok(convert::permission_group(g)))
+}
+
+fn token_groups(s: &AppState, q: &Query, user: bool) -> Vec<w::TokenPermissionGroup> {
+    let name = q.get("name").map(str::trim);
+    let scope = q.get("scope");
+    s.app
+        .catalog()
+        .token_groups()
+        .iter()
+        .filter(|g| user || !g.scopes.iter().any(|x| x == SCOPE_USER))
+        .filter(|g| name.is_none_or(|n| g.name.eq_ignore_ascii_case(n)))
+        .filter(|g| scope.is_none_or(|sc| g.scopes.iter().any(|x| x == sc)))
+        .map(|g: &TokenPermissionGroup| w::TokenPermissionGroup {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            scopes: g.scopes.clone(),
+            description: g.description.clone(),
+        })
+        .collect()
+}
+
+/// `GET /accounts/{account_id}/tokens/permission_groups`.
+pub async fn account_token_groups(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
+    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    Ok(ok(token_groups(&s, &q, false)))
+}
+
+/// `GET /user/tokens/permission_groups`.
+pub async fn user_token_groups(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    q: Query,
+) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
+    s.app.current_user(&p)?;
+    Ok(ok(token_groups(&s, &q, true)))
+}

@@ -1,0 +1,163 @@
+//! API tokens: `/accounts/{account_id}/tokens…` and `/user/tokens…` share one implementation,
+//! parameterized by [`TokenScope`].
+
+use axum::extract::State;
+use axum::Json;
+use portcullis_core::auth::Principal;
+use portcullis_core::ids::{AccountId, TokenId};
+use portcullis_core::model::TokenState;
+use portcullis_core::page::SMALL_LIST;
+use portcullis_core::service::tokens::{TokenCreate, TokenScope, TokenUpdate};
+use portcullis_core::time::Timestamp;
+use portcullis_wire::body as w;
+use portcullis_wire::{Envelope, Message};
+
+use crate::convert;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::handlers::{ok, page, One};
+use crate::server::AppState;
+
+impl EmptyBody for w::TokenCreate {}
+impl EmptyBody for w::TokenUpdate {}
+
+/// Body of a roll request (Cloudflare sends `{}`); any object is accepted.
+#[derive(Debug, serde::Deserialize)]
+pub struct RollBody {}
+
+impl EmptyBody for RollBody {}
+
+fn scope(ids: &Ids) -> TokenScope {
+    match ids.get("account_id") {
+        "" => TokenScope::User,
+        a => TokenScope::Account(AccountId::from_trusted(a.to_owned())),
+    }
+}
+
+fn token_id(ids: &Ids) -> TokenId {
+    TokenId::from_trusted(ids.get("token_id").to_owned())
+}
+
+/// List tokens.
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::Token>>> {
+    let request = q.page(SMALL_LIST)?;
+    let result = s.app.list_tokens(&p, &scope(&ids), request).await?;
+    let now = Timestamp::now();
+    Ok(page(&result, |t| convert::token(t, s.app.catalog(), now)))
+}
+
+/// Create a token; the value is in the response, once.
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::TokenCreate>,
+) -> ApiResult<One<w::TokenCreated>> {
+    let input = TokenCreate {
+        name: body.name,
+        policies: convert::token_policy_drafts(&body.policies),
+        not_before: body.not_before,
+        expires_on: body.expires_on,
+        condition: body.condition.as_ref().map(convert::condition_draft),
+    };
+    let (token, value) = s.app.create_token(&p, &scope(&ids), input).await?;
+    Ok(ok(w::TokenCreated {
+        token: convert::token(&token, s.app.catalog(), Timestamp::now()),
+        value,
+    }))
+}
+
+/// Get a token.
+pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Token>> {
+    let t = s.app.get_token(&p, &scope(&ids), &token_id(&ids)).await?;
+    Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
+}
+
+/// Update a token (absent fields unchanged).
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::TokenUpdate>,
+) -> ApiResult<One<w::Token>> {
+    let state = match body.status {
+        None => None,
+        Some(w::TokenStatus::Active) => Some(TokenState::Active),
+        Some(w::TokenStatus::Disabled) => Some(TokenState::Disabled),
+        Some(w::TokenStatus::Expired) => {
+            return Err(ApiError::invalid(
+                "/status",
+                "/status: `expired` cannot be set; set `expires_on` instead (allowed: `active`, `disabled`)",
+            ))
+        }
+    };
+    let input = TokenUpdate {
+        name: body.name,
+        policies: body.policies.as_deref().map(convert::token_policy_drafts),
+        state,
+        not_before: body.not_before,
+        expires_on: body.expires_on,
+        condition: body
+            .condition
+            .map(|c| c.as_ref().map(convert::condition_draft)),
+    };
+    let t = s
+        .app
+        .update_token(&p, &scope(&ids), &token_id(&ids), input)
+        .await?;
+    Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
+}
+
+/// Delete a token.
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
+    let id = token_id(&ids);
+    s.app.delete_token(&p, &scope(&ids), &id).await?;
+    Ok(ok(w::IdRef { id: id.to_string() }))
+}
+
+/// Roll a token's value; the result is the new value (a string).
+pub async fn roll(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(_): ApiJson<RollBody>,
+) -> ApiResult<One<String>> {
+    let value = s.app.roll_token(&p, &scope(&ids), &token_id(&ids)).await?;
+    Ok(ok(value))
+}
+
+fn verified(
+    s: &AppState,
+    p: &Principal,
+    scope: &TokenScope,
+) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
+    let t = s.app.verify_token(p, scope)?;
+    let now = Timestamp::now();
+    Ok(Json(
+        Envelope::ok(w::TokenVerify {
+            id: t.id.to_string(),
+            status: convert::token_status(t.status(now)),
+            not_before: t.not_before.map(|x| x.to_string()),
+            expires_on: t.expires_on.map(|x| x.to_string()),
+        })
+        .with_message(Message::new(10000, "This API Token is valid and active")),
+    ))
+}
+
+/// Verify the token the request was made with.
+pub async fn verify(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
+    verified(&s, &p, &scope(&ids))
+}

@@ -1,0 +1,15 @@
+//! The HTTP layer of Portcullis: the one route table, extractors whose rejections are Cloudflare
+//! envelopes, handlers that translate between wire types and the domain, and the OpenAPI
+//! document generated from the route table.
+//!
+//! This is the only crate that knows HTTP.
+
+pub mod convert;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+
+pub use server::{router, AppState};

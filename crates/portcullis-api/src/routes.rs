@@ -1,0 +1,591 @@
+//! The one route table: every served path, its method, handler, documentation and the
+//! permission key it requires. The router and the OpenAPI document are both built from it, so
+//! neither can forget a route.
+
+use axum::routing::{delete, get, post, put, MethodRouter};
+use portcullis_wire::body as w;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
+
+use crate::handlers::{accounts, members, meta, permission_groups, tokens};
+use crate::server::AppState;
+
+/// Collects a type's schema (and those it refers to); returns its name.
+pub type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> String;
+
+/// Registers `T`'s schema.
+pub fn schema<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> String {
+    let name = T::name().into_owned();
+    out.push((name.clone(), T::schema()));
+    T::schemas(out);
+    name
+}
+
+/// What a route requires of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Nothing (health, readiness, the OpenAPI document).
+    Public,
+    /// Any valid credential; the handler acts on the caller's own data.
+    Authenticated,
+    /// An operator (a user the CLI marked so).
+    Operator,
+    /// A permission key, in Cloudflare's naming, inside the path's account (enforced today as
+    /// "accepted member of the account, or a token it owns"; the policy engine will check the key).
+    Permission(&'static str),
+}
+
+/// How the result is shaped.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// `result` is one object.
+    Object(SchemaFn),
+    /// `result` is the whole array (single page).
+    Array(SchemaFn),
+    /// `result` is one page of an array, with `result_info`.
+    Page(SchemaFn),
+    /// `result` is a string.
+    Str,
+}
+
+/// One query parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// Name.
+    pub name: &'static str,
+    /// OpenAPI type (`string`, `number`).
+    pub kind: &'static str,
+    /// Meaning.
+    pub doc: &'static str,
+}
+
+const fn q(name: &'static str, kind: &'static str, doc: &'static str) -> Param {
+    Param { name, kind, doc }
+}
+
+const PAGE: Param = q(
+    "page",
+    "number",
+    "Page number (1-based). Past the end: an empty page.",
+);
+const PER_PAGE: Param = q(
+    "per_page",
+    "number",
+    "Page size (clamped to the endpoint's range).",
+);
+
+/// One route.
+pub struct Route {
+    /// HTTP method (upper case).
+    pub method: &'static str,
+    /// Full path, with `{param}` segments.
+    pub path: &'static str,
+    /// OpenAPI operation id.
+    pub operation_id: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// OpenAPI tag.
+    pub tag: &'static str,
+    /// What the caller needs.
+    pub guard: Guard,
+    /// Query parameters.
+    pub query: &'static [Param],
+    /// Request body schema; `true` when the body is a JSON array of it.
+    pub body: Option<(SchemaFn, bool)>,
+    /// Result shape.
+    pub result: Shape,
+    /// The axum handler.
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+const V4: &str = "/client/v4";
+
+macro_rules! p {
+    ($path:literal) => {
+        concat!("/client/v4", $path)
+    };
+}
+
+/// Every route Portcullis serves.
+pub static ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/healthz",
+        operation_id: "healthz",
+        summary: "Liveness: the process answers",
+        tag: "Service",
+        guard: Guard::Public,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Health>),
+        handler: || get(meta::healthz),
+    },
+    Route {
+        method: "GET",
+        path: "/readyz",
+        operation_id: "readyz",
+        summary: "Readiness: the database answers",
+        tag: "Service",
+        guard: Guard::Public,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Health>),
+        handler: || get(meta::readyz),
+    },
+    Route {
+        method: "GET",
+        path: p!("/openapi.json"),
+        operation_id: "openapi",
+        summary: "This OpenAPI document",
+        tag: "Service",
+        guard: Guard::Public,
+        query: &[],
+        body: None,
+        result: Shape::Str,
+        handler: || get(meta::openapi),
+    },
+    // Permission groups.
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/iam/permission_groups"),
+        operation_id: "iam-permission-groups-list",
+        summary: "List account permission groups",
+        tag: "Permission Groups",
+        guard: Guard::Permission("com.cloudflare.api.iam.permission-group.list"),
+        query: &[
+            q("id", "string", "Only the group with this id."),
+            q(
+                "name",
+                "string",
+                "Only groups with this name (case-insensitive).",
+            ),
+            q("label", "string", "Only groups with this label."),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        result: Shape::Page(schema::<w::PermissionGroup>),
+        handler: || get(permission_groups::list),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/iam/permission_groups/{permission_group_id}"),
+        operation_id: "iam-permission-groups-get",
+        summary: "Permission group details",
+        tag: "Permission Groups",
+        guard: Guard::Permission("com.cloudflare.api.iam.permission-group.read"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::PermissionGroup>),
+        handler: || get(permission_groups::get),
+    },
+    // Accounts.
+    Route {
+        method: "GET",
+        path: p!("/accounts"),
+        operation_id: "accounts-list",
+        summary: "List the accounts you are an accepted member of",
+        tag: "Accounts",
+        guard: Guard::Authenticated,
+        query: &[
+            q(
+                "name",
+                "string",
+                "Only accounts with this name (case-insensitive).",
+            ),
+            q(
+                "direction",
+                "string",
+                "Sort direction (accounts are sorted by name).",
+            ),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        result: Shape::Page(schema::<w::Account>),
+        handler: || get(accounts::list),
+    },
+    Route {
+        method: "POST",
+        path: p!("/accounts"),
+        operation_id: "accounts-create",
+        summary: "Create an account (operators); the caller becomes its Super Administrator",
+        tag: "Accounts",
+        guard: Guard::Operator,
+        query: &[],
+        body: Some((schema::<w::AccountCreate>, false)),
+        result: Shape::Object(schema::<w::Account>),
+        handler: || post(accounts::create),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}"),
+        operation_id: "accounts-get",
+        summary: "Account details",
+        tag: "Accounts",
+        guard: Guard::Permission("#organization:read"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Account>),
+        handler: || get(accounts::get),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/accounts/{account_id}"),
+        operation_id: "accounts-update",
+        summary: "Update an account (absent fields unchanged)",
+        tag: "Accounts",
+        guard: Guard::Permission("#organization:edit"),
+        query: &[],
+        body: Some((schema::<w::AccountUpdate>, false)),
+        result: Shape::Object(schema::<w::Account>),
+        handler: || put(accounts::update),
+    },
+    Route {
+        method: "DELETE",
+        path: p!("/accounts/{account_id}"),
+        operation_id: "accounts-delete",
+        summary: "Delete an account and everything in it (operators)",
+        tag: "Accounts",
+        guard: Guard::Operator,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::IdRef>),
+        handler: || delete(accounts::delete),
+    },
+    // Members.
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/members"),
+        operation_id: "account-members-list",
+        summary: "List account members",
+        tag: "Account Members",
+        guard: Guard::Permission("#organization:read"),
+        query: &[
+            q("status", "string", "`accepted` or `pending`."),
+            q(
+                "order",
+                "string",
+                "`user.email` (default), `user.first_name`, `user.last_name` or `status`.",
+            ),
+            q("direction", "string", "`asc` (default) or `desc`."),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        result: Shape::Page(schema::<w::Member>),
+        handler: || get(members::list),
+    },
+    Route {
+        method: "POST",
+        path: p!("/accounts/{account_id}/members"),
+        operation_id: "account-members-create",
+        summary: "Add a member (roles or policies)",
+        tag: "Account Members",
+        guard: Guard::Permission("#organization:edit"),
+        query: &[],
+        body: Some((schema::<w::MemberCreate>, false)),
+        result: Shape::Object(schema::<w::Member>),
+        handler: || post(members::create),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/members/{member_id}"),
+        operation_id: "account-members-get",
+        summary: "Member details",
+        tag: "Account Members",
+        guard: Guard::Permission("#organization:read"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Member>),
+        handler: || get(members::get),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/accounts/{account_id}/members/{member_id}"),
+        operation_id: "account-members-update",
+        summary: "Update a member's roles, policies or status",
+        tag: "Account Members",
+        guard: Guard::Permission("#organization:edit"),
+        query: &[],
+        body: Some((schema::<w::MemberUpdate>, false)),
+        result: Shape::Object(schema::<w::Member>),
+        handler: || put(members::update),
+    },
+    Route {
+        method: "DELETE",
+        path: p!("/accounts/{account_id}/members/{member_id}"),
+        operation_id: "account-members-delete",
+        summary: "Remove a member",
+        tag: "Account Members",
+        guard: Guard::Permission("#organization:edit"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::IdRef>),
+        handler: || delete(members::delete),
+    },
+    // Account-owned tokens.
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/tokens"),
+        operation_id: "account-tokens-list",
+        summary: "List account-owned tokens",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.list"),
+        query: &[PAGE, PER_PAGE],
+        body: None,
+        result: Shape::Page(schema::<w::Token>),
+        handler: || get(tokens::list),
+    },
+    Route {
+        method: "POST",
+        path: p!("/accounts/{account_id}/tokens"),
+        operation_id: "account-tokens-create",
+        summary: "Create an account-owned token (value shown once)",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.create"),
+        query: &[],
+        body: Some((schema::<w::TokenCreate>, false)),
+        result: Shape::Object(schema::<w::TokenCreated>),
+        handler: || post(tokens::create),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/tokens/verify"),
+        operation_id: "account-tokens-verify",
+        summary: "Verify the account-owned token used",
+        tag: "Account API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::TokenVerify>),
+        handler: || get(tokens::verify),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/tokens/permission_groups"),
+        operation_id: "account-tokens-permission-groups",
+        summary: "Permission groups usable in account-owned token policies",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.read"),
+        query: &[
+            q(
+                "name",
+                "string",
+                "Only groups with this name (case-insensitive).",
+            ),
+            q("scope", "string", "Only groups with this scope."),
+        ],
+        body: None,
+        result: Shape::Array(schema::<w::TokenPermissionGroup>),
+        handler: || get(permission_groups::account_token_groups),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/tokens/{token_id}"),
+        operation_id: "account-tokens-get",
+        summary: "Account-owned token details",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.read"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Token>),
+        handler: || get(tokens::get),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/accounts/{account_id}/tokens/{token_id}"),
+        operation_id: "account-tokens-update",
+        summary: "Update an account-owned token (absent fields unchanged)",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.update"),
+        query: &[],
+        body: Some((schema::<w::TokenUpdate>, false)),
+        result: Shape::Object(schema::<w::Token>),
+        handler: || put(tokens::update),
+    },
+    Route {
+        method: "DELETE",
+        path: p!("/accounts/{account_id}/tokens/{token_id}"),
+        operation_id: "account-tokens-delete",
+        summary: "Delete an account-owned token",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.delete"),
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::IdRef>),
+        handler: || delete(tokens::delete),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/accounts/{account_id}/tokens/{token_id}/value"),
+        operation_id: "account-tokens-roll",
+        summary: "Roll an account-owned token's value (result: the new value)",
+        tag: "Account API Tokens",
+        guard: Guard::Permission("com.cloudflare.api.account.token.update"),
+        query: &[],
+        body: None,
+        result: Shape::Str,
+        handler: || put(tokens::roll),
+    },
+    // The user and user-owned tokens.
+    Route {
+        method: "GET",
+        path: p!("/user"),
+        operation_id: "user-get",
+        summary: "The authenticated user",
+        tag: "User",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::User>),
+        handler: || get(accounts::me),
+    },
+    Route {
+        method: "GET",
+        path: p!("/user/tokens"),
+        operation_id: "user-tokens-list",
+        summary: "List your tokens",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[PAGE, PER_PAGE],
+        body: None,
+        result: Shape::Page(schema::<w::Token>),
+        handler: || get(tokens::list),
+    },
+    Route {
+        method: "POST",
+        path: p!("/user/tokens"),
+        operation_id: "user-tokens-create",
+        summary: "Create a user-owned token (value shown once)",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: Some((schema::<w::TokenCreate>, false)),
+        result: Shape::Object(schema::<w::TokenCreated>),
+        handler: || post(tokens::create),
+    },
+    Route {
+        method: "GET",
+        path: p!("/user/tokens/verify"),
+        operation_id: "user-tokens-verify",
+        summary: "Verify the user-owned token used",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::TokenVerify>),
+        handler: || get(tokens::verify),
+    },
+    Route {
+        method: "GET",
+        path: p!("/user/tokens/permission_groups"),
+        operation_id: "user-tokens-permission-groups",
+        summary: "Permission groups usable in user-owned token policies",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[
+            q(
+                "name",
+                "string",
+                "Only groups with this name (case-insensitive).",
+            ),
+            q("scope", "string", "Only groups with this scope."),
+        ],
+        body: None,
+        result: Shape::Array(schema::<w::TokenPermissionGroup>),
+        handler: || get(permission_groups::user_token_groups),
+    },
+    Route {
+        method: "GET",
+        path: p!("/user/tokens/{token_id}"),
+        operation_id: "user-tokens-get",
+        summary: "Token details",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::Token>),
+        handler: || get(tokens::get),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/user/tokens/{token_id}"),
+        operation_id: "user-tokens-update",
+        summary: "Update a token (absent fields unchanged)",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: Some((schema::<w::TokenUpdate>, false)),
+        result: Shape::Object(schema::<w::Token>),
+        handler: || put(tokens::update),
+    },
+    Route {
+        method: "DELETE",
+        path: p!("/user/tokens/{token_id}"),
+        operation_id: "user-tokens-delete",
+        summary: "Delete a token",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Object(schema::<w::IdRef>),
+        handler: || delete(tokens::delete),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/user/tokens/{token_id}/value"),
+        operation_id: "user-tokens-roll",
+        summary: "Roll a token's value (result: the new value)",
+        tag: "User API Tokens",
+        guard: Guard::Authenticated,
+        query: &[],
+        body: None,
+        result: Shape::Str,
+        handler: || put(tokens::roll),
+    },
+];
+
+/// The API prefix.
+pub fn api_prefix() -> &'static str {
+    V4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_route_is_unique_and_guarded() {
+        let mut seen = HashSet::new();
+        let mut ops = HashSet::new();
+        for r in ROUTES {
+            assert!(
+                seen.insert((r.method, r.path)),
+                "duplicate route {} {}",
+                r.method,
+                r.path
+            );
+            assert!(
+                ops.insert(r.operation_id),
+                "duplicate operation id {}",
+                r.operation_id
+            );
+            assert!(
+                r.path.starts_with(V4) || r.guard == Guard::Public,
+                "{} is outside /client/v4",
+                r.path
+            );
+            if r.path.contains("{account_id}") && !r.path.ends_with("/verify") {
+                assert!(
+                    matches!(r.guard, Guard::Permission(k) if !k.is_empty())
+                        || r.guard == Guard::Operator,
+                    "{} {} acts in an account but names no permission key",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Router assembly: the route table, the fallback, and the layers every request passes through.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use portcullis_core::service::Portcullis;
+use portcullis_wire::ErrorKind;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::error::{ApiError, InternalDetail};
+use crate::routes::ROUTES;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The application.
+    pub app: Portcullis,
+    /// The OpenAPI document, built once from the route table.
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(app: Portcullis) -> Self {
+        Self {
+            app,
+            openapi: Arc::new(crate::openapi::document()),
+        }
+    }
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(ErrorKind::UnknownRoute)
+}
+
+/// Rewrites any error response that is not already an envelope (axum's own 405, a panic's 500)
+/// into one, and logs every request (method, matched route, status, time; never headers).
+async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let response = if status.is_client_error() || status.is_server_error() {
+        if let Some(detail) = response.extensions().get::<InternalDetail>() {
+            tracing::error!(%method, %path, status = status.as_u16(), detail = %detail.0, "request failed");
+        }
+        if is_json {
+            response
+        } else {
+            let kind = match status {
+                StatusCode::NOT_FOUND => ErrorKind::UnknownRoute,
+                StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
+                StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+                s if s.is_client_error() => ErrorKind::Validation,
+                _ => ErrorKind::Internal,
+            };
+            let mut fixed = ApiError::new(kind).into_response();
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                fixed.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            fixed
+        }
+    } else {
+        response
+    };
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    tracing::error!("a handler panicked; answered 500");
+    let mut r = ApiError::new(ErrorKind::Internal).into_response();
+    r.headers_mut()
+        .insert("x-should-retry", HeaderValue::from_static("false"));
+    r
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
+        .fallback(unknown_route)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            envelope_and_log,
+        ))
+        .with_state(state)
+}

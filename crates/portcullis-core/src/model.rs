@@ -1,0 +1,345 @@
+//! Domain entities. They carry no serialization: the wire crate has its own types and the HTTP
+//! layer converts explicitly.
+
+use ipnet::IpNet;
+use serde_json::{Map, Value};
+
+use crate::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
+use crate::time::Timestamp;
+
+/// Account type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountType {
+    /// Standard.
+    Standard,
+    /// Enterprise.
+    Enterprise,
+}
+
+impl AccountType {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// From stored text.
+    pub fn parse(s: &str) -> Self {
+        if s == "enterprise" {
+            Self::Enterprise
+        } else {
+            Self::Standard
+        }
+    }
+}
+
+/// An account: the unit of ownership and isolation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Identifier.
+    pub id: AccountId,
+    /// Name (1..100 characters).
+    pub name: String,
+    /// Type.
+    pub account_type: AccountType,
+    /// Whether members must use two-factor authentication.
+    pub enforce_twofactor: bool,
+    /// Where abuse reports go.
+    pub abuse_contact_email: Option<String>,
+    /// Creation time.
+    pub created_on: Timestamp,
+}
+
+/// A person, global across accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Identifier.
+    pub id: UserId,
+    /// Email, lower-cased; unique.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Whether two-factor authentication is on.
+    pub two_factor_enabled: bool,
+    /// Operators may create and delete accounts.
+    pub operator: bool,
+    /// Creation time.
+    pub created_on: Timestamp,
+    /// Last change.
+    pub modified_on: Timestamp,
+}
+
+/// Membership status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// Can act in the account.
+    Accepted,
+    /// Invited.
+    Pending,
+}
+
+impl MemberStatus {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// From stored text.
+    pub fn parse(s: &str) -> Self {
+        if s == "accepted" {
+            Self::Accepted
+        } else {
+            Self::Pending
+        }
+    }
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Grants.
+    Allow,
+    /// Refuses.
+    Deny,
+}
+
+impl Access {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+
+    /// From stored text.
+    pub fn parse(s: &str) -> Self {
+        if s == "deny" {
+            Self::Deny
+        } else {
+            Self::Allow
+        }
+    }
+}
+
+/// A member or user-group policy. Permission-group ids are catalog ids; resource-group ids
+/// belong to the same account. Order is the order given at write time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Identifier.
+    pub id: PolicyId,
+    /// Allow or deny.
+    pub access: Access,
+    /// Catalog permission-group ids.
+    pub permission_groups: Vec<String>,
+    /// Resource groups of the account.
+    pub resource_groups: Vec<ResourceGroupId>,
+}
+
+/// A resource group: a named scope inside one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceGroup {
+    /// Identifier.
+    pub id: ResourceGroupId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name.
+    pub name: String,
+    /// `com.cloudflare.api.account.<account id>`.
+    pub scope_key: String,
+    /// Covered resource keys (`*` or typed keys).
+    pub objects: Vec<String>,
+    /// Creation time.
+    pub created_on: Timestamp,
+    /// Last change.
+    pub modified_on: Timestamp,
+}
+
+/// What a member is granted by: legacy roles or policies (exactly one kind at a time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grants {
+    /// Legacy role ids.
+    Roles(Vec<String>),
+    /// Policies.
+    Policies(Vec<Policy>),
+}
+
+/// An account membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Identifier.
+    pub id: MemberId,
+    /// Account.
+    pub account_id: AccountId,
+    /// The user.
+    pub user: User,
+    /// Status.
+    pub status: MemberStatus,
+    /// Roles or policies.
+    pub grants: Grants,
+    /// Creation time.
+    pub created_on: Timestamp,
+}
+
+/// Member list order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberOrder {
+    /// By email (default).
+    Email,
+    /// By first name.
+    FirstName,
+    /// By last name.
+    LastName,
+    /// By status.
+    Status,
+}
+
+/// Member list filters.
+#[derive(Debug, Clone)]
+pub struct MemberFilter {
+    /// Only this status.
+    pub status: Option<MemberStatus>,
+    /// Sort key.
+    pub order: MemberOrder,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// Who owns a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
+    /// An account-owned token.
+    Account(AccountId),
+    /// A user-owned token.
+    User(UserId),
+}
+
+/// Stored token status (`expired` is derived from `expires_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Usable.
+    Active,
+    /// Switched off.
+    Disabled,
+}
+
+impl TokenState {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// From stored text.
+    pub fn parse(s: &str) -> Self {
+        if s == "disabled" {
+            Self::Disabled
+        } else {
+            Self::Active
+        }
+    }
+}
+
+/// Visible token status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// Usable (subject to `not_before` and conditions).
+    Active,
+    /// Switched off.
+    Disabled,
+    /// Past `expires_on`.
+    Expired,
+}
+
+/// A token policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenPolicy {
+    /// Identifier.
+    pub id: PolicyId,
+    /// Allow or deny.
+    pub access: Access,
+    /// Token-catalog permission-group ids.
+    pub permission_groups: Vec<String>,
+    /// Resource keys mapped to `"*"` or nested maps, as given.
+    pub resources: Map<String, Value>,
+}
+
+/// Client address conditions of a token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenCondition {
+    /// When non-empty, only these ranges may use the token.
+    pub request_ip_in: Vec<IpNet>,
+    /// These ranges may not use the token.
+    pub request_ip_not_in: Vec<IpNet>,
+}
+
+impl TokenCondition {
+    /// Whether a client at `ip` may use the token.
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        (self.request_ip_in.is_empty() || self.request_ip_in.iter().any(|n| n.contains(&ip)))
+            && !self.request_ip_not_in.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Whether there is no condition at all.
+    pub fn is_empty(&self) -> bool {
+        self.request_ip_in.is_empty() && self.request_ip_not_in.is_empty()
+    }
+}
+
+/// IPv4-mapped IPv6 addresses are compared as IPv4.
+fn canonical_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// An API token (its secret is never part of the entity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    /// Identifier.
+    pub id: TokenId,
+    /// Owner.
+    pub owner: TokenOwner,
+    /// Name.
+    pub name: String,
+    /// Stored state.
+    pub state: TokenState,
+    /// Creation time.
+    pub issued_on: Timestamp,
+    /// Last change.
+    pub modified_on: Timestamp,
+    /// Last use.
+    pub last_used_on: Option<Timestamp>,
+    /// Not usable before.
+    pub not_before: Option<Timestamp>,
+    /// Not usable after.
+    pub expires_on: Option<Timestamp>,
+    /// Conditions.
+    pub condition: TokenCondition,
+    /// Policies.
+    pub policies: Vec<TokenPolicy>,
+}
+
+impl ApiToken {
+    /// The status as shown at `now`.
+    pub fn status(&self, now: Timestamp) -> TokenStatus {
+        match self.state {
+            TokenState::Disabled => TokenStatus::Disabled,
+            TokenState::Active if self.expires_on.is_some_and(|e| e <= now) => TokenStatus::Expired,
+            TokenState::Active => TokenStatus::Active,
+        }
+    }
+}

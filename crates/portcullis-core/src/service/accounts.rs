@@ -1,0 +1,146 @@
+//! Accounts and the current user.
+
+use crate::auth::{require_account_access, Principal};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, MemberId, UserId};
+use crate::model::{Account, AccountType, Grants, MemberStatus, User};
+use crate::page::{Page, PageRequest};
+use crate::service::{check_email, check_name, Portcullis};
+use crate::store::{AccountChanges, NewMember};
+use crate::time::Timestamp;
+
+/// Longest account name.
+pub const ACCOUNT_NAME_MAX: usize = 100;
+
+/// Requested account changes (absent = unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    /// Name.
+    pub name: Option<String>,
+    /// Type.
+    pub account_type: Option<AccountType>,
+    /// Two-factor enforcement.
+    pub enforce_twofactor: Option<bool>,
+    /// Abuse contact (`Some(None)` clears).
+    pub abuse_contact_email: Option<Option<String>>,
+}
+
+fn operator(principal: &Principal) -> CoreResult<&User> {
+    match principal {
+        Principal::User { user, .. } if user.operator => Ok(user),
+        _ => Err(CoreError::Forbidden(format!(
+            "Actor '{}' is not an operator: only operators may create or delete accounts",
+            principal.actor()
+        ))),
+    }
+}
+
+impl Portcullis {
+    /// `GET /user`.
+    pub fn current_user(&self, principal: &Principal) -> CoreResult<User> {
+        principal.user().cloned().ok_or_else(|| {
+            CoreError::Forbidden(format!(
+                "Actor '{}' is an account-owned token; user endpoints need a user's API key or a user-owned token",
+                principal.actor()
+            ))
+        })
+    }
+
+    /// `GET /accounts`: accounts where the user is an accepted member.
+    pub async fn list_accounts(
+        &self,
+        principal: &Principal,
+        name: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<Page<Account>> {
+        let Some(user) = principal.user() else {
+            return Err(CoreError::Invalid {
+                pointer: None,
+                message: "List accounts endpoint does not support account owned tokens.".into(),
+            });
+        };
+        self.store().list_accounts(Some(&user.id), name, page).await
+    }
+
+    /// `GET /accounts/{id}`.
+    pub async fn get_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<Account> {
+        require_account_access(self.store(), principal, id).await?;
+        self.store()
+            .get_account(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("account", id.as_str()))
+    }
+
+    /// `PUT /accounts/{id}`.
+    pub async fn update_account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+        update: AccountUpdate,
+    ) -> CoreResult<Account> {
+        require_account_access(self.store(), principal, id).await?;
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| check_name("/name", n, ACCOUNT_NAME_MAX))
+            .transpose()?;
+        let abuse_contact_email = match update.abuse_contact_email {
+            Some(Some(e)) => Some(Some(check_email("/settings/abuse_contact_email", &e)?)),
+            other => other,
+        };
+        let changes = AccountChanges {
+            name,
+            account_type: update.account_type,
+            enforce_twofactor: update.enforce_twofactor,
+            abuse_contact_email,
+        };
+        self.store()
+            .update_account(id, &changes)
+            .await?
+            .ok_or_else(|| CoreError::not_found("account", id.as_str()))
+    }
+
+    /// `POST /accounts` (operators only). The operator becomes an accepted Super Administrator
+    /// of the new account.
+    pub async fn create_account(
+        &self,
+        principal: &Principal,
+        name: &str,
+        account_type: Option<AccountType>,
+    ) -> CoreResult<Account> {
+        let user = operator(principal)?;
+        let name = check_name("/name", name, ACCOUNT_NAME_MAX)?;
+        let now = Timestamp::now();
+        let account = Account {
+            id: AccountId::random(),
+            name,
+            account_type: account_type.unwrap_or(AccountType::Standard),
+            enforce_twofactor: false,
+            abuse_contact_email: None,
+            created_on: now,
+        };
+        let role = self.catalog().super_admin_role().ok_or_else(|| {
+            CoreError::Unavailable("catalog has no Super Administrator role".into())
+        })?;
+        let owner = NewMember {
+            id: MemberId::random(),
+            new_user_id: UserId::random(),
+            email: user.email.clone(),
+            status: MemberStatus::Accepted,
+            grants: Grants::Roles(vec![role.id.clone()]),
+            now,
+        };
+        self.store().create_account(&account, Some(&owner)).await?;
+        Ok(account)
+    }
+
+    /// `DELETE /accounts/{id}` (operators only): removes the account and everything in it.
+    pub async fn delete_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<()> {
+        operator(principal)?;
+        if self.store().delete_account(id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found("account", id.as_str()))
+        }
+    }
+}

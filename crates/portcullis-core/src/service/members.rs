@@ -1,0 +1,248 @@
+//! Account members.
+
+use crate::auth::{require_account_access, Principal};
+use crate::catalog::SUPER_ADMIN_ROLE;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, MemberId, PolicyId, UserId};
+use crate::model::{Grants, Member, MemberFilter, MemberStatus};
+use crate::page::{Page, PageRequest};
+use crate::service::policies::PolicyDraft;
+use crate::service::{check_email, Portcullis};
+use crate::store::{MemberChanges, NewMember};
+use crate::time::Timestamp;
+
+/// `POST /accounts/{a}/members`.
+#[derive(Debug, Clone)]
+pub struct MemberCreate {
+    /// Email.
+    pub email: String,
+    /// Roles (`Some`) — exactly one of roles and policies must be given.
+    pub roles: Option<Vec<String>>,
+    /// Policies.
+    pub policies: Option<Vec<PolicyDraft>>,
+    /// Status (default pending).
+    pub status: Option<MemberStatus>,
+}
+
+/// `PUT /accounts/{a}/members/{m}`.
+#[derive(Debug, Clone, Default)]
+pub struct MemberUpdate {
+    /// Replacement roles.
+    pub roles: Option<Vec<String>>,
+    /// Replacement policies.
+    pub policies: Option<Vec<PolicyDraft>>,
+    /// New status.
+    pub status: Option<MemberStatus>,
+}
+
+impl Portcullis {
+    fn check_roles(&self, roles: &[String]) -> CoreResult<Vec<String>> {
+        let mut out: Vec<String> = Vec::with_capacity(roles.len());
+        for (i, id) in roles.iter().enumerate() {
+            let p = format!("/roles/{i}");
+            if self.catalog().role(id).is_none() {
+                return Err(CoreError::invalid(
+                    &p,
+                    format!("{p}: role `{id}` does not exist"),
+                ));
+            }
+            if out.contains(id) {
+                return Err(CoreError::invalid(
+                    &p,
+                    format!("{p}: role `{id}` is listed twice"),
+                ));
+            }
+            out.push(id.clone());
+        }
+        Ok(out)
+    }
+
+    async fn check_grants(
+        &self,
+        account: &AccountId,
+        roles: Option<&Vec<String>>,
+        policies: Option<&Vec<PolicyDraft>>,
+        existing: &[PolicyId],
+        required: bool,
+    ) -> CoreResult<Option<Grants>> {
+        match (roles, policies) {
+            (Some(_), Some(_)) => Err(CoreError::Invalid {
+                pointer: Some("/roles".into()),
+                message: "give either `roles` or `policies`, not both".into(),
+            }),
+            (None, None) if required => Err(CoreError::Invalid {
+                pointer: Some("/roles".into()),
+                message: "one of `roles` or `policies` is required".into(),
+            }),
+            (None, None) => Ok(None),
+            (Some(roles), None) => Ok(Some(Grants::Roles(self.check_roles(roles)?))),
+            (None, Some(drafts)) => Ok(Some(Grants::Policies(
+                self.validate_policies(account, drafts, existing, "/policies")
+                    .await?,
+            ))),
+        }
+    }
+
+    fn super_admin_role_id(&self) -> Option<String> {
+        self.catalog()
+            .roles()
+            .iter()
+            .find(|r| r.name == SUPER_ADMIN_ROLE)
+            .map(|r| r.id.clone())
+    }
+
+    /// Refuses a change that would leave the account without an accepted Super Administrator.
+    async fn keep_a_super_admin(
+        &self,
+        account: &AccountId,
+        member: &Member,
+        after: Option<(MemberStatus, &Grants)>,
+    ) -> CoreResult<()> {
+        let Some(sa) = self.super_admin_role_id() else {
+            return Ok(());
+        };
+        let is_sa = |status: MemberStatus, grants: &Grants| {
+            status == MemberStatus::Accepted
+                && matches!(grants, Grants::Roles(r) if r.contains(&sa))
+        };
+        if !is_sa(member.status, &member.grants) {
+            return Ok(());
+        }
+        if let Some((status, grants)) = after {
+            if is_sa(status, grants) {
+                return Ok(());
+            }
+        }
+        if self.store().count_accepted_with_role(account, &sa).await? <= 1 {
+            return Err(CoreError::Invalid {
+                pointer: None,
+                message: format!(
+                    "member {} is the last accepted Super Administrator of account {account}; add another before removing or demoting this one",
+                    member.id
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `GET /accounts/{a}/members`.
+    pub async fn list_members(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        filter: &MemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<Member>> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store().list_members(account, filter, page).await
+    }
+
+    /// `GET /accounts/{a}/members/{m}`.
+    pub async fn get_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &MemberId,
+    ) -> CoreResult<Member> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store()
+            .get_member(account, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))
+    }
+
+    /// `POST /accounts/{a}/members`.
+    pub async fn create_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        input: MemberCreate,
+    ) -> CoreResult<Member> {
+        require_account_access(self.store(), principal, account).await?;
+        let email = check_email("/email", &input.email)?;
+        let grants = self
+            .check_grants(
+                account,
+                input.roles.as_ref(),
+                input.policies.as_ref(),
+                &[],
+                true,
+            )
+            .await?
+            .ok_or_else(|| CoreError::Unavailable("grants missing after validation".into()))?;
+        let member = NewMember {
+            id: MemberId::random(),
+            new_user_id: UserId::random(),
+            email,
+            status: input.status.unwrap_or(MemberStatus::Pending),
+            grants,
+            now: Timestamp::now(),
+        };
+        self.store().create_member(account, &member).await
+    }
+
+    /// `PUT /accounts/{a}/members/{m}`.
+    pub async fn update_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &MemberId,
+        input: MemberUpdate,
+    ) -> CoreResult<Member> {
+        require_account_access(self.store(), principal, account).await?;
+        let current = self
+            .store()
+            .get_member(account, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
+        let existing: Vec<PolicyId> = match &current.grants {
+            Grants::Policies(p) => p.iter().map(|p| p.id.clone()).collect(),
+            Grants::Roles(_) => Vec::new(),
+        };
+        let grants = self
+            .check_grants(
+                account,
+                input.roles.as_ref(),
+                input.policies.as_ref(),
+                &existing,
+                false,
+            )
+            .await?;
+        let status = input.status.unwrap_or(current.status);
+        self.keep_a_super_admin(
+            account,
+            &current,
+            Some((status, grants.as_ref().unwrap_or(&current.grants))),
+        )
+        .await?;
+        let changes = MemberChanges {
+            status: input.status,
+            grants,
+        };
+        self.store()
+            .update_member(account, id, &changes, Timestamp::now())
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))
+    }
+
+    /// `DELETE /accounts/{a}/members/{m}`.
+    pub async fn delete_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &MemberId,
+    ) -> CoreResult<()> {
+        require_account_access(self.store(), principal, account).await?;
+        let current = self
+            .store()
+            .get_member(account, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
+        self.keep_a_super_admin(account, &current, None).await?;
+        if self.store().delete_member(account, id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found("member", id.as_str()))
+        }
+    }
+}

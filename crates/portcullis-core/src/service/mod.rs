@@ -1,0 +1,110 @@
+//! Use cases. [`Portcullis`] holds the store and the catalog; each submodule adds the methods of
+//! one resource. Handlers call these after authentication; validation of every field happens here
+//! (with the field's JSON pointer), storage happens through the [`Store`] in one transaction.
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::error::{CoreError, CoreResult};
+use crate::store::Store;
+
+pub mod accounts;
+pub mod bootstrap;
+pub mod members;
+pub mod policies;
+pub mod tokens;
+
+/// The application: store plus catalog.
+#[derive(Clone)]
+pub struct Portcullis {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+}
+
+impl Portcullis {
+    /// Builds the application over a store and a catalog.
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
+        Self { store, catalog }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
+/// Checks a name's length in characters (after trimming) and returns it trimmed.
+pub fn check_name(pointer: &str, value: &str, max: usize) -> CoreResult<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 {
+        return Err(CoreError::invalid(
+            pointer,
+            format!("{pointer}: must not be empty"),
+        ));
+    }
+    if len > max {
+        return Err(CoreError::invalid(
+            pointer,
+            format!("{pointer}: must be at most {max} characters, got {len}"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Validates and lower-cases an email address (a pragmatic check: one `@`, a non-empty local
+/// part, a dotted domain, no spaces, at most 254 characters).
+pub fn check_email(pointer: &str, value: &str) -> CoreResult<String> {
+    let email = value.trim().to_lowercase();
+    let bad = |why: &str| {
+        CoreError::invalid(
+            pointer,
+            format!("{pointer}: `{value}` is not a valid email address: {why}"),
+        )
+    };
+    if email.len() > 254 {
+        return Err(bad("longer than 254 characters"));
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(bad("missing `@`"));
+    };
+    if local.is_empty() || domain.contains('@') {
+        return Err(bad("expected exactly one `@` after a non-empty local part"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains white space"));
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+        return Err(bad("the domain needs at least two non-empty labels"));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            check_email("/email", " A@Example.COM ").ok().as_deref(),
+            Some("a@example.com")
+        );
+        for bad in ["", "a", "@x.com", "a@b", "a@@b.com", "a b@c.com", "a@.com"] {
+            assert!(check_email("/email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("/name", "  ", 10).is_err());
+        assert!(check_name("/name", "abcdefghijk", 10).is_err());
+        assert_eq!(check_name("/name", " ok ", 10).ok().as_deref(), Some("ok"));
+    }
+}

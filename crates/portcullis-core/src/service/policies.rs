@@ -1,0 +1,218 @@
+//! Member and user-group policies: one validation and one expansion for both.
+
+use std::collections::HashSet;
+
+use crate::catalog::{PermissionGroup, SCOPE_ACCOUNT, SCOPE_USER, SCOPE_ZONE};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, PolicyId, ResourceGroupId};
+use crate::model::{Access, Policy, ResourceGroup};
+use crate::service::Portcullis;
+
+/// A policy as a request gives it.
+#[derive(Debug, Clone)]
+pub struct PolicyDraft {
+    /// Existing policy id to keep (updates).
+    pub id: Option<String>,
+    /// Allow or deny.
+    pub access: Access,
+    /// Permission-group ids.
+    pub permission_groups: Vec<String>,
+    /// Resource-group ids.
+    pub resource_groups: Vec<String>,
+}
+
+/// A policy with its groups expanded for responses.
+#[derive(Debug, Clone)]
+pub struct ExpandedPolicy {
+    /// The policy.
+    pub policy: Policy,
+    /// Its permission groups, in policy order.
+    pub permission_groups: Vec<PermissionGroup>,
+    /// Its resource groups, in policy order.
+    pub resource_groups: Vec<ResourceGroup>,
+}
+
+/// Whether a resource group can carry a permission group of scope `scope`.
+fn scope_compatible(scope: &str, group: &ResourceGroup) -> bool {
+    let covers_account = |o: &String| o == "*" || *o == group.scope_key;
+    match scope {
+        SCOPE_USER => false,
+        SCOPE_ZONE => group
+            .objects
+            .iter()
+            .all(|o| o == "*" || o.starts_with("com.cloudflare.api.account.zone.")),
+        s if s == SCOPE_ACCOUNT || s.is_empty() => group.objects.iter().any(covers_account),
+        other => group
+            .objects
+            .iter()
+            .all(|o| o == "*" || o.starts_with(&format!("{other}."))),
+    }
+}
+
+impl Portcullis {
+    /// Validates policy drafts for `account` (permission groups exist in the catalog, resource
+    /// groups in the account, scopes fit) and assigns ids. `existing` are the policy ids the
+    /// owner has now: a draft may keep one of them by naming it; any other id is refused.
+    pub async fn validate_policies(
+        &self,
+        account: &AccountId,
+        drafts: &[PolicyDraft],
+        existing: &[PolicyId],
+        pointer: &str,
+    ) -> CoreResult<Vec<Policy>> {
+        let mut wanted: Vec<ResourceGroupId> = Vec::new();
+        for (i, d) in drafts.iter().enumerate() {
+            for (j, rg) in d.resource_groups.iter().enumerate() {
+                let p = format!("{pointer}/{i}/resource_groups/{j}/id");
+                let id = ResourceGroupId::parse(rg).ok_or_else(|| {
+                    CoreError::invalid(
+                        &p,
+                        format!(
+                            "{p}: `{rg}` is not a resource group id (32 lowercase hex characters)"
+                        ),
+                    )
+                })?;
+                wanted.push(id);
+            }
+        }
+        let found = self.store().get_resource_groups(account, &wanted).await?;
+        let mut seen_ids: HashSet<String> = HashSet::new();
+        let mut out = Vec::with_capacity(drafts.len());
+        for (i, d) in drafts.iter().enumerate() {
+            let base = format!("{pointer}/{i}");
+            let id = match &d.id {
+                Some(id) => {
+                    let p = format!("{base}/id");
+                    let known = existing.iter().find(|e| e.as_str() == id).ok_or_else(|| {
+                        CoreError::invalid(&p, format!("{p}: policy `{id}` is not one of this owner's policies; omit `id` to add a new policy"))
+                    })?;
+                    if !seen_ids.insert(id.clone()) {
+                        return Err(CoreError::invalid(
+                            &p,
+                            format!("{p}: policy `{id}` is given twice"),
+                        ));
+                    }
+                    known.clone()
+                }
+                None => PolicyId::random(),
+            };
+            if d.permission_groups.is_empty() {
+                let p = format!("{base}/permission_groups");
+                return Err(CoreError::invalid(
+                    &p,
+                    format!("{p}: at least one permission group is required"),
+                ));
+            }
+            if d.resource_groups.is_empty() {
+                let p = format!("{base}/resource_groups");
+                return Err(CoreError::invalid(
+                    &p,
+                    format!("{p}: at least one resource group is required"),
+                ));
+            }
+            let mut groups = Vec::new();
+            for (j, pg) in d.permission_groups.iter().enumerate() {
+                let p = format!("{base}/permission_groups/{j}/id");
+                let group = self.catalog().policy_group(pg).ok_or_else(|| {
+                    CoreError::invalid(&p, format!("{p}: permission group `{pg}` does not exist"))
+                })?;
+                if groups.iter().any(|g: &PermissionGroup| g.id == group.id) {
+                    return Err(CoreError::invalid(
+                        &p,
+                        format!("{p}: permission group `{pg}` is listed twice"),
+                    ));
+                }
+                groups.push(group);
+            }
+            let mut rgs: Vec<&ResourceGroup> = Vec::new();
+            for (j, rg) in d.resource_groups.iter().enumerate() {
+                let p = format!("{base}/resource_groups/{j}/id");
+                let group = found.iter().find(|g| g.id.as_str() == rg).ok_or_else(|| {
+                    CoreError::invalid(
+                        &p,
+                        format!("{p}: resource group `{rg}` does not exist in account {account}"),
+                    )
+                })?;
+                if rgs.iter().any(|g| g.id == group.id) {
+                    return Err(CoreError::invalid(
+                        &p,
+                        format!("{p}: resource group `{rg}` is listed twice"),
+                    ));
+                }
+                rgs.push(group);
+            }
+            for g in &groups {
+                for rg in &rgs {
+                    if !scope_compatible(g.scope(), rg) {
+                        return Err(CoreError::InvalidCombination {
+                            pointer: Some(base.clone()),
+                            message: format!(
+                                "{base}: permission group `{}` ({}, scope {}) cannot be used with resource group `{}` ({}): {}",
+                                g.name,
+                                g.id,
+                                g.scope(),
+                                rg.name,
+                                rg.id,
+                                match g.scope() {
+                                    SCOPE_USER => "user-scoped permission groups cannot be granted in an account".to_owned(),
+                                    SCOPE_ZONE => "zone-scoped permission groups need a resource group whose objects are zones or `*`".to_owned(),
+                                    _ => "account-scoped permission groups need a resource group covering the whole account (`*`)".to_owned(),
+                                }
+                            ),
+                        });
+                    }
+                }
+            }
+            out.push(Policy {
+                id,
+                access: d.access,
+                permission_groups: groups.into_iter().map(|g| g.id).collect(),
+                resource_groups: rgs.into_iter().map(|g| g.id.clone()).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Expands stored policies for responses (permission groups from the catalog, resource groups
+    /// from the store). A catalog group that an operator removed is shown with its id as name.
+    pub async fn expand_policies(
+        &self,
+        account: &AccountId,
+        policies: &[Policy],
+    ) -> CoreResult<Vec<ExpandedPolicy>> {
+        let ids: Vec<ResourceGroupId> = policies
+            .iter()
+            .flat_map(|p| p.resource_groups.iter().cloned())
+            .collect();
+        let groups = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.store().get_resource_groups(account, &ids).await?
+        };
+        Ok(policies
+            .iter()
+            .map(|p| ExpandedPolicy {
+                policy: p.clone(),
+                permission_groups: p
+                    .permission_groups
+                    .iter()
+                    .map(|id| {
+                        self.catalog().policy_group(id).unwrap_or(PermissionGroup {
+                            id: id.clone(),
+                            name: id.clone(),
+                            label: None,
+                            scopes: Vec::new(),
+                            description: String::new(),
+                            local: false,
+                        })
+                    })
+                    .collect(),
+                resource_groups: p
+                    .resource_groups
+                    .iter()
+                    .filter_map(|id| groups.iter().find(|g| &g.id == id).cloned())
+                    .collect(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,222 @@
+//! The storage boundary. Services see only these traits; each adapter (SQLite now, PostgreSQL
+//! next) implements them. Every method that writes runs as one transaction inside the adapter, so
+//! a failed write leaves nothing behind. Adapters map constraint violations to
+//! [`CoreError::Conflict`]/[`CoreError::NotFound`] and everything else to
+//! [`CoreError::Unavailable`]; no database type crosses this boundary.
+//!
+//! [`CoreError::Conflict`]: crate::CoreError::Conflict
+//! [`CoreError::NotFound`]: crate::CoreError::NotFound
+//! [`CoreError::Unavailable`]: crate::CoreError::Unavailable
+
+use async_trait::async_trait;
+
+use crate::error::CoreResult;
+use crate::ids::{AccountId, MemberId, TokenId, UserId};
+use crate::model::{
+    Account, ApiToken, Grants, Member, MemberFilter, MemberStatus, ResourceGroup, TokenOwner, User,
+};
+use crate::page::{Page, PageRequest};
+use crate::time::Timestamp;
+
+/// A new member to insert; the user is created when no user has this email.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    /// Membership id.
+    pub id: MemberId,
+    /// Id to give the user if it has to be created.
+    pub new_user_id: UserId,
+    /// Lower-cased email.
+    pub email: String,
+    /// Status.
+    pub status: MemberStatus,
+    /// Roles or policies (already validated against the catalog).
+    pub grants: Grants,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Changes to a member; `None` = unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct MemberChanges {
+    /// New status.
+    pub status: Option<MemberStatus>,
+    /// New roles or policies.
+    pub grants: Option<Grants>,
+}
+
+/// Changes to an account; `None` = unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New type.
+    pub account_type: Option<crate::model::AccountType>,
+    /// New two-factor setting.
+    pub enforce_twofactor: Option<bool>,
+    /// New abuse contact (`Some(None)` clears).
+    pub abuse_contact_email: Option<Option<String>>,
+}
+
+/// A token to insert, with the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// The token.
+    pub token: ApiToken,
+    /// SHA-256 of the secret value.
+    pub secret_hash: String,
+}
+
+/// A user's global API key, or `None` when the user has none.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The user.
+    pub user: User,
+    /// SHA-256 of the key.
+    pub api_key_hash: Option<String>,
+}
+
+/// Everything `portcullis bootstrap` creates, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The account.
+    pub account: Account,
+    /// The user (operator) with their key hash.
+    pub user: User,
+    /// SHA-256 of the user's API key.
+    pub api_key_hash: String,
+    /// Their Super Administrator membership.
+    pub member: NewMember,
+    /// The account-owned full-access token.
+    pub token: NewToken,
+    /// Refuse if any account already exists.
+    pub require_empty: bool,
+}
+
+/// Accounts.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Inserts an account and, when given, its first member (one transaction).
+    async fn create_account(&self, account: &Account, owner: Option<&NewMember>) -> CoreResult<()>;
+    /// One account.
+    async fn get_account(&self, id: &AccountId) -> CoreResult<Option<Account>>;
+    /// Accounts where `user` is an accepted member (all accounts when `None`), optionally by name.
+    async fn list_accounts(
+        &self,
+        member_user: Option<&UserId>,
+        name: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<Page<Account>>;
+    /// Applies changes; `None` when the account does not exist.
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        changes: &AccountChanges,
+    ) -> CoreResult<Option<Account>>;
+    /// Deletes an account and everything in it; false when it did not exist.
+    async fn delete_account(&self, id: &AccountId) -> CoreResult<bool>;
+    /// Whether any account exists.
+    async fn any_account(&self) -> CoreResult<bool>;
+    /// Writes everything `portcullis bootstrap` creates.
+    async fn bootstrap(&self, plan: &Bootstrap) -> CoreResult<()>;
+}
+
+/// Users.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// One user.
+    async fn get_user(&self, id: &UserId) -> CoreResult<Option<User>>;
+    /// A user and their key hash, by (lower-cased) email.
+    async fn user_credentials(&self, email: &str) -> CoreResult<Option<UserCredentials>>;
+    /// Creates the user if missing and sets their API key hash (and operator flag when
+    /// `Some(true)`); returns the user.
+    async fn set_user_key(
+        &self,
+        new_user_id: &UserId,
+        email: &str,
+        api_key_hash: &str,
+        make_operator: bool,
+        now: Timestamp,
+    ) -> CoreResult<User>;
+}
+
+/// Account members.
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    /// Inserts a member (creating the user when needed). Conflict if the user is already a
+    /// member of the account; NotFound if a policy names a resource group not in the account.
+    async fn create_member(&self, account: &AccountId, member: &NewMember) -> CoreResult<Member>;
+    /// One member.
+    async fn get_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<Option<Member>>;
+    /// The membership of `user` in `account`.
+    async fn member_of(&self, account: &AccountId, user: &UserId) -> CoreResult<Option<Member>>;
+    /// A page of members.
+    async fn list_members(
+        &self,
+        account: &AccountId,
+        filter: &MemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<Member>>;
+    /// Applies changes; `None` when the member does not exist.
+    async fn update_member(
+        &self,
+        account: &AccountId,
+        id: &MemberId,
+        changes: &MemberChanges,
+        now: Timestamp,
+    ) -> CoreResult<Option<Member>>;
+    /// Removes a member (and their group memberships); false when absent.
+    async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool>;
+    /// Accepted members of the account holding the given legacy role.
+    async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64>;
+}
+
+/// Resource groups (read side, as far as the foundation needs them).
+#[async_trait]
+pub trait ResourceGroupStore: Send + Sync {
+    /// The given resource groups of an account that exist, in no particular order.
+    async fn get_resource_groups(
+        &self,
+        account: &AccountId,
+        ids: &[crate::ids::ResourceGroupId],
+    ) -> CoreResult<Vec<ResourceGroup>>;
+}
+
+/// API tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Inserts a token.
+    async fn create_token(&self, token: &NewToken) -> CoreResult<()>;
+    /// One token of an owner.
+    async fn get_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<Option<ApiToken>>;
+    /// A page of an owner's tokens, by name then id.
+    async fn list_tokens(
+        &self,
+        owner: &TokenOwner,
+        page: PageRequest,
+    ) -> CoreResult<Page<ApiToken>>;
+    /// Replaces a token's editable fields (name, state, validity, condition, policies).
+    async fn update_token(&self, token: &ApiToken) -> CoreResult<bool>;
+    /// Deletes a token; false when absent.
+    async fn delete_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<bool>;
+    /// Replaces the secret hash; false when absent.
+    async fn roll_token(
+        &self,
+        owner: &TokenOwner,
+        id: &TokenId,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> CoreResult<bool>;
+    /// The token whose secret hashes to `secret_hash`, with that stored hash.
+    async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>>;
+    /// Records a use.
+    async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()>;
+}
+
+/// The whole store.
+#[async_trait]
+pub trait Store:
+    AccountStore + UserStore + MemberStore + ResourceGroupStore + TokenStore + Send + Sync
+{
+    /// Whether the database answers.
+    async fn ping(&self) -> CoreResult<()>;
+}

@@ -1,0 +1,130 @@
+-- Portcullis schema, version 1. Timestamps are microseconds since the Unix epoch (UTC).
+-- Append-only: never edit an applied migration; add a new file instead.
+
+create table account (
+    id text primary key,
+    name text not null,
+    type text not null,
+    enforce_twofactor integer not null default 0,
+    abuse_contact_email text,
+    created_at integer not null,
+    updated_at integer not null
+);
+create index account_by_name on account (name collate nocase, id);
+
+create table app_user (
+    id text primary key,
+    email text not null,
+    first_name text,
+    last_name text,
+    two_factor_enabled integer not null default 0,
+    is_operator integer not null default 0,
+    api_key_hash text,
+    created_at integer not null,
+    updated_at integer not null,
+    constraint app_user_email_unique unique (email)
+);
+
+create table member (
+    id text primary key,
+    account_id text not null references account (id) on delete cascade,
+    user_id text not null references app_user (id) on delete cascade,
+    status text not null,
+    created_at integer not null,
+    updated_at integer not null,
+    constraint member_account_user_unique unique (account_id, user_id)
+);
+create index member_by_user on member (user_id);
+
+create table member_role (
+    member_id text not null references member (id) on delete cascade,
+    position integer not null,
+    role_id text not null,
+    primary key (member_id, position)
+);
+create index member_role_by_role on member_role (role_id);
+
+create table resource_group (
+    id text primary key,
+    account_id text not null references account (id) on delete cascade,
+    name text not null,
+    scope_key text not null,
+    created_at integer not null,
+    updated_at integer not null
+);
+create index resource_group_by_account on resource_group (account_id, name, id);
+
+create table resource_group_object (
+    resource_group_id text not null references resource_group (id) on delete cascade,
+    position integer not null,
+    object_key text not null,
+    primary key (resource_group_id, position)
+);
+
+create table user_group (
+    id text primary key,
+    account_id text not null references account (id) on delete cascade,
+    name text not null,
+    name_folded text not null,
+    created_at integer not null,
+    updated_at integer not null,
+    constraint user_group_name_unique unique (account_id, name_folded)
+);
+
+create table user_group_member (
+    user_group_id text not null references user_group (id) on delete cascade,
+    member_id text not null references member (id) on delete cascade,
+    created_at integer not null,
+    primary key (user_group_id, member_id)
+);
+create index user_group_member_by_member on user_group_member (member_id);
+
+-- A policy belongs to exactly one member or one user group.
+create table policy (
+    id text primary key,
+    account_id text not null references account (id) on delete cascade,
+    member_id text references member (id) on delete cascade,
+    user_group_id text references user_group (id) on delete cascade,
+    position integer not null,
+    access text not null,
+    created_at integer not null,
+    check ((member_id is null) <> (user_group_id is null))
+);
+create index policy_by_member on policy (member_id);
+create index policy_by_user_group on policy (user_group_id);
+
+create table policy_permission_group (
+    policy_id text not null references policy (id) on delete cascade,
+    position integer not null,
+    permission_group_id text not null,
+    primary key (policy_id, position)
+);
+
+-- A resource group in use by a policy cannot be deleted (restrict), so nothing is lost silently.
+create table policy_resource_group (
+    policy_id text not null references policy (id) on delete cascade,
+    position integer not null,
+    resource_group_id text not null references resource_group (id) on delete restrict,
+    primary key (policy_id, position)
+);
+create index policy_resource_group_by_group on policy_resource_group (resource_group_id);
+
+create table api_token (
+    id text primary key,
+    account_id text references account (id) on delete cascade,
+    user_id text references app_user (id) on delete cascade,
+    name text not null,
+    status text not null,
+    secret_hash text not null,
+    issued_at integer not null,
+    modified_at integer not null,
+    last_used_at integer,
+    not_before integer,
+    expires_at integer,
+    condition_json text not null,
+    policies_json text not null,
+    constraint api_token_secret_unique unique (secret_hash),
+    check ((account_id is null) <> (user_id is null))
+);
+create index api_token_by_account on api_token (account_id, name, id);
+create index api_token_by_user on api_token (user_id, name, id);

@@ -1,0 +1,556 @@
+//! Request and response bodies, as Cloudflare's v4 API spells them.
+//!
+//! Request types are lenient where Cloudflare is (unknown fields are ignored) and strict where it
+//! matters (wrong types and unknown enum values are refused with the field's pointer). Fields of
+//! PUT/PATCH bodies are `Option`: absent means unchanged. Where `null` means "clear", the field is
+//! `Option<Option<_>>` (absent = `None`, `null` = `Some(None)`).
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// Deserializes a present field into `Some(inner)`, so that `null` becomes `Some(None)` and an
+/// absent field (with `#[serde(default)]`) stays `None`.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared small types.
+
+/// `{ "id": ... }`: a reference to an object, and the result of every delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdRef {
+    /// Identifier.
+    pub id: String,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Ascending (the default).
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Allow or deny, in member and user-group policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Grants.
+    Allow,
+    /// Refuses.
+    Deny,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permission groups.
+
+/// `meta` of a permission group: the seed's `{key, value}` and the fields real responses carry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PermissionGroupMeta {
+    /// Always `label`.
+    pub key: String,
+    /// The group's label, when it has one.
+    pub value: Option<String>,
+    /// The group's label (e.g. `dns_admin`), when it has one.
+    pub label: Option<String>,
+    /// The scope the group applies to, as one string (e.g. `com.cloudflare.api.account`).
+    pub scopes: String,
+    /// What the group allows.
+    pub description: String,
+    /// `"false"`: catalog groups cannot be edited.
+    pub editable: String,
+    /// `"true"` for groups Portcullis added with ids of its own (no public Cloudflare id exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+}
+
+/// A permission group of the member catalog.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PermissionGroup {
+    /// Identifier of the permission group.
+    pub id: String,
+    /// Name of the permission group.
+    pub name: String,
+    /// Attributes of the permission group.
+    pub meta: PermissionGroupMeta,
+}
+
+/// A permission group that API-token policies use.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenPermissionGroup {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes the group applies to.
+    pub scopes: Vec<String>,
+    /// What the group grants.
+    pub description: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource groups and policies (shared by members and, later, user groups).
+
+/// One object of a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScopeObject {
+    /// A resource key such as `com.cloudflare.api.account.zone.<zone id>`, or `*`.
+    pub key: String,
+}
+
+/// A scope: an account key and the objects inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Scope {
+    /// `com.cloudflare.api.account.<account id>`.
+    pub key: String,
+    /// The covered objects.
+    pub objects: Vec<ScopeObject>,
+}
+
+/// `meta` of a resource group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyValueMeta {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+}
+
+/// A resource group as responses show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResourceGroup {
+    /// Identifier of the resource group.
+    pub id: String,
+    /// Name of the resource group.
+    pub name: String,
+    /// The scope, as a one-element list (as the seed shows it).
+    pub scope: Vec<Scope>,
+    /// Attributes.
+    pub meta: KeyValueMeta,
+}
+
+/// A permission group inside a policy response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyPermissionGroup {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Attributes.
+    pub meta: PermissionGroupMeta,
+}
+
+/// A member or user-group policy as responses show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Policy {
+    /// Policy identifier.
+    pub id: String,
+    /// Allow or deny.
+    pub access: Access,
+    /// Permission groups, expanded.
+    pub permission_groups: Vec<PolicyPermissionGroup>,
+    /// Resource groups, expanded.
+    pub resource_groups: Vec<ResourceGroup>,
+}
+
+/// A member or user-group policy in a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PolicyInput {
+    /// Existing policy id to keep (updates only).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Allow or deny.
+    pub access: Access,
+    /// Permission groups (at least one).
+    pub permission_groups: Vec<IdRef>,
+    /// Resource groups (at least one).
+    pub resource_groups: Vec<IdRef>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts and the user.
+
+/// Account type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountType {
+    /// A standard account (the default).
+    Standard,
+    /// An enterprise account.
+    Enterprise,
+}
+
+/// Account settings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountSettings {
+    /// Whether members must use two-factor authentication.
+    pub enforce_twofactor: bool,
+    /// Where abuse reports go.
+    pub abuse_contact_email: Option<String>,
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Account {
+    /// Identifier.
+    pub id: String,
+    /// Account name.
+    pub name: String,
+    /// Account type.
+    #[serde(rename = "type")]
+    pub account_type: AccountType,
+    /// Creation time.
+    pub created_on: String,
+    /// Settings.
+    pub settings: AccountSettings,
+}
+
+/// `POST /accounts` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AccountCreate {
+    /// Account name (1..100 characters).
+    pub name: String,
+    /// Account type (default `standard`).
+    #[serde(default, rename = "type")]
+    pub account_type: Option<AccountType>,
+}
+
+/// Settings in an account update.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AccountSettingsUpdate {
+    /// Whether members must use two-factor authentication.
+    #[serde(default)]
+    pub enforce_twofactor: Option<bool>,
+    /// Where abuse reports go; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub abuse_contact_email: Option<Option<String>>,
+}
+
+/// `PUT /accounts/{id}` body: absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AccountUpdate {
+    /// Account name (1..100 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Account type.
+    #[serde(default, rename = "type")]
+    pub account_type: Option<AccountType>,
+    /// Settings.
+    #[serde(default)]
+    pub settings: Option<AccountSettingsUpdate>,
+}
+
+/// The authenticated user (`GET /user`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    /// Identifier.
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Whether two-factor authentication is enabled.
+    pub two_factor_authentication_enabled: bool,
+    /// Whether two-factor authentication is locked.
+    pub two_factor_authentication_locked: bool,
+    /// Whether the user is suspended.
+    pub suspended: bool,
+    /// Whether the user is a Portcullis operator (may create and delete accounts).
+    pub operator: bool,
+    /// Creation time.
+    pub created_on: String,
+    /// Last change.
+    pub modified_on: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account members.
+
+/// Membership status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// The member can act in the account.
+    Accepted,
+    /// Invited, not yet accepted.
+    Pending,
+}
+
+/// The user inside a member.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberUser {
+    /// User identifier.
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Whether two-factor authentication is enabled.
+    pub two_factor_authentication_enabled: bool,
+}
+
+/// A legacy account role.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Role {
+    /// Role identifier.
+    pub id: String,
+    /// Role name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Cloudflare's legacy permission map (not modelled; always `{}`).
+    #[schema(value_type = Object)]
+    pub permissions: Map<String, Value>,
+}
+
+/// An account member.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Member {
+    /// Membership identifier.
+    pub id: String,
+    /// The member's email.
+    pub email: String,
+    /// Membership status.
+    pub status: MemberStatus,
+    /// The user.
+    pub user: MemberUser,
+    /// Legacy roles.
+    pub roles: Vec<Role>,
+    /// Policies.
+    pub policies: Vec<Policy>,
+}
+
+/// `POST /accounts/{a}/members` body: `email` and exactly one of `roles` or `policies`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct MemberCreate {
+    /// Email of the user to add.
+    pub email: String,
+    /// Legacy role ids.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Policies.
+    #[serde(default)]
+    pub policies: Option<Vec<PolicyInput>>,
+    /// Initial status (default `pending`).
+    #[serde(default)]
+    pub status: Option<MemberStatus>,
+}
+
+/// A role reference in a member update: `{"id": ...}` (the SDK's shape) or a bare id.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RoleRef {
+    /// `{"id": "..."}`.
+    Object(IdRef),
+    /// `"..."`.
+    Id(String),
+}
+
+impl RoleRef {
+    /// The referenced id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Object(r) => &r.id,
+            Self::Id(id) => id,
+        }
+    }
+}
+
+/// `PUT /accounts/{a}/members/{m}` body: absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct MemberUpdate {
+    /// Replacement roles.
+    #[serde(default)]
+    pub roles: Option<Vec<RoleRef>>,
+    /// Replacement policies.
+    #[serde(default)]
+    pub policies: Option<Vec<PolicyInput>>,
+    /// New status.
+    #[serde(default)]
+    pub status: Option<MemberStatus>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// API tokens.
+
+/// Token status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStatus {
+    /// Usable.
+    Active,
+    /// Switched off.
+    Disabled,
+    /// Past `expires_on`.
+    Expired,
+}
+
+/// A permission group reference in a token policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenPolicyPermissionGroup {
+    /// Identifier.
+    pub id: String,
+    /// Name (filled in responses, ignored in requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Token policy effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Grants.
+    Allow,
+    /// Refuses.
+    Deny,
+}
+
+/// A token policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenPolicy {
+    /// Policy identifier (server-assigned; ignored in requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Permission groups from the token catalog.
+    pub permission_groups: Vec<TokenPolicyPermissionGroup>,
+    /// Resource keys mapped to `"*"` or to a nested map.
+    #[schema(value_type = Object)]
+    pub resources: Map<String, Value>,
+}
+
+/// Allowed and refused client addresses (CIDRs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RequestIpCondition {
+    /// Only these ranges may use the token.
+    #[serde(rename = "in", default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+    /// These ranges may not use the token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_in: Vec<String>,
+}
+
+/// Conditions on a token's use.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct TokenCondition {
+    /// Client address restrictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ip: Option<RequestIpCondition>,
+}
+
+/// An API token (never with its value, except in [`TokenCreated`]).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Token {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: TokenStatus,
+    /// Creation time.
+    pub issued_on: String,
+    /// Last change.
+    pub modified_on: String,
+    /// Last use (to the minute).
+    pub last_used_on: Option<String>,
+    /// Not usable before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// Not usable after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+    /// Conditions.
+    pub condition: TokenCondition,
+    /// Policies.
+    pub policies: Vec<TokenPolicy>,
+}
+
+/// A token with its secret value: only in the create response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenCreated {
+    /// The token.
+    #[serde(flatten)]
+    pub token: Token,
+    /// The secret, shown once.
+    pub value: String,
+}
+
+/// Token create body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TokenCreate {
+    /// Name (1..120 characters).
+    pub name: String,
+    /// Policies (at least one).
+    pub policies: Vec<TokenPolicy>,
+    /// Not usable before (RFC 3339).
+    #[serde(default)]
+    pub not_before: Option<String>,
+    /// Not usable after (RFC 3339).
+    #[serde(default)]
+    pub expires_on: Option<String>,
+    /// Conditions.
+    #[serde(default)]
+    pub condition: Option<TokenCondition>,
+}
+
+/// Token update body: absent fields are unchanged, `null` clears.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct TokenUpdate {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Replacement policies.
+    #[serde(default)]
+    pub policies: Option<Vec<TokenPolicy>>,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: Option<TokenStatus>,
+    /// Not usable before; `null` clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub not_before: Option<Option<String>>,
+    /// Not usable after; `null` clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub expires_on: Option<Option<String>>,
+    /// Conditions; `null` clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<TokenCondition>)]
+    pub condition: Option<Option<TokenCondition>>,
+}
+
+/// Result of a token verify.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenVerify {
+    /// Token identifier.
+    pub id: String,
+    /// Status.
+    pub status: TokenStatus,
+    /// Not usable before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// Not usable after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+}
+
+/// Health answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}

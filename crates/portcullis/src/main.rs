@@ -1,0 +1,312 @@
+//! `portcullis`: the server and its operator commands.
+//!
+//! The commands, flags and outputs below are a contract that tools outside the project drive:
+//! `serve`, `bootstrap`, `user-key`, `migrate`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use portcullis_core::catalog::Catalog;
+use portcullis_core::service::bootstrap::ALREADY_INITIALIZED;
+use portcullis_core::service::Portcullis;
+use portcullis_core::store::Store;
+use portcullis_core::CoreError;
+use portcullis_store_sqlite::SqliteStore;
+use serde::Deserialize;
+use serde_json::json;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+const DEFAULT_DATABASE: &str = "sqlite://portcullis.db";
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A self-hosted IAM server speaking Cloudflare's v4 IAM API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArg {
+    /// Database URL: `sqlite://FILE` (created on first run) or `sqlite::memory:`.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is printed).
+        #[arg(long, env = "PORTCULLIS_LISTEN")]
+        listen: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// TOML configuration file (`listen`, `database`, `catalog`); flags and environment win.
+        #[arg(long, env = "PORTCULLIS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Operator catalog file (JSON) extending or replacing the permission groups.
+        #[arg(long, env = "PORTCULLIS_CATALOG")]
+        catalog: Option<PathBuf>,
+    },
+    /// Create the first account, its operator user (with an API key), their Super
+    /// Administrator membership and a full-access account token; print them once as JSON.
+    Bootstrap {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Name of the account to create.
+        #[arg(long)]
+        account_name: String,
+        /// Email of the operator user.
+        #[arg(long)]
+        email: String,
+        /// Add another account even though the database is already initialized.
+        #[arg(long)]
+        force_new_account: bool,
+    },
+    /// Create the user if missing and issue a new global API key (the old one stops working).
+    UserKey {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Also make the user an operator (may create and delete accounts).
+        #[arg(long)]
+        operator: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<String>,
+    database: Option<String>,
+    catalog: Option<PathBuf>,
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+    } else {
+        bail!("unsupported database URL `{url}`: expected sqlite://FILE")
+    }
+}
+
+fn load_catalog(path: Option<&PathBuf>) -> anyhow::Result<Arc<Catalog>> {
+    let text = path
+        .map(|p| {
+            std::fs::read_to_string(p).with_context(|| format!("reading catalog {}", p.display()))
+        })
+        .transpose()?;
+    Ok(Arc::new(Catalog::load(text.as_deref())?))
+}
+
+async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
+    let url = db
+        .database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    Ok(Portcullis::new(
+        open_store(&url).await?,
+        load_catalog(None)?,
+    ))
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{value}")?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+async fn serve(
+    listen: Option<String>,
+    db: DatabaseArg,
+    config: Option<PathBuf>,
+    catalog: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let file: ConfigFile = match &config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?
+        }
+        None => ConfigFile::default(),
+    };
+    let listen = listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let url = db
+        .database
+        .or(file.database)
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    let catalog = load_catalog(catalog.or(file.catalog).as_ref())?;
+    let store = open_store(&url).await?;
+    let app = Portcullis::new(store, catalog);
+    let router = portcullis_api::router(portcullis_api::AppState::new(app));
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %redact_url(&url), "listening");
+    print_json_line(&format!("listening on http://{addr}"))?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_json_line(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Hides a password in a database URL before it is logged.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            config,
+            catalog,
+        } => {
+            serve(listen, db, config, catalog).await?;
+        }
+        Command::Bootstrap {
+            db,
+            account_name,
+            email,
+            force_new_account,
+        } => {
+            let app = app(&db).await?;
+            match app
+                .bootstrap(&account_name, &email, force_new_account)
+                .await
+            {
+                Ok(out) => print_json(&json!({
+                    "account_id": out.account_id.as_str(),
+                    "user_id": out.user_id.as_str(),
+                    "member_id": out.member_id.as_str(),
+                    "email": out.email,
+                    "api_key": out.api_key,
+                    "api_token": out.api_token,
+                    "api_token_id": out.api_token_id.as_str(),
+                }))?,
+                Err(CoreError::Conflict(m)) if m == ALREADY_INITIALIZED => {
+                    eprintln!("portcullis bootstrap: {m}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Command::UserKey {
+            db,
+            email,
+            operator,
+        } => {
+            let app = app(&db).await?;
+            let (user, key) = app
+                .user_key(&email, operator)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print_json(&json!({
+                "user_id": user.id.as_str(),
+                "email": user.email,
+                "api_key": key,
+            }))?;
+        }
+        Command::Migrate { db } => {
+            app(&db).await?;
+            eprintln!("portcullis migrate: database is up to date");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("portcullis: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
