@@ -165,10 +165,7 @@ pub fn member(m: &Member, catalog: &Catalog, policies: &[ExpandedPolicy]) -> w::
     w::Member {
         id: m.id.to_string(),
         email: m.user.email.clone(),
-        status: match m.status {
-            model::MemberStatus::Accepted => w::MemberStatus::Accepted,
-            model::MemberStatus::Pending => w::MemberStatus::Pending,
-        },
+        status: member_status(m.status),
         user: w::MemberUser {
             id: m.user.id.to_string(),
             email: m.user.email.clone(),
@@ -263,4 +260,48 @@ pub fn condition_draft(c: &w::TokenCondition) -> ConditionDraft {
             request_ip_not_in: ip.not_in.clone(),
         })
         .unwrap_or_default()
+}
+
+/// A user group.
+pub fn user_group(g: &model::UserGroup, policies: &[ExpandedPolicy]) -> w::UserGroup {
+    w::UserGroup {
+        id: g.id.to_string(),
+        name: g.name.clone(),
+        created_on: g.created_on.to_string(),
+        modified_on: g.modified_on.to_string(),
+        policies: policies.iter().map(policy).collect(),
+    }
+}
+
+/// A member as listed in a user group.
+pub fn group_member(m: &model::GroupMember) -> w::GroupMember {
+    w::GroupMember {
+        id: m.member_id.to_string(),
+        email: m.user.email.clone(),
+        status: member_status(m.status),
+    }
+}
+
+/// One member of a user group, in detail.
+pub fn group_member_detail(m: &model::GroupMember) -> w::GroupMemberDetail {
+    w::GroupMemberDetail {
+        id: m.member_id.to_string(),
+        email: m.user.email.clone(),
+        status: member_status(m.status),
+        created_at: m.added_on.to_string(),
+        user: w::GroupMemberUser {
+            id: m.user.id.to_string(),
+            email: m.user.email.clone(),
+            first_name: m.user.first_name.clone(),
+            last_name: m.user.last_name.clone(),
+        },
+    }
+}
+
+/// Wire member status.
+pub fn member_status(s: model::MemberStatus) -> w::MemberStatus {
+    match s {
+        model::MemberStatus::Accepted => w::MemberStatus::Accepted,
+        model::MemberStatus::Pending => w::MemberStatus::Pending,
+    }
 }

@@ -343,3 +343,75 @@ impl ApiToken {
         }
     }
 }
+
+/// A user group: named policies that apply to every member in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    /// Identifier.
+    pub id: crate::ids::UserGroupId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name (unique per account, case-insensitively).
+    pub name: String,
+    /// Policies, in the order written.
+    pub policies: Vec<Policy>,
+    /// Creation time.
+    pub created_on: Timestamp,
+    /// Last change, including membership changes.
+    pub modified_on: Timestamp,
+}
+
+/// User group list filters.
+#[derive(Debug, Clone, Default)]
+pub struct UserGroupFilter {
+    /// Only this id.
+    pub id: Option<String>,
+    /// Only this name (case-insensitive).
+    pub name: Option<String>,
+    /// Only names containing this (case-insensitive).
+    pub fuzzy_name: Option<String>,
+    /// Descending by name.
+    pub descending: bool,
+}
+
+/// A member as seen from a user group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Account member id.
+    pub member_id: MemberId,
+    /// The user.
+    pub user: User,
+    /// Membership status in the account.
+    pub status: MemberStatus,
+    /// When the member was added to the group.
+    pub added_on: Timestamp,
+}
+
+/// User-group member list filters.
+#[derive(Debug, Clone, Default)]
+pub struct GroupMemberFilter {
+    /// Only emails containing this (case-insensitive).
+    pub fuzzy_email: Option<String>,
+    /// Descending by email.
+    pub descending: bool,
+}
+
+/// Who holds a policy (for messages naming the users of a resource group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyHolder {
+    /// An account member, by id and email.
+    Member(MemberId, String),
+    /// A user group, by id and name.
+    UserGroup(crate::ids::UserGroupId, String),
+}
+
+/// Outcome of deleting a resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceGroupDeletion {
+    /// Deleted.
+    Deleted,
+    /// No such resource group in the account.
+    NotFound,
+    /// Still used by these policy holders; nothing was deleted.
+    InUse(Vec<PolicyHolder>),
+}

@@ -11,9 +11,10 @@
 use async_trait::async_trait;
 
 use crate::error::CoreResult;
-use crate::ids::{AccountId, MemberId, TokenId, UserId};
+use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{
-    Account, ApiToken, Grants, Member, MemberFilter, MemberStatus, ResourceGroup, TokenOwner, User,
+    Account, ApiToken, Grants, GroupMember, GroupMemberFilter, Member, MemberFilter, MemberStatus,
+    Policy, ResourceGroup, ResourceGroupDeletion, TokenOwner, User, UserGroup, UserGroupFilter,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Timestamp;
@@ -170,15 +171,103 @@ pub trait MemberStore: Send + Sync {
     async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64>;
 }
 
-/// Resource groups (read side, as far as the foundation needs them).
+/// Resource groups.
 #[async_trait]
 pub trait ResourceGroupStore: Send + Sync {
     /// The given resource groups of an account that exist, in no particular order.
     async fn get_resource_groups(
         &self,
         account: &AccountId,
-        ids: &[crate::ids::ResourceGroupId],
+        ids: &[ResourceGroupId],
     ) -> CoreResult<Vec<ResourceGroup>>;
+    /// All resource groups of an account (optionally one id or one exact name), by name then id.
+    async fn list_resource_groups(
+        &self,
+        account: &AccountId,
+        id: Option<&str>,
+        name: Option<&str>,
+    ) -> CoreResult<Vec<ResourceGroup>>;
+    /// Inserts a resource group.
+    async fn create_resource_group(&self, group: &ResourceGroup) -> CoreResult<()>;
+    /// Replaces name, scope and objects; false when absent.
+    async fn update_resource_group(&self, group: &ResourceGroup) -> CoreResult<bool>;
+    /// Deletes a resource group unless a policy still uses it.
+    async fn delete_resource_group(
+        &self,
+        account: &AccountId,
+        id: &ResourceGroupId,
+    ) -> CoreResult<ResourceGroupDeletion>;
+}
+
+/// User groups and their members.
+#[async_trait]
+pub trait UserGroupStore: Send + Sync {
+    /// A page of user groups.
+    async fn list_user_groups(
+        &self,
+        account: &AccountId,
+        filter: &UserGroupFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<UserGroup>>;
+    /// One user group.
+    async fn get_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<Option<UserGroup>>;
+    /// Inserts a user group with its policies. Conflict when the name is taken.
+    async fn create_user_group(&self, group: &UserGroup) -> CoreResult<()>;
+    /// Changes name and/or replaces policies; `None` when absent. Conflict when the name is taken.
+    async fn update_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+        name: Option<&str>,
+        policies: Option<&[Policy]>,
+        now: Timestamp,
+    ) -> CoreResult<Option<UserGroup>>;
+    /// Deletes a user group and its memberships; false when absent.
+    async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool>;
+    /// A page of a group's members; `None` when the group does not exist.
+    async fn list_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        filter: &GroupMemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Option<Page<GroupMember>>>;
+    /// One member of a group (`None` when not in it). NotFound when the group does not exist.
+    async fn get_group_member(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+    ) -> CoreResult<Option<GroupMember>>;
+    /// Adds members (already present ones are kept); returns the named members. All or nothing:
+    /// NotFound for the group or for the first id that is not a member of the account.
+    async fn add_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        members: &[MemberId],
+        now: Timestamp,
+    ) -> CoreResult<Vec<GroupMember>>;
+    /// Replaces the set of members; returns the new set (by email then id). All or nothing.
+    async fn replace_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        members: &[MemberId],
+        now: Timestamp,
+    ) -> CoreResult<Vec<GroupMember>>;
+    /// Removes one member; `None` when the member was not in the group. NotFound for the group.
+    async fn remove_group_member(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+        now: Timestamp,
+    ) -> CoreResult<Option<GroupMember>>;
 }
 
 /// API tokens.
@@ -215,7 +304,14 @@ pub trait TokenStore: Send + Sync {
 /// The whole store.
 #[async_trait]
 pub trait Store:
-    AccountStore + UserStore + MemberStore + ResourceGroupStore + TokenStore + Send + Sync
+    AccountStore
+    + UserStore
+    + MemberStore
+    + ResourceGroupStore
+    + UserGroupStore
+    + TokenStore
+    + Send
+    + Sync
 {
     /// Whether the database answers.
     async fn ping(&self) -> CoreResult<()>;

@@ -71,13 +71,17 @@ create table user_group (
     constraint user_group_name_unique unique (account_id, name_folded)
 );
 
+-- `email` is the member's (immutable) email, copied so that a page of a group's members is read
+-- in order straight from an index, whatever the group's size.
 create table user_group_member (
     user_group_id text not null references user_group (id) on delete cascade,
     member_id text not null references member (id) on delete cascade,
+    email text not null,
     created_at integer not null,
     primary key (user_group_id, member_id)
 );
 create index user_group_member_by_member on user_group_member (member_id);
+create index user_group_member_by_email on user_group_member (user_group_id, email, member_id);
 
 -- A policy belongs to exactly one member or one user group.
 create table policy (

@@ -14,17 +14,19 @@ use portcullis_core::error::{CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, Member, MemberFilter, MemberOrder,
-    MemberStatus, Policy, ResourceGroup, TokenCondition, TokenOwner, TokenPolicy, TokenState, User,
+    MemberStatus, Policy, TokenCondition, TokenOwner, TokenPolicy, TokenState, User,
 };
 use portcullis_core::page::{Page, PageRequest};
 use portcullis_core::store::{
     AccountChanges, AccountStore, Bootstrap, MemberChanges, MemberStore, NewMember, NewToken,
-    ResourceGroupStore, Store, TokenStore, UserCredentials, UserStore,
+    Store, TokenStore, UserCredentials, UserStore,
 };
 use portcullis_core::time::Timestamp;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+mod groups;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -317,33 +319,43 @@ impl SqliteStore {
                 Grants::Policies(_) => {}
             }
         }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "select id, member_id, access from policy where member_id in (",
-        );
+        for (member, policies) in Self::load_policies(conn, "member_id", member_ids).await? {
+            out.insert(member, Grants::Policies(policies));
+        }
+        Ok(out)
+    }
+
+    /// Policies held by the given members or user groups (`col` is `member_id` or
+    /// `user_group_id`), in written order.
+    async fn load_policies(
+        conn: &mut SqliteConnection,
+        col: &str,
+        holders: &[String],
+    ) -> CoreResult<HashMap<String, Vec<Policy>>> {
+        let mut out: HashMap<String, Vec<Policy>> = HashMap::new();
+        if holders.is_empty() {
+            return Ok(out);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "select id, {col}, access from policy where {col} in ("
+        ));
         let mut sep = q.separated(", ");
-        for id in member_ids {
+        for id in holders {
             sep.push_bind(id.as_str());
         }
-        q.push(") order by member_id, position");
+        q.push(format!(") order by {col}, position"));
         let rows: Vec<(String, String, String)> =
             q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         let policy_ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         let mut details = Self::load_policy_details(conn, &policy_ids).await?;
-        for (id, member, access) in rows {
+        for (id, holder, access) in rows {
             let (pgs, rgs) = details.remove(&id).unwrap_or_default();
-            let policy = Policy {
+            out.entry(holder).or_default().push(Policy {
                 id: PolicyId::from_trusted(id),
                 access: Access::parse(&access),
                 permission_groups: pgs,
                 resource_groups: rgs,
-            };
-            match out
-                .entry(member)
-                .or_insert_with(|| Grants::Policies(Vec::new()))
-            {
-                Grants::Policies(p) => p.push(policy),
-                Grants::Roles(_) => {}
-            }
+            });
         }
         Ok(out)
     }
@@ -459,24 +471,26 @@ impl SqliteStore {
                 }
             }
             Grants::Policies(policies) => {
-                Self::write_policies(tx, account, Some(member), policies, now).await?;
+                Self::write_policies(tx, account, ("member_id", member.as_str()), policies, now)
+                    .await?;
             }
         }
         Ok(())
     }
 
+    /// Inserts policies held by `holder` (`("member_id", id)` or `("user_group_id", id)`).
     async fn write_policies(
         tx: &mut SqliteConnection,
         account: &AccountId,
-        member: Option<&MemberId>,
+        holder: (&str, &str),
         policies: &[Policy],
         now: Timestamp,
     ) -> CoreResult<()> {
         for (i, p) in policies.iter().enumerate() {
-            sqlx::query("insert into policy (id, account_id, member_id, position, access, created_at) values (?, ?, ?, ?, ?, ?)")
+            sqlx::query(&format!("insert into policy (id, account_id, {}, position, access, created_at) values (?, ?, ?, ?, ?, ?)", holder.0))
                 .bind(p.id.as_str())
                 .bind(account.as_str())
-                .bind(member.map(MemberId::as_str))
+                .bind(holder.1)
                 .bind(i as i64)
                 .bind(p.access.as_str())
                 .bind(now.micros())
@@ -970,6 +984,13 @@ impl MemberStore for SqliteStore {
 
     async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        // The member leaves every group it was in: those groups change.
+        sqlx::query("update user_group set updated_at = ? where id in (select user_group_id from user_group_member where member_id = ?)")
+            .bind(Timestamp::now().micros())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let done = sqlx::query("delete from member where id = ? and account_id = ?")
             .bind(id.as_str())
             .bind(account.as_str())
@@ -988,49 +1009,6 @@ impl MemberStore for SqliteStore {
             .await
             .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
-    }
-}
-
-#[async_trait]
-impl ResourceGroupStore for SqliteStore {
-    async fn get_resource_groups(
-        &self,
-        account: &AccountId,
-        ids: &[ResourceGroupId],
-    ) -> CoreResult<Vec<ResourceGroup>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
-        );
-        q.push_bind(account.as_str().to_owned());
-        q.push(" and id in (");
-        let mut sep = q.separated(", ");
-        for id in ids {
-            sep.push_bind(id.as_str().to_owned());
-        }
-        q.push(")");
-        type Row = (String, String, String, String, i64, i64);
-        let rows: Vec<Row> = q.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let objects: Vec<(String,)> = sqlx::query_as("select object_key from resource_group_object where resource_group_id = ? order by position")
-                .bind(&r.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-            out.push(ResourceGroup {
-                id: ResourceGroupId::from_trusted(r.0),
-                account_id: AccountId::from_trusted(r.1),
-                name: r.2,
-                scope_key: r.3,
-                objects: objects.into_iter().map(|o| o.0).collect(),
-                created_on: ts(r.4),
-                modified_on: ts(r.5),
-            });
-        }
-        Ok(out)
     }
 }
 

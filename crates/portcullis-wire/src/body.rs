@@ -554,3 +554,103 @@ pub struct Health {
     /// `ok`.
     pub status: String,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resource groups, user groups and their members.
+
+/// `POST /accounts/{a}/iam/resource_groups` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ResourceGroupCreate {
+    /// Name (1..120 characters).
+    pub name: String,
+    /// The scope: one object `{key, objects}` or a one-element list of it.
+    #[schema(value_type = Scope)]
+    pub scope: Value,
+}
+
+/// `PUT /accounts/{a}/iam/resource_groups/{id}` body: absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ResourceGroupUpdate {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The scope (object or one-element list).
+    #[serde(default)]
+    #[schema(value_type = Option<Scope>)]
+    pub scope: Option<Value>,
+}
+
+/// A user group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserGroup {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_on: String,
+    /// Last change (including membership).
+    pub modified_on: String,
+    /// Policies, expanded.
+    pub policies: Vec<Policy>,
+}
+
+/// `POST /accounts/{a}/iam/user_groups` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct UserGroupCreate {
+    /// Name (1..255 characters, unique per account regardless of case).
+    pub name: String,
+    /// Policies (optional).
+    #[serde(default)]
+    pub policies: Option<Vec<PolicyInput>>,
+}
+
+/// `PUT /accounts/{a}/iam/user_groups/{id}` body: absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct UserGroupUpdate {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Replacement policies (an entry with an existing `id` keeps it).
+    #[serde(default)]
+    pub policies: Option<Vec<PolicyInput>>,
+}
+
+/// A member as listed in a user group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupMember {
+    /// Account member identifier.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Membership status in the account.
+    pub status: MemberStatus,
+}
+
+/// The user inside a group member's details.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupMemberUser {
+    /// User identifier.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+}
+
+/// One member of a user group, in detail.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupMemberDetail {
+    /// Account member identifier.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Membership status in the account.
+    pub status: MemberStatus,
+    /// When the member was added to the group.
+    pub created_at: String,
+    /// The user.
+    pub user: GroupMemberUser,
+}

@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod members;
 pub mod meta;
 pub mod permission_groups;
+pub mod resource_groups;
+pub mod user_groups;
 pub mod tokens;
 
 /// A successful single-object answer.

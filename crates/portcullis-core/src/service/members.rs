@@ -37,6 +37,9 @@ pub struct MemberUpdate {
 
 impl Portcullis {
     fn check_roles(&self, roles: &[String]) -> CoreResult<Vec<String>> {
+        if roles.is_empty() {
+            return Err(CoreError::invalid("/roles", "/roles: at least one role is required"));
+        }
         let mut out: Vec<String> = Vec::with_capacity(roles.len());
         for (i, id) in roles.iter().enumerate() {
             let p = format!("/roles/{i}");
@@ -76,6 +79,10 @@ impl Portcullis {
             }),
             (None, None) => Ok(None),
             (Some(roles), None) => Ok(Some(Grants::Roles(self.check_roles(roles)?))),
+            (None, Some(drafts)) if drafts.is_empty() => Err(CoreError::invalid(
+                "/policies",
+                "/policies: at least one policy is required",
+            )),
             (None, Some(drafts)) => Ok(Some(Grants::Policies(
                 self.validate_policies(account, drafts, existing, "/policies")
                     .await?,

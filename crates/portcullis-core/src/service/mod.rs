@@ -12,7 +12,9 @@ pub mod accounts;
 pub mod bootstrap;
 pub mod members;
 pub mod policies;
+pub mod resource_groups;
 pub mod tokens;
+pub mod user_groups;
 
 /// The application: store plus catalog.
 #[derive(Clone)]

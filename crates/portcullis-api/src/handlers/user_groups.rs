@@ -1,0 +1,180 @@
+//! User groups and their members.
+
+use axum::extract::State;
+use portcullis_core::ids::{AccountId, MemberId, UserGroupId};
+use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
+use portcullis_core::page::LARGE_LIST;
+use portcullis_core::service::Portcullis;
+use portcullis_wire::body as w;
+
+use crate::convert;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::handlers::{ok, page, One};
+use crate::server::AppState;
+
+impl EmptyBody for w::UserGroupCreate {}
+impl EmptyBody for w::UserGroupUpdate {}
+
+fn account(ids: &Ids) -> AccountId {
+    AccountId::from_trusted(ids.get("account_id").to_owned())
+}
+
+fn group_id(ids: &Ids) -> UserGroupId {
+    UserGroupId::from_trusted(ids.get("user_group_id").to_owned())
+}
+
+fn member_id(ids: &Ids) -> MemberId {
+    MemberId::from_trusted(ids.get("member_id").to_owned())
+}
+
+async fn group_out(app: &Portcullis, g: &UserGroup) -> ApiResult<w::UserGroup> {
+    let expanded = app.expand_policies(&g.account_id, &g.policies).await?;
+    Ok(convert::user_group(g, &expanded))
+}
+
+/// `GET /accounts/{account_id}/iam/user_groups`.
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::UserGroup>>> {
+    let request = q.page(LARGE_LIST)?;
+    let filter = UserGroupFilter {
+        id: q.get("id").map(str::to_owned),
+        name: q.get("name").map(|n| n.trim().to_owned()),
+        fuzzy_name: q.get("fuzzyName").map(str::to_owned),
+        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+    };
+    let result = s.app.list_user_groups(&p, &account(&ids), &filter, request).await?;
+    let mut items = Vec::with_capacity(result.items.len());
+    for g in &result.items {
+        items.push(group_out(&s.app, g).await?);
+    }
+    let info = portcullis_wire::ResultInfo::new(
+        result.request.page,
+        result.request.per_page,
+        items.len() as u64,
+        result.total,
+    );
+    Ok(axum::Json(portcullis_wire::Envelope::page(items, info)))
+}
+
+/// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.
+pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::UserGroup>> {
+    let g = s.app.get_user_group(&p, &account(&ids), &group_id(&ids)).await?;
+    Ok(ok(group_out(&s.app, &g).await?))
+}
+
+/// `POST /accounts/{account_id}/iam/user_groups`.
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::UserGroupCreate>,
+) -> ApiResult<One<w::UserGroup>> {
+    let drafts = body.policies.as_deref().map(convert::policy_drafts);
+    let g = s
+        .app
+        .create_user_group(&p, &account(&ids), &body.name, drafts.as_deref())
+        .await?;
+    Ok(ok(group_out(&s.app, &g).await?))
+}
+
+/// `PUT /accounts/{account_id}/iam/user_groups/{user_group_id}` (partial).
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::UserGroupUpdate>,
+) -> ApiResult<One<w::UserGroup>> {
+    let drafts = body.policies.as_deref().map(convert::policy_drafts);
+    let g = s
+        .app
+        .update_user_group(&p, &account(&ids), &group_id(&ids), body.name.as_deref(), drafts.as_deref())
+        .await?;
+    Ok(ok(group_out(&s.app, &g).await?))
+}
+
+/// `DELETE /accounts/{account_id}/iam/user_groups/{user_group_id}`.
+pub async fn delete(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::IdRef>> {
+    let id = group_id(&ids);
+    s.app.delete_user_group(&p, &account(&ids), &id).await?;
+    Ok(ok(w::IdRef { id: id.to_string() }))
+}
+
+/// `GET …/user_groups/{user_group_id}/members`.
+pub async fn list_members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    q: Query,
+) -> ApiResult<One<Vec<w::GroupMember>>> {
+    let request = q.page(LARGE_LIST)?;
+    let filter = GroupMemberFilter {
+        fuzzy_email: q.get("fuzzyEmail").map(str::to_owned),
+        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+    };
+    let result = s
+        .app
+        .list_group_members(&p, &account(&ids), &group_id(&ids), &filter, request)
+        .await?;
+    Ok(page(&result, convert::group_member))
+}
+
+/// `GET …/user_groups/{user_group_id}/members/{member_id}`.
+pub async fn get_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::GroupMemberDetail>> {
+    let m = s
+        .app
+        .get_group_member(&p, &account(&ids), &group_id(&ids), &member_id(&ids))
+        .await?;
+    Ok(ok(convert::group_member_detail(&m)))
+}
+
+/// `POST …/user_groups/{user_group_id}/members` with a bare array `[{"id"}]`.
+pub async fn add_members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<Vec<w::IdRef>>,
+) -> ApiResult<One<Vec<w::GroupMember>>> {
+    let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
+    let members = s
+        .app
+        .add_group_members(&p, &account(&ids), &group_id(&ids), &wanted)
+        .await?;
+    Ok(ok(members.iter().map(convert::group_member).collect()))
+}
+
+/// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group).
+pub async fn replace_members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<Vec<w::IdRef>>,
+) -> ApiResult<One<Vec<w::GroupMember>>> {
+    let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
+    let members = s
+        .app
+        .replace_group_members(&p, &account(&ids), &group_id(&ids), &wanted)
+        .await?;
+    Ok(ok(members.iter().map(convert::group_member).collect()))
+}
+
+/// `DELETE …/user_groups/{user_group_id}/members/{member_id}`: answers the removed member.
+pub async fn remove_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::GroupMember>> {
+    let m = s
+        .app
+        .remove_group_member(&p, &account(&ids), &group_id(&ids), &member_id(&ids))
+        .await?;
+    Ok(ok(convert::group_member(&m)))
+}

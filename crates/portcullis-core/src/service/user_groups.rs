@@ -1,0 +1,229 @@
+//! User groups and their members.
+
+use crate::auth::{require_account_access, Principal};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, MemberId, PolicyId, UserGroupId};
+use crate::model::{GroupMember, GroupMemberFilter, UserGroup, UserGroupFilter};
+use crate::page::{Page, PageRequest};
+use crate::service::policies::PolicyDraft;
+use crate::service::{check_name, Portcullis};
+use crate::time::Timestamp;
+
+/// Longest user-group name.
+pub const USER_GROUP_NAME_MAX: usize = 255;
+
+/// Parses member ids of an add/replace body (`[{"id": ...}]`), dropping repeats.
+pub fn member_ids(ids: &[String]) -> CoreResult<Vec<MemberId>> {
+    let mut out: Vec<MemberId> = Vec::with_capacity(ids.len());
+    for (i, raw) in ids.iter().enumerate() {
+        let p = format!("/{i}/id");
+        let id = MemberId::parse(raw).ok_or_else(|| {
+            CoreError::invalid(
+                &p,
+                format!("{p}: `{raw}` is not a member id (32 lowercase hex characters)"),
+            )
+        })?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+impl Portcullis {
+    async fn find_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<UserGroup> {
+        self.store()
+            .get_user_group(account, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user group", id.as_str()))
+    }
+
+    /// A page of user groups.
+    pub async fn list_user_groups(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        filter: &UserGroupFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<UserGroup>> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store().list_user_groups(account, filter, page).await
+    }
+
+    /// One user group.
+    pub async fn get_user_group(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<UserGroup> {
+        require_account_access(self.store(), principal, account).await?;
+        self.find_user_group(account, id).await
+    }
+
+    /// Creates a user group, with or without policies.
+    pub async fn create_user_group(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        name: &str,
+        policies: Option<&[PolicyDraft]>,
+    ) -> CoreResult<UserGroup> {
+        require_account_access(self.store(), principal, account).await?;
+        let name = check_name("/name", name, USER_GROUP_NAME_MAX)?;
+        let policies = match policies {
+            Some(drafts) => {
+                self.validate_policies(account, drafts, &[], "/policies")
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let now = Timestamp::now();
+        let group = UserGroup {
+            id: UserGroupId::random(),
+            account_id: account.clone(),
+            name,
+            policies,
+            created_on: now,
+            modified_on: now,
+        };
+        self.store().create_user_group(&group).await?;
+        Ok(group)
+    }
+
+    /// Updates a user group: absent fields unchanged; `policies` replaces the set (an entry
+    /// naming an existing policy id keeps that id).
+    pub async fn update_user_group(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &UserGroupId,
+        name: Option<&str>,
+        policies: Option<&[PolicyDraft]>,
+    ) -> CoreResult<UserGroup> {
+        require_account_access(self.store(), principal, account).await?;
+        let current = self.find_user_group(account, id).await?;
+        let name = name
+            .map(|n| check_name("/name", n, USER_GROUP_NAME_MAX))
+            .transpose()?;
+        let policies = match policies {
+            Some(drafts) => {
+                let existing: Vec<PolicyId> =
+                    current.policies.iter().map(|p| p.id.clone()).collect();
+                Some(
+                    self.validate_policies(account, drafts, &existing, "/policies")
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        if name.is_none() && policies.is_none() {
+            return Ok(current);
+        }
+        self.store()
+            .update_user_group(
+                account,
+                id,
+                name.as_deref(),
+                policies.as_deref(),
+                Timestamp::now(),
+            )
+            .await?
+            .ok_or_else(|| CoreError::not_found("user group", id.as_str()))
+    }
+
+    /// Deletes a user group (its memberships go with it).
+    pub async fn delete_user_group(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<()> {
+        require_account_access(self.store(), principal, account).await?;
+        if self.store().delete_user_group(account, id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found("user group", id.as_str()))
+        }
+    }
+
+    /// A page of a group's members.
+    pub async fn list_group_members(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        filter: &GroupMemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<GroupMember>> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store()
+            .list_group_members(account, group, filter, page)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user group", group.as_str()))
+    }
+
+    /// One member of a group.
+    pub async fn get_group_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+    ) -> CoreResult<GroupMember> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store()
+            .get_group_member(account, group, member)
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", member.as_str()))
+    }
+
+    /// Adds members (idempotent for members already in the group; all or nothing).
+    pub async fn add_group_members(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        ids: &[String],
+    ) -> CoreResult<Vec<GroupMember>> {
+        require_account_access(self.store(), principal, account).await?;
+        let ids = member_ids(ids)?;
+        self.store()
+            .add_group_members(account, group, &ids, Timestamp::now())
+            .await
+    }
+
+    /// Replaces the group's members (`[]` empties it).
+    pub async fn replace_group_members(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        ids: &[String],
+    ) -> CoreResult<Vec<GroupMember>> {
+        require_account_access(self.store(), principal, account).await?;
+        let ids = member_ids(ids)?;
+        self.store()
+            .replace_group_members(account, group, &ids, Timestamp::now())
+            .await
+    }
+
+    /// Removes one member from a group; returns the removed member.
+    pub async fn remove_group_member(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+    ) -> CoreResult<GroupMember> {
+        require_account_access(self.store(), principal, account).await?;
+        self.store()
+            .remove_group_member(account, group, member, Timestamp::now())
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", member.as_str()))
+    }
+}

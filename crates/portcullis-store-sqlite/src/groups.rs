@@ -1,0 +1,687 @@
+//! Resource groups, user groups and user-group members.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
+use portcullis_core::model::{
+    GroupMember, GroupMemberFilter, MemberStatus, Policy, PolicyHolder, ResourceGroup,
+    ResourceGroupDeletion, UserGroup, UserGroupFilter,
+};
+use portcullis_core::page::{Page, PageRequest};
+use portcullis_core::store::{ResourceGroupStore, UserGroupStore};
+use portcullis_core::time::Timestamp;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::{db, limit_offset, ts, user_from, SqliteStore};
+
+type RgRow = (String, String, String, String, i64, i64);
+type UgRow = (String, String, String, i64, i64);
+type GmRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    i64,
+    i64,
+);
+
+const GM_COLS: &str = "m.id, m.status, g.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+
+/// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
+fn like_pattern(needle: &str) -> String {
+    let mut out = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn group_member(r: GmRow) -> GroupMember {
+    GroupMember {
+        member_id: MemberId::from_trusted(r.0),
+        status: MemberStatus::parse(&r.1),
+        added_on: ts(r.2),
+        user: user_from((r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10)),
+    }
+}
+
+impl SqliteStore {
+    async fn rg_from_rows(
+        conn: &mut SqliteConnection,
+        rows: Vec<RgRow>,
+    ) -> CoreResult<Vec<ResourceGroup>> {
+        let mut objects: HashMap<String, Vec<String>> = HashMap::new();
+        if !rows.is_empty() {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "select resource_group_id, object_key from resource_group_object where resource_group_id in (",
+            );
+            let mut sep = q.separated(", ");
+            for r in &rows {
+                sep.push_bind(r.0.clone());
+            }
+            q.push(") order by resource_group_id, position");
+            let found: Vec<(String, String)> =
+                q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+            for (id, key) in found {
+                objects.entry(id).or_default().push(key);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| ResourceGroup {
+                objects: objects.remove(&r.0).unwrap_or_default(),
+                id: ResourceGroupId::from_trusted(r.0),
+                account_id: AccountId::from_trusted(r.1),
+                name: r.2,
+                scope_key: r.3,
+                created_on: ts(r.4),
+                modified_on: ts(r.5),
+            })
+            .collect())
+    }
+
+    async fn write_objects(tx: &mut SqliteConnection, g: &ResourceGroup) -> CoreResult<()> {
+        sqlx::query("delete from resource_group_object where resource_group_id = ?")
+            .bind(g.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (i, key) in g.objects.iter().enumerate() {
+            sqlx::query("insert into resource_group_object (resource_group_id, position, object_key) values (?, ?, ?)")
+                .bind(g.id.as_str())
+                .bind(i as i64)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn ug_from_rows(
+        conn: &mut SqliteConnection,
+        rows: Vec<UgRow>,
+    ) -> CoreResult<Vec<UserGroup>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let mut policies = Self::load_policies(conn, "user_group_id", &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserGroup {
+                policies: policies.remove(&r.0).unwrap_or_default(),
+                id: UserGroupId::from_trusted(r.0),
+                account_id: AccountId::from_trusted(r.1),
+                name: r.2,
+                created_on: ts(r.3),
+                modified_on: ts(r.4),
+            })
+            .collect())
+    }
+
+    async fn ug_get(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<Option<UserGroup>> {
+        let row: Option<UgRow> = sqlx::query_as("select id, account_id, name, created_at, updated_at from user_group where id = ? and account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        match row {
+            Some(r) => Ok(Self::ug_from_rows(conn, vec![r]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    async fn name_taken(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        name: &str,
+        except: Option<&UserGroupId>,
+    ) -> CoreResult<Option<String>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "select id, name from user_group where account_id = ? and name_folded = ? and id <> ?",
+        )
+        .bind(account.as_str())
+        .bind(name.to_lowercase())
+        .bind(except.map_or("", UserGroupId::as_str))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(id, existing)| {
+            format!("a user group named `{existing}` ({id}) already exists in account {account}; names are unique regardless of case")
+        }))
+    }
+
+    async fn require_group(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        group: &UserGroupId,
+    ) -> CoreResult<()> {
+        let row: Option<(String,)> =
+            sqlx::query_as("select id from user_group where id = ? and account_id = ?")
+                .bind(group.as_str())
+                .bind(account.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+        row.map(|_| ())
+            .ok_or_else(|| CoreError::not_found("user group", group.as_str()))
+    }
+
+    /// Checks that every id is a member of the account; returns their emails.
+    async fn member_emails(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        members: &[MemberId],
+    ) -> CoreResult<Vec<String>> {
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            let row: Option<(String,)> = sqlx::query_as("select u.email from member m join app_user u on u.id = m.user_id where m.id = ? and m.account_id = ?")
+                .bind(m.as_str())
+                .bind(account.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+            match row {
+                Some((email,)) => out.push(email),
+                None => return Err(CoreError::not_found("member", m.as_str())),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn group_members_where(
+        conn: &mut SqliteConnection,
+        group: &UserGroupId,
+        members: Option<&[MemberId]>,
+    ) -> CoreResult<Vec<GroupMember>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
+        ));
+        q.push_bind(group.as_str().to_owned());
+        if let Some(members) = members {
+            if members.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" and g.member_id in (");
+            let mut sep = q.separated(", ");
+            for m in members {
+                sep.push_bind(m.as_str().to_owned());
+            }
+            q.push(")");
+        }
+        q.push(" order by g.email, g.member_id");
+        let rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Ok(rows.into_iter().map(group_member).collect())
+    }
+
+    async fn touch_group(
+        conn: &mut SqliteConnection,
+        group: &UserGroupId,
+        now: Timestamp,
+    ) -> CoreResult<()> {
+        sqlx::query("update user_group set updated_at = ? where id = ?")
+            .bind(now.micros())
+            .bind(group.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_group_members(
+        conn: &mut SqliteConnection,
+        group: &UserGroupId,
+        members: &[MemberId],
+        emails: &[String],
+        now: Timestamp,
+    ) -> CoreResult<u64> {
+        let mut inserted = 0;
+        for (m, email) in members.iter().zip(emails) {
+            let done = sqlx::query("insert into user_group_member (user_group_id, member_id, email, created_at) values (?, ?, ?, ?) on conflict do nothing")
+                .bind(group.as_str())
+                .bind(m.as_str())
+                .bind(email)
+                .bind(now.micros())
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            inserted += done.rows_affected();
+        }
+        Ok(inserted)
+    }
+}
+
+#[async_trait]
+impl ResourceGroupStore for SqliteStore {
+    async fn get_resource_groups(
+        &self,
+        account: &AccountId,
+        ids: &[ResourceGroupId],
+    ) -> CoreResult<Vec<ResourceGroup>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
+        );
+        q.push_bind(account.as_str().to_owned());
+        q.push(" and id in (");
+        let mut sep = q.separated(", ");
+        for id in ids {
+            sep.push_bind(id.as_str().to_owned());
+        }
+        q.push(")");
+        let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Self::rg_from_rows(&mut conn, rows).await
+    }
+
+    async fn list_resource_groups(
+        &self,
+        account: &AccountId,
+        id: Option<&str>,
+        name: Option<&str>,
+    ) -> CoreResult<Vec<ResourceGroup>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
+        );
+        q.push_bind(account.as_str().to_owned());
+        if let Some(id) = id {
+            q.push(" and id = ");
+            q.push_bind(id.to_owned());
+        }
+        if let Some(name) = name {
+            q.push(" and name = ");
+            q.push_bind(name.to_owned());
+        }
+        q.push(" order by name, id");
+        let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Self::rg_from_rows(&mut conn, rows).await
+    }
+
+    async fn create_resource_group(&self, g: &ResourceGroup) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("insert into resource_group (id, account_id, name, scope_key, created_at, updated_at) values (?, ?, ?, ?, ?, ?)")
+            .bind(g.id.as_str())
+            .bind(g.account_id.as_str())
+            .bind(&g.name)
+            .bind(&g.scope_key)
+            .bind(g.created_on.micros())
+            .bind(g.modified_on.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Self::write_objects(&mut tx, g).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn update_resource_group(&self, g: &ResourceGroup) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("update resource_group set name = ?, scope_key = ?, updated_at = ? where id = ? and account_id = ?")
+            .bind(&g.name)
+            .bind(&g.scope_key)
+            .bind(g.modified_on.micros())
+            .bind(g.id.as_str())
+            .bind(g.account_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Self::write_objects(&mut tx, g).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn delete_resource_group(
+        &self,
+        account: &AccountId,
+        id: &ResourceGroupId,
+    ) -> CoreResult<ResourceGroupDeletion> {
+        let mut tx = self.write().await?;
+        let exists: Option<(String,)> =
+            sqlx::query_as("select id from resource_group where id = ? and account_id = ?")
+                .bind(id.as_str())
+                .bind(account.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if exists.is_none() {
+            return Ok(ResourceGroupDeletion::NotFound);
+        }
+        let users: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "select distinct p.member_id, u.email, p.user_group_id, g.name from policy_resource_group r \
+             join policy p on p.id = r.policy_id \
+             left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
+             left join user_group g on g.id = p.user_group_id \
+             where r.resource_group_id = ? order by g.name, u.email",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        if !users.is_empty() {
+            let holders = users
+                .into_iter()
+                .filter_map(|(mid, email, gid, gname)| match (mid, gid) {
+                    (Some(m), _) => Some(PolicyHolder::Member(
+                        MemberId::from_trusted(m),
+                        email.unwrap_or_default(),
+                    )),
+                    (None, Some(g)) => Some(PolicyHolder::UserGroup(
+                        UserGroupId::from_trusted(g),
+                        gname.unwrap_or_default(),
+                    )),
+                    (None, None) => None,
+                })
+                .collect();
+            return Ok(ResourceGroupDeletion::InUse(holders));
+        }
+        sqlx::query("delete from resource_group where id = ? and account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(ResourceGroupDeletion::Deleted)
+    }
+}
+
+#[async_trait]
+impl UserGroupStore for SqliteStore {
+    async fn list_user_groups(
+        &self,
+        account: &AccountId,
+        filter: &UserGroupFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<UserGroup>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let build = |select: &str| {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "select {select} from user_group where account_id = "
+            ));
+            q.push_bind(account.as_str().to_owned());
+            if let Some(id) = &filter.id {
+                q.push(" and id = ");
+                q.push_bind(id.clone());
+            }
+            if let Some(name) = &filter.name {
+                q.push(" and name_folded = ");
+                q.push_bind(name.to_lowercase());
+            }
+            if let Some(f) = &filter.fuzzy_name {
+                q.push(" and name_folded like ");
+                q.push_bind(like_pattern(f));
+                q.push(" escape '\\'");
+            }
+            q
+        };
+        let (total,): (i64,) = build("count(*)")
+            .build_query_as()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let dir = if filter.descending { "desc" } else { "asc" };
+        let mut q = build("id, account_id, name, created_at, updated_at");
+        let (limit, offset) = limit_offset(page);
+        q.push(format!(" order by name_folded {dir}, id {dir} limit "));
+        q.push_bind(limit);
+        q.push(" offset ");
+        q.push_bind(offset);
+        let rows: Vec<UgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Ok(Page {
+            items: Self::ug_from_rows(&mut conn, rows).await?,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn get_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+    ) -> CoreResult<Option<UserGroup>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::ug_get(&mut conn, account, id).await
+    }
+
+    async fn create_user_group(&self, g: &UserGroup) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        if let Some(clash) = Self::name_taken(&mut tx, &g.account_id, &g.name, None).await? {
+            return Err(CoreError::Conflict(clash));
+        }
+        sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values (?, ?, ?, ?, ?, ?)")
+            .bind(g.id.as_str())
+            .bind(g.account_id.as_str())
+            .bind(&g.name)
+            .bind(g.name.to_lowercase())
+            .bind(g.created_on.micros())
+            .bind(g.modified_on.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Self::write_policies(
+            &mut tx,
+            &g.account_id,
+            ("user_group_id", g.id.as_str()),
+            &g.policies,
+            g.created_on,
+        )
+        .await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn update_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+        name: Option<&str>,
+        policies: Option<&[Policy]>,
+        now: Timestamp,
+    ) -> CoreResult<Option<UserGroup>> {
+        let mut tx = self.write().await?;
+        if Self::ug_get(&mut tx, account, id).await?.is_none() {
+            return Ok(None);
+        }
+        if let Some(name) = name {
+            if let Some(clash) = Self::name_taken(&mut tx, account, name, Some(id)).await? {
+                return Err(CoreError::Conflict(clash));
+            }
+            sqlx::query("update user_group set name = ?, name_folded = ? where id = ?")
+                .bind(name)
+                .bind(name.to_lowercase())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        if let Some(policies) = policies {
+            sqlx::query("delete from policy where user_group_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            Self::write_policies(
+                &mut tx,
+                account,
+                ("user_group_id", id.as_str()),
+                policies,
+                now,
+            )
+            .await?;
+        }
+        Self::touch_group(&mut tx, id, now).await?;
+        let group = Self::ug_get(&mut tx, account, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(group)
+    }
+
+    async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("delete from user_group where id = ? and account_id = ?")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        filter: &GroupMemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Option<Page<GroupMember>>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        if Self::require_group(&mut conn, account, group)
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let build = |select: &str| {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
+            ));
+            q.push_bind(group.as_str().to_owned());
+            if let Some(f) = &filter.fuzzy_email {
+                q.push(" and g.email like ");
+                q.push_bind(like_pattern(f));
+                q.push(" escape '\\'");
+            }
+            q
+        };
+        let (total,): (i64,) = build("count(*)")
+            .build_query_as()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let dir = if filter.descending { "desc" } else { "asc" };
+        let mut q = build(GM_COLS);
+        let (limit, offset) = limit_offset(page);
+        q.push(format!(" order by g.email {dir}, g.member_id {dir} limit "));
+        q.push_bind(limit);
+        q.push(" offset ");
+        q.push_bind(offset);
+        let rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Ok(Some(Page {
+            items: rows.into_iter().map(group_member).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        }))
+    }
+
+    async fn get_group_member(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+    ) -> CoreResult<Option<GroupMember>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::require_group(&mut conn, account, group).await?;
+        Ok(
+            Self::group_members_where(&mut conn, group, Some(std::slice::from_ref(member)))
+                .await?
+                .pop(),
+        )
+    }
+
+    async fn add_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        members: &[MemberId],
+        now: Timestamp,
+    ) -> CoreResult<Vec<GroupMember>> {
+        let mut tx = self.write().await?;
+        Self::require_group(&mut tx, account, group).await?;
+        let emails = Self::member_emails(&mut tx, account, members).await?;
+        if Self::insert_group_members(&mut tx, group, members, &emails, now).await? > 0 {
+            Self::touch_group(&mut tx, group, now).await?;
+        }
+        let out = Self::group_members_where(&mut tx, group, Some(members)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn replace_group_members(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        members: &[MemberId],
+        now: Timestamp,
+    ) -> CoreResult<Vec<GroupMember>> {
+        let mut tx = self.write().await?;
+        Self::require_group(&mut tx, account, group).await?;
+        let emails = Self::member_emails(&mut tx, account, members).await?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new("delete from user_group_member where user_group_id = ");
+        q.push_bind(group.as_str().to_owned());
+        if !members.is_empty() {
+            q.push(" and member_id not in (");
+            let mut sep = q.separated(", ");
+            for m in members {
+                sep.push_bind(m.as_str().to_owned());
+            }
+            q.push(")");
+        }
+        let removed = q
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
+        if removed + added > 0 {
+            Self::touch_group(&mut tx, group, now).await?;
+        }
+        let out = Self::group_members_where(&mut tx, group, None).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn remove_group_member(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        member: &MemberId,
+        now: Timestamp,
+    ) -> CoreResult<Option<GroupMember>> {
+        let mut tx = self.write().await?;
+        Self::require_group(&mut tx, account, group).await?;
+        let found = Self::group_members_where(&mut tx, group, Some(std::slice::from_ref(member)))
+            .await?
+            .pop();
+        if found.is_some() {
+            sqlx::query("delete from user_group_member where user_group_id = ? and member_id = ?")
+                .bind(group.as_str())
+                .bind(member.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            Self::touch_group(&mut tx, group, now).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(found)
+    }
+}
