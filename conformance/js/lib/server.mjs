@@ -1,0 +1,180 @@
+// Test harness: bootstraps a fresh Portcullis database, starts `portcullis serve` on a free port and
+// builds official-SDK clients pointed at it. One server per test file (node --test runs each file in
+// its own process).
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import Cloudflare from 'cloudflare';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Repository root: conformance/js/lib -> ../../.. */
+export const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
+export const BIN = process.env.PORTCULLIS_BIN || path.join(REPO_ROOT, 'target', 'debug', 'portcullis');
+
+const START_TIMEOUT_MS = 30_000;
+
+function runCli(args) {
+  return new Promise((resolve, reject) => {
+    execFile(BIN, args, { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`portcullis ${args.join(' ')} failed: ${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        return;
+      }
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+/** The CLI prints exactly one JSON object on stdout. */
+function parseJsonObject(stdout, what) {
+  const text = stdout.trim();
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+  } catch {
+    /* fall through */
+  }
+  throw new Error(`${what}: expected one JSON object on stdout, got: ${JSON.stringify(stdout)}`);
+}
+
+/** Strip CLOUDFLARE_* variables so the SDK never picks up credentials or a base URL from the env. */
+const SDK_ENV_NULLS = { apiToken: null, apiKey: null, apiEmail: null, userServiceKey: null };
+
+/**
+ * Start a server on a fresh database.
+ * @returns {Promise<Server>}
+ */
+export async function startServer() {
+  if (!existsSync(BIN)) {
+    throw new Error(
+      `portcullis binary not found at ${BIN}; build it with \`cargo build -p portcullis\` or set PORTCULLIS_BIN`,
+    );
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-js-'));
+  const database = `sqlite://${path.join(dir, 'p.db')}`;
+
+  const { stdout } = await runCli([
+    'bootstrap',
+    '--database', database,
+    '--account-name', 'Conformance',
+    '--email', 'admin@example.com',
+  ]);
+  const boot = parseJsonObject(stdout, 'bootstrap');
+  for (const k of ['account_id', 'user_id', 'member_id', 'email', 'api_key', 'api_token', 'api_token_id']) {
+    if (typeof boot[k] !== 'string' || boot[k] === '') {
+      throw new Error(`bootstrap output lacks string field ${k}: ${stdout}`);
+    }
+  }
+
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--database', database], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b) => {
+    stderr += b.toString();
+    if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  });
+  const addr = await new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not print "listening on" within ${START_TIMEOUT_MS} ms\nstderr: ${stderr}`));
+    }, START_TIMEOUT_MS);
+    const onExit = (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}, signal ${signal})\nstderr: ${stderr}`));
+    };
+    child.once('exit', onExit);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    rl.on('line', (line) => {
+      const m = /listening on http:\/\/(\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(m[1]);
+      }
+    });
+  });
+  // Keep draining stdout so the server never blocks on a full pipe.
+  child.stdout.resume();
+
+  const origin = `http://${addr}`;
+  const baseURL = `${origin}/client/v4`;
+
+  const server = {
+    dir,
+    database,
+    origin,
+    baseURL,
+    boot,
+    child,
+    stderr: () => stderr,
+
+    /** Client authenticated with an API token (Bearer). */
+    tokenClient(apiToken, extra = {}) {
+      return new Cloudflare({ ...SDK_ENV_NULLS, apiToken, baseURL, maxRetries: 0, ...extra });
+    },
+    /** Client authenticated with X-Auth-Email + X-Auth-Key (no token, since Bearer wins). */
+    keyClient(apiEmail, apiKey, extra = {}) {
+      return new Cloudflare({ ...SDK_ENV_NULLS, apiEmail, apiKey, baseURL, maxRetries: 0, ...extra });
+    },
+    /** Client built from raw options (credentials default to none). */
+    client(opts = {}) {
+      return new Cloudflare({ ...SDK_ENV_NULLS, baseURL, maxRetries: 0, ...opts });
+    },
+    /** The bootstrap account-owned token. */
+    get adminToken() {
+      return this.tokenClient(boot.api_token);
+    },
+    /** The bootstrap user (an operator, Super Administrator of the bootstrap account) via email+key. */
+    get adminKey() {
+      return this.keyClient(boot.email, boot.api_key);
+    },
+
+    /** `portcullis user-key`: creates a user (no memberships) and returns {user_id, email, api_key}. */
+    async userKey(email, { operator = false } = {}) {
+      const args = ['user-key', '--database', database, '--email', email];
+      if (operator) args.push('--operator');
+      const { stdout: out } = await runCli(args);
+      const u = parseJsonObject(out, 'user-key');
+      for (const k of ['user_id', 'email', 'api_key']) {
+        if (typeof u[k] !== 'string' || u[k] === '') throw new Error(`user-key output lacks ${k}: ${out}`);
+      }
+      return u;
+    },
+
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/**
+ * A fetch wrapper that records every request (method, URL, headers) and the response status.
+ * Pass as `fetch` in the client options.
+ */
+export function recordingFetch() {
+  const calls = [];
+  const fetchImpl = async (url, init = {}) => {
+    const entry = { method: (init.method || 'GET').toUpperCase(), url: String(url), headers: new Headers(init.headers) };
+    calls.push(entry);
+    const res = await fetch(url, init);
+    entry.status = res.status;
+    return res;
+  };
+  return { fetch: fetchImpl, calls };
+}

@@ -1,0 +1,235 @@
+"""Shared assertions for the conformance tests (response shapes from the seed and spec/api.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Type
+
+import pytest
+
+import cloudflare
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# spec/api.md §1: RFC 3339 UTC with `Z` and microseconds, e.g. 2026-11-25T12:21:02.123456Z
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{40}$")
+KEY_RE = re.compile(r"^[0-9a-f]{37}$")
+
+# Legacy account roles (shared/data/account_roles.json)
+ROLE_SUPER_ADMIN = "33666b9c79b9a5273fc7344ff42f953d"
+ROLE_ADMINISTRATOR = "05784afa30c1afe1440e79d9351c7430"
+ROLE_ADMIN_READ_ONLY = "f2b20eaa1a5d4af42b53ac16238c99c7"
+ROLE_ANALYTICS = "6ddc5f80969d01105b5a0931e0079365"
+
+# Token permission groups (shared/data/permission_groups.json, catalog api_token)
+TPG_ACCOUNT_SETTINGS_READ = "c1fde68c7bcc44588cbb6ddbc16d6480"
+TPG_ACCOUNT_SETTINGS_WRITE = "1af1fa2adc104452b74a9a3364202f20"
+TPG_ACCOUNT_TOKENS_READ = "eb56a6953c034b9d97dd838155666f06"
+TPG_API_TOKENS_READ = "0cc3a61731504c89b99ec1be78b77aa0"  # scope com.cloudflare.api.user
+TPG_API_TOKENS_WRITE = "686d18d5ac6c441c867cbf6771e58a0a"
+
+ERR_NOT_FOUND = 1003
+ERR_VALIDATION = 1001
+ERR_DUPLICATE = 1002
+ERR_NOT_PERMITTED = 10000
+ERR_BAD_TOKEN = 9109
+ERR_BAD_KEY = 9103
+ERR_BAD_PATH_ID = 7003
+
+
+def _data_dir() -> Path:
+    for candidate in (REPO_ROOT.parent / "shared" / "data", REPO_ROOT / "shared" / "data"):
+        if (candidate / "permission_groups.json").is_file():
+            return candidate
+    raise FileNotFoundError("shared/data/permission_groups.json not found next to the repository")
+
+
+def load_json(name: str) -> Any:
+    return json.loads((_data_dir() / name).read_text())
+
+
+def derived_group_id(name: str) -> str:
+    """docs/api-decisions.md: ids of local role groups = sha256("portcullis:permission_group:" + name)[:32]."""
+    return hashlib.sha256(("portcullis:permission_group:" + name).encode()).hexdigest()[:32]
+
+
+def expected_member_permission_groups() -> Dict[str, Dict[str, Any]]:
+    """id -> {name, label, local} for /accounts/{a}/iam/permission_groups (docs/api-decisions.md)."""
+    catalog = load_json("permission_groups.json")
+    roles = load_json("account_roles.json")
+    out: Dict[str, Dict[str, Any]] = {}
+    names = set()
+    for g in catalog:
+        if g["catalog"] == "account_member":
+            out[g["id"]] = {"name": g["name"], "label": g.get("label"), "local": False}
+            names.add(g["name"])
+    for r in roles:
+        if r["name"] not in names:
+            out[derived_group_id(r["name"])] = {"name": r["name"], "label": None, "local": True}
+            names.add(r["name"])
+    return out
+
+
+def token_catalog() -> List[Dict[str, Any]]:
+    return [g for g in load_json("permission_groups.json") if g["catalog"] == "api_token"]
+
+
+def assert_id(value: Any, what: str = "id") -> None:
+    assert isinstance(value, str) and ID_RE.match(value), f"{what} is not 32 lowercase hex: {value!r}"
+
+
+def assert_ts(value: Any, what: str = "timestamp") -> None:
+    assert isinstance(value, str) and TS_RE.match(value), (
+        f"{what} is not RFC 3339 UTC with Z and microseconds: {value!r}"
+    )
+
+
+def assert_json_content_type(headers: Any) -> None:
+    ct = headers.get("content-type", "")
+    assert "application/json" in ct, f"Content-Type is {ct!r}"
+
+
+def assert_envelope(body: Any, *, paginated: Optional[bool] = None) -> Any:
+    """A success envelope; returns body['result']."""
+    assert isinstance(body, dict), f"body is not an object: {body!r}"
+    for key in ("success", "errors", "messages", "result"):
+        assert key in body, f"envelope lacks {key!r}: {body!r}"
+    assert body["success"] is True, body
+    assert body["errors"] == [], body
+    assert isinstance(body["messages"], list), body
+    if paginated is True:
+        ri = body.get("result_info")
+        assert isinstance(ri, dict), f"paginated list lacks result_info: {body!r}"
+        for key in ("page", "per_page", "count", "total_count", "total_pages"):
+            assert key in ri, f"result_info lacks {key!r}: {ri!r}"
+        assert isinstance(body["result"], list)
+        assert ri["count"] == len(body["result"]), ri
+    return body["result"]
+
+
+def raw_ok(raw: Any, *, paginated: Optional[bool] = None) -> Any:
+    """Check a `with_raw_response` APIResponse: 200, JSON, envelope; returns result."""
+    assert raw.status_code == 200, (raw.status_code, raw.http_response.text)
+    assert_json_content_type(raw.headers)
+    return assert_envelope(raw.json(), paginated=paginated)
+
+
+def assert_error_body(body: Any, code: int) -> Dict[str, Any]:
+    assert isinstance(body, dict), f"error body is not a JSON object: {body!r}"
+    assert body.get("success") is False, body
+    assert body.get("result", "missing") is None, body
+    assert isinstance(body.get("messages"), list), body
+    errors = body.get("errors")
+    assert isinstance(errors, list) and errors, body
+    for e in errors:
+        assert isinstance(e.get("code"), int) and e["code"] >= 1000 or e.get("code") == 971, e
+        assert isinstance(e.get("message"), str) and e["message"], e
+    codes = [e["code"] for e in errors]
+    assert code in codes, f"expected error code {code}, got {codes}: {body!r}"
+    return errors[codes.index(code)]
+
+
+def expect_error(
+    exc_type: Type[cloudflare.APIStatusError],
+    status: int,
+    code: Optional[int],
+    fn: Callable[[], Any],
+) -> cloudflare.APIStatusError:
+    """Call fn, expect the given SDK exception, HTTP status and error code in errors[]."""
+    with pytest.raises(exc_type) as info:
+        fn()
+    err = info.value
+    assert err.status_code == status, (err.status_code, err.body)
+    assert_json_content_type(err.response.headers)
+    if code is not None:
+        assert_error_body(err.body, code)
+        assert any(e.code == code for e in err.errors), err.errors
+    return err
+
+
+def error_entry(err: cloudflare.APIStatusError, code: int) -> Dict[str, Any]:
+    return assert_error_body(err.body, code)
+
+
+def check_member_shape(m: Dict[str, Any]) -> None:
+    assert_id(m.get("id"), "member.id")
+    assert isinstance(m.get("email"), str) and "@" in m["email"], m
+    assert m.get("status") in ("accepted", "pending"), m
+    user = m.get("user")
+    assert isinstance(user, dict), m
+    assert_id(user.get("id"), "member.user.id")
+    assert user.get("email") == m["email"], m
+    for key in ("first_name", "last_name", "two_factor_authentication_enabled"):
+        assert key in user, f"member.user lacks {key!r}: {m!r}"
+    assert isinstance(m.get("roles"), list), m
+    assert isinstance(m.get("policies"), list), m
+    for r in m["roles"]:
+        assert_id(r.get("id"), "role.id")
+        assert isinstance(r.get("name"), str), r
+
+
+def check_token_shape(t: Dict[str, Any], *, with_value: bool = False) -> None:
+    assert_id(t.get("id"), "token.id")
+    assert isinstance(t.get("name"), str) and t["name"], t
+    assert t.get("status") in ("active", "disabled", "expired"), t
+    assert_ts(t.get("issued_on"), "token.issued_on")
+    assert_ts(t.get("modified_on"), "token.modified_on")
+    for key in ("not_before", "expires_on", "last_used_on"):
+        if t.get(key) is not None:
+            assert_ts(t[key], f"token.{key}")
+    pols = t.get("policies")
+    assert isinstance(pols, list) and pols, t
+    for p in pols:
+        assert_id(p.get("id"), "token.policy.id")
+        assert p.get("effect") in ("allow", "deny"), p
+        assert isinstance(p.get("permission_groups"), list) and p["permission_groups"], p
+        for g in p["permission_groups"]:
+            assert_id(g.get("id"), "token.policy.permission_group.id")
+        assert isinstance(p.get("resources"), dict) and p["resources"], p
+    if with_value:
+        assert isinstance(t.get("value"), str) and TOKEN_RE.match(t["value"]), t.get("value")
+    else:
+        assert t.get("value") is None, f"token value must only be shown at creation/roll: {t!r}"
+
+
+def check_account_shape(a: Dict[str, Any]) -> None:
+    assert_id(a.get("id"), "account.id")
+    assert isinstance(a.get("name"), str) and a["name"], a
+    assert a.get("type") in ("standard", "enterprise"), a
+    assert_ts(a.get("created_on"), "account.created_on")
+    settings = a.get("settings")
+    assert isinstance(settings, dict), a
+    assert "enforce_twofactor" in settings and "abuse_contact_email" in settings, a
+
+
+def account_policy(account_id: str, *group_ids: str, effect: str = "allow") -> Dict[str, Any]:
+    return {
+        "effect": effect,
+        "permission_groups": [{"id": g} for g in group_ids],
+        "resources": {f"com.cloudflare.api.account.{account_id}": "*"},
+    }
+
+
+def user_policy(user_id: str, *group_ids: str, effect: str = "allow") -> Dict[str, Any]:
+    return {
+        "effect": effect,
+        "permission_groups": [{"id": g} for g in group_ids],
+        "resources": {f"com.cloudflare.api.user.{user_id}": "*"},
+    }
+
+
+def sort_key_name(name: str, id_: str):
+    return (name.lower(), id_)
+
+
+def iter_unique(items: Iterable[Any], key: Callable[[Any], Any]) -> List[Any]:
+    out = list(items)
+    keys = [key(x) for x in out]
+    assert len(keys) == len(set(keys)), f"duplicates while paginating: {sorted(k for k in keys if keys.count(k) > 1)}"
+    return out
