@@ -6,11 +6,13 @@ import { startServer, recordingFetch } from './lib/server.mjs';
 import {
   assertId,
   assertNoDuplicateIds,
+  assertOrderedBy,
   assertResultInfo,
   assertSortedBy,
   collect,
   expectApiError,
   localGroupId,
+  orderViolation,
   randomId,
   uniq,
 } from './lib/expect.mjs';
@@ -345,26 +347,55 @@ describe('accounts.members', () => {
       assert.ok(accepted.result.every((m) => m.status === 'accepted'));
     });
 
-    it('order=status (asc and desc), ties broken by id', async () => {
+    it('order=status (asc and desc), ties broken by email, then id', async () => {
       const byStatus = await collect(c.accounts.members.list({ account_id, per_page: 5, order: 'status' }));
       assert.equal(byStatus.length, total);
       assertNoDuplicateIds(byStatus);
-      assertSortedBy(byStatus, (m) => m.status, { what: 'order=status asc' });
+      // docs/api-decisions.md: ties broken by email, then id (each status listed alphabetically).
+      assertOrderedBy(byStatus, [[(m) => m.status, 'asc'], [(m) => m.email, 'asc'], [(m) => m.id, 'asc']], {
+        what: 'order=status asc',
+      });
+      assert.ok(new Set(byStatus.map((m) => m.status)).size >= 2, 'fixture has both statuses');
       const byStatusDesc = await collect(
         c.accounts.members.list({ account_id, per_page: 5, order: 'status', direction: 'desc' }),
       );
-      assertSortedBy(byStatusDesc, (m) => m.status, { desc: true, what: 'order=status desc' });
+      assert.equal(byStatusDesc.length, total);
+      assertNoDuplicateIds(byStatusDesc);
+      // Status descending; the tie-break (email, then id) may follow the direction or stay ascending,
+      // but must be one of the two for the whole list.
+      const tiesAsc = orderViolation(byStatusDesc, [
+        [(m) => m.status, 'desc'],
+        [(m) => m.email, 'asc'],
+        [(m) => m.id, 'asc'],
+      ]);
+      const tiesDesc = orderViolation(byStatusDesc, [
+        [(m) => m.status, 'desc'],
+        [(m) => m.email, 'desc'],
+        [(m) => m.id, 'desc'],
+      ]);
+      assert.ok(
+        tiesAsc === null || tiesDesc === null,
+        `order=status desc: not (status desc, email, id): ${tiesAsc} / ${tiesDesc}`,
+      );
     });
 
-    it('order=user.first_name and order=user.last_name, ties broken by id', async () => {
+    it('order=user.first_name and order=user.last_name, ties broken by email, then id', async () => {
       const byFirst = await collect(c.accounts.members.list({ account_id, per_page: 5, order: 'user.first_name' }));
       assert.equal(byFirst.length, total);
       assertNoDuplicateIds(byFirst);
-      assertSortedBy(byFirst, (m) => m.user.first_name ?? '', { what: 'order=user.first_name' });
+      assertOrderedBy(
+        byFirst,
+        [[(m) => m.user.first_name ?? '', 'asc'], [(m) => m.email, 'asc'], [(m) => m.id, 'asc']],
+        { what: 'order=user.first_name' },
+      );
       const byLast = await collect(c.accounts.members.list({ account_id, per_page: 5, order: 'user.last_name' }));
       assert.equal(byLast.length, total);
       assertNoDuplicateIds(byLast);
-      assertSortedBy(byLast, (m) => m.user.last_name ?? '', { what: 'order=user.last_name' });
+      assertOrderedBy(
+        byLast,
+        [[(m) => m.user.last_name ?? '', 'asc'], [(m) => m.email, 'asc'], [(m) => m.id, 'asc']],
+        { what: 'order=user.last_name' },
+      );
     });
   });
 

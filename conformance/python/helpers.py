@@ -233,3 +233,110 @@ def iter_unique(items: Iterable[Any], key: Callable[[Any], Any]) -> List[Any]:
     keys = [key(x) for x in out]
     assert len(keys) == len(set(keys)), f"duplicates while paginating: {sorted(k for k in keys if keys.count(k) > 1)}"
     return out
+
+
+# --- IAM groups (resource groups, user groups, user-group members, policies) ---------------------
+
+ERR_SCOPE_MISMATCH = 1006
+
+# Local permission groups (docs/api-decisions.md: id derived from the role name)
+PG_SUPER_ADMIN = derived_group_id("Super Administrator - All Privileges")
+PG_ADMINISTRATOR = derived_group_id("Administrator")
+PG_ADMIN_READ_ONLY = derived_group_id("Administrator Read Only")
+# Token-catalog groups that member policies may also use (spec/api.md §5)
+PG_ZONE_READ = "c8fed203ed3043cba015a93ad1616f1f"  # scope com.cloudflare.api.account.zone
+PG_DNS_READ = "82e64a83756745bbbb1c9c2701bf816b"  # scope com.cloudflare.api.account.zone
+
+RESOURCE_GROUP_META = {"key": "editable", "value": "true"}
+
+
+def account_key(account_id: str) -> str:
+    return f"com.cloudflare.api.account.{account_id}"
+
+
+def zone_key(zone_id: str) -> str:
+    return f"com.cloudflare.api.account.zone.{zone_id}"
+
+
+def scope_obj(account_id: str, *object_keys: str) -> Dict[str, Any]:
+    """A scope as the SDK sends it (one object)."""
+    return {"key": account_key(account_id), "objects": [{"key": k} for k in object_keys]}
+
+
+def group_policy(
+    permission_groups: Iterable[str], resource_groups: Iterable[str], access: str = "allow", id: Optional[str] = None
+) -> Dict[str, Any]:
+    p: Dict[str, Any] = {
+        "access": access,
+        "permission_groups": [{"id": g} for g in permission_groups],
+        "resource_groups": [{"id": r} for r in resource_groups],
+    }
+    if id is not None:
+        p["id"] = id
+    return p
+
+
+def error_pointer(err: cloudflare.APIStatusError, code: int) -> Optional[str]:
+    return (error_entry(err, code).get("source") or {}).get("pointer")
+
+
+def check_resource_group_shape(rg: Dict[str, Any], *, account_id: Optional[str] = None) -> None:
+    assert_id(rg.get("id"), "resource_group.id")
+    assert isinstance(rg.get("name"), str) and rg["name"], rg
+    scope = rg.get("scope")
+    # spec/api.md §5 + seed: responses show `scope` as a list with exactly one element
+    assert isinstance(scope, list) and len(scope) == 1, f"scope must be a one-element list: {rg!r}"
+    s = scope[0]
+    assert isinstance(s, dict) and isinstance(s.get("key"), str), rg
+    if account_id is not None:
+        assert s["key"] == account_key(account_id), rg
+    objs = s.get("objects")
+    assert isinstance(objs, list) and objs, rg
+    for o in objs:
+        assert isinstance(o, dict) and isinstance(o.get("key"), str) and o["key"], rg
+    assert rg.get("meta") == RESOURCE_GROUP_META, rg
+
+
+def scope_object_keys(rg: Dict[str, Any]) -> List[str]:
+    return [o["key"] for o in rg["scope"][0]["objects"]]
+
+
+def check_expanded_policy(p: Dict[str, Any]) -> None:
+    assert_id(p.get("id"), "policy.id")
+    assert p.get("access") in ("allow", "deny"), p
+    pgs = p.get("permission_groups")
+    assert isinstance(pgs, list) and pgs, p
+    for g in pgs:
+        assert_id(g.get("id"), "policy.permission_group.id")
+        assert isinstance(g.get("name"), str) and g["name"], f"permission group not expanded: {g!r}"
+        assert isinstance(g.get("meta"), dict), f"permission group lacks meta: {g!r}"
+    rgs = p.get("resource_groups")
+    assert isinstance(rgs, list) and rgs, p
+    for r in rgs:
+        check_resource_group_shape(r)
+
+
+def check_user_group_shape(g: Dict[str, Any]) -> None:
+    assert_id(g.get("id"), "user_group.id")
+    assert isinstance(g.get("name"), str) and g["name"], g
+    assert_ts(g.get("created_on"), "user_group.created_on")
+    assert_ts(g.get("modified_on"), "user_group.modified_on")
+    assert g["modified_on"] >= g["created_on"], g
+    assert isinstance(g.get("policies"), list), g
+    for p in g["policies"]:
+        check_expanded_policy(p)
+
+
+def policy_ids_view(policies: List[Dict[str, Any]]) -> List[Any]:
+    """(policy id, access, [permission group ids], [resource group ids]) in response order."""
+    return [
+        (p["id"], p["access"], [g["id"] for g in p["permission_groups"]], [r["id"] for r in p["resource_groups"]])
+        for p in policies
+    ]
+
+
+def check_group_member_shape(m: Dict[str, Any]) -> None:
+    """A user-group member in list/add/replace/remove answers: {id, email, status}."""
+    assert_id(m.get("id"), "group_member.id")
+    assert isinstance(m.get("email"), str) and "@" in m["email"], m
+    assert m.get("status") in ("accepted", "pending"), m

@@ -144,3 +144,35 @@ export function uniq(prefix = 'x') {
 export function randomId() {
   return createHash('md5').update(String(Math.random())).digest('hex');
 }
+
+/**
+ * Asserts `items` are in lexicographic order of several keys, e.g.
+ * `[[(m) => m.status, 'asc'], [(m) => m.email, 'asc'], [(m) => m.id, 'asc']]`.
+ * Keys are compared as strings (code-unit order). Adjacent items must differ on some key.
+ */
+export function assertOrderedBy(items, keys, { what = 'items' } = {}) {
+  const ord = orderViolation(items, keys);
+  assert.equal(ord, null, `${what}: ${ord}`);
+}
+
+/** null when `items` follow `keys` (see assertOrderedBy), else a description of the first violation. */
+export function orderViolation(items, keys) {
+  for (let i = 1; i < items.length; i++) {
+    const a = items[i - 1];
+    const b = items[i];
+    let cmp = 0;
+    for (const [fn, dir] of keys) {
+      const ka = fn(a);
+      const kb = fn(b);
+      cmp = ka < kb ? -1 : ka > kb ? 1 : 0;
+      if (dir === 'desc') cmp = -cmp;
+      if (cmp !== 0) break;
+    }
+    if (cmp >= 0) {
+      const ka = keys.map(([fn]) => fn(a));
+      const kb = keys.map(([fn]) => fn(b));
+      return `not ordered at ${i}: ${JSON.stringify(ka)} then ${JSON.stringify(kb)}`;
+    }
+  }
+  return null;
+}

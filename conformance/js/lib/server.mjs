@@ -165,15 +165,26 @@ export async function startServer() {
 
 /**
  * A fetch wrapper that records every request (method, URL, headers) and the response status.
- * Pass as `fetch` in the client options.
+ * Pass as `fetch` in the client options. With `{bodies: true}` it also keeps the request body
+ * (`requestBody`, a string) and the raw response body (`body`, parsed JSON when possible).
  */
-export function recordingFetch() {
+export function recordingFetch({ bodies = false } = {}) {
   const calls = [];
   const fetchImpl = async (url, init = {}) => {
     const entry = { method: (init.method || 'GET').toUpperCase(), url: String(url), headers: new Headers(init.headers) };
+    if (bodies) entry.requestBody = typeof init.body === 'string' ? init.body : undefined;
     calls.push(entry);
     const res = await fetch(url, init);
     entry.status = res.status;
+    if (bodies) {
+      // The raw response body, as parsed JSON (or text), read from a clone so the SDK still gets it.
+      const text = await res.clone().text();
+      try {
+        entry.body = JSON.parse(text);
+      } catch {
+        entry.body = text;
+      }
+    }
     return res;
   };
   return { fetch: fetchImpl, calls };

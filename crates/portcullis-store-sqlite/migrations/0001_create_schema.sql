@@ -7,6 +7,9 @@ create table account (
     type text not null,
     enforce_twofactor integer not null default 0,
     abuse_contact_email text,
+    -- Maintained in the transactions that add and remove user groups, so an unfiltered list
+    -- page does not count the whole table.
+    user_group_count integer not null default 0,
     created_at integer not null,
     updated_at integer not null
 );
@@ -66,6 +69,8 @@ create table user_group (
     account_id text not null references account (id) on delete cascade,
     name text not null,
     name_folded text not null,
+    -- Maintained with every membership change (see user_group_count).
+    member_count integer not null default 0,
     created_at integer not null,
     updated_at integer not null,
     constraint user_group_name_unique unique (account_id, name_folded)

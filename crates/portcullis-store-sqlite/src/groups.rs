@@ -34,6 +34,21 @@ type GmRow = (
 
 const GM_COLS: &str = "m.id, m.status, g.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 
+/// How to read one page of `total` ordered rows: pages in the second half are read backwards
+/// from the end (and reversed), so a page near the end costs what a page near the start costs.
+/// Returns `(backwards, limit, offset)`.
+pub(crate) fn page_plan(total: i64, limit: i64, offset: i64) -> (bool, i64, i64) {
+    if offset >= total || offset <= total / 2 {
+        return (false, limit, offset);
+    }
+    let from_end = total - offset - limit;
+    if from_end >= 0 {
+        (true, limit, from_end)
+    } else {
+        (true, limit + from_end, 0)
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
 fn like_pattern(needle: &str) -> String {
     let mut out = String::from("%");
@@ -228,17 +243,22 @@ impl SqliteStore {
         Ok(rows.into_iter().map(group_member).collect())
     }
 
+    /// Records a membership change: `delta` members more (or fewer), `modified_on` moves.
     async fn touch_group(
         conn: &mut SqliteConnection,
         group: &UserGroupId,
+        delta: i64,
         now: Timestamp,
     ) -> CoreResult<()> {
-        sqlx::query("update user_group set updated_at = ? where id = ?")
-            .bind(now.micros())
-            .bind(group.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "update user_group set updated_at = ?, member_count = member_count + ? where id = ?",
+        )
+        .bind(now.micros())
+        .bind(delta)
+        .bind(group.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
@@ -309,7 +329,7 @@ impl ResourceGroupStore for SqliteStore {
             q.push(" and name = ");
             q.push_bind(name.to_owned());
         }
-        q.push(" order by name, id");
+        q.push(" order by name collate nocase, id");
         let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         Self::rg_from_rows(&mut conn, rows).await
     }
@@ -433,19 +453,40 @@ impl UserGroupStore for SqliteStore {
             }
             q
         };
-        let (total,): (i64,) = build("count(*)")
-            .build_query_as()
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let dir = if filter.descending { "desc" } else { "asc" };
-        let mut q = build("id, account_id, name, created_at, updated_at");
+        let unfiltered =
+            filter.id.is_none() && filter.name.is_none() && filter.fuzzy_name.is_none();
+        let total: i64 = if unfiltered {
+            let row: Option<(i64,)> =
+                sqlx::query_as("select user_group_count from account where id = ?")
+                    .bind(account.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db)?;
+            row.map_or(0, |r| r.0)
+        } else {
+            build("count(*)")
+                .build_query_as::<(i64,)>()
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?
+                .0
+        };
         let (limit, offset) = limit_offset(page);
+        let (backwards, limit, offset) = page_plan(total, limit, offset);
+        let dir = if filter.descending != backwards {
+            "desc"
+        } else {
+            "asc"
+        };
+        let mut q = build("id, account_id, name, created_at, updated_at");
         q.push(format!(" order by name_folded {dir}, id {dir} limit "));
         q.push_bind(limit);
         q.push(" offset ");
         q.push_bind(offset);
-        let rows: Vec<UgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let mut rows: Vec<UgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        if backwards {
+            rows.reverse();
+        }
         Ok(Page {
             items: Self::ug_from_rows(&mut conn, rows).await?,
             total: u64::try_from(total).unwrap_or(0),
@@ -485,6 +526,11 @@ impl UserGroupStore for SqliteStore {
             g.created_on,
         )
         .await?;
+        sqlx::query("update account set user_group_count = user_group_count + 1 where id = ?")
+            .bind(g.account_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
@@ -527,7 +573,7 @@ impl UserGroupStore for SqliteStore {
             )
             .await?;
         }
-        Self::touch_group(&mut tx, id, now).await?;
+        Self::touch_group(&mut tx, id, 0, now).await?;
         let group = Self::ug_get(&mut tx, account, id).await?;
         tx.commit().await.map_err(db)?;
         Ok(group)
@@ -541,6 +587,13 @@ impl UserGroupStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if done.rows_affected() > 0 {
+            sqlx::query("update account set user_group_count = user_group_count - 1 where id = ?")
+                .bind(account.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(done.rows_affected() > 0)
     }
@@ -571,19 +624,37 @@ impl UserGroupStore for SqliteStore {
             }
             q
         };
-        let (total,): (i64,) = build("count(*)")
-            .build_query_as()
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let dir = if filter.descending { "desc" } else { "asc" };
-        let mut q = build(GM_COLS);
+        let total: i64 = if filter.fuzzy_email.is_none() {
+            let (n,): (i64,) = sqlx::query_as("select member_count from user_group where id = ?")
+                .bind(group.as_str())
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+            n
+        } else {
+            build("count(*)")
+                .build_query_as::<(i64,)>()
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?
+                .0
+        };
         let (limit, offset) = limit_offset(page);
+        let (backwards, limit, offset) = page_plan(total, limit, offset);
+        let dir = if filter.descending != backwards {
+            "desc"
+        } else {
+            "asc"
+        };
+        let mut q = build(GM_COLS);
         q.push(format!(" order by g.email {dir}, g.member_id {dir} limit "));
         q.push_bind(limit);
         q.push(" offset ");
         q.push_bind(offset);
-        let rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let mut rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        if backwards {
+            rows.reverse();
+        }
         Ok(Some(Page {
             items: rows.into_iter().map(group_member).collect(),
             total: u64::try_from(total).unwrap_or(0),
@@ -616,8 +687,9 @@ impl UserGroupStore for SqliteStore {
         let mut tx = self.write().await?;
         Self::require_group(&mut tx, account, group).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
-        if Self::insert_group_members(&mut tx, group, members, &emails, now).await? > 0 {
-            Self::touch_group(&mut tx, group, now).await?;
+        let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
+        if added > 0 {
+            Self::touch_group(&mut tx, group, added as i64, now).await?;
         }
         let out = Self::group_members_where(&mut tx, group, Some(members)).await?;
         tx.commit().await.map_err(db)?;
@@ -653,7 +725,7 @@ impl UserGroupStore for SqliteStore {
             .rows_affected();
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
         if removed + added > 0 {
-            Self::touch_group(&mut tx, group, now).await?;
+            Self::touch_group(&mut tx, group, added as i64 - removed as i64, now).await?;
         }
         let out = Self::group_members_where(&mut tx, group, None).await?;
         tx.commit().await.map_err(db)?;
@@ -679,9 +751,25 @@ impl UserGroupStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-            Self::touch_group(&mut tx, group, now).await?;
+            Self::touch_group(&mut tx, group, -1, now).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_plan;
+
+    #[test]
+    fn pages_near_the_end_are_read_backwards() {
+        assert_eq!(page_plan(1000, 100, 0), (false, 100, 0));
+        assert_eq!(page_plan(1000, 100, 500), (false, 100, 500));
+        assert_eq!(page_plan(1000, 100, 900), (true, 100, 0));
+        assert_eq!(page_plan(1000, 100, 800), (true, 100, 100));
+        assert_eq!(page_plan(950, 100, 900), (true, 50, 0));
+        assert_eq!(page_plan(1000, 100, 1000), (false, 100, 1000));
+        assert_eq!(page_plan(0, 100, 0), (false, 100, 0));
     }
 }

@@ -985,7 +985,7 @@ impl MemberStore for SqliteStore {
     async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         // The member leaves every group it was in: those groups change.
-        sqlx::query("update user_group set updated_at = ? where id in (select user_group_id from user_group_member where member_id = ?)")
+        sqlx::query("update user_group set updated_at = ?, member_count = member_count - 1 where id in (select user_group_id from user_group_member where member_id = ?)")
             .bind(Timestamp::now().micros())
             .bind(id.as_str())
             .execute(&mut *tx)

@@ -11,8 +11,8 @@ pub mod members;
 pub mod meta;
 pub mod permission_groups;
 pub mod resource_groups;
-pub mod user_groups;
 pub mod tokens;
+pub mod user_groups;
 
 /// A successful single-object answer.
 pub type One<T> = Json<Envelope<T>>;

@@ -27,12 +27,13 @@ fn group_id(ids: &Ids) -> ResourceGroupId {
 fn scope(value: &Value) -> ApiResult<ScopeDraft> {
     let (pointer, object) = match value {
         Value::Array(items) if items.len() == 1 => ("/scope/0", &items[0]),
-        Value::Array(items) => {
-            return Err(ApiError::invalid(
-                "/scope",
-                format!("/scope: give one scope (an object, or a list of exactly one), got a list of {}", items.len()),
-            ))
-        }
+        Value::Array(items) => return Err(ApiError::invalid(
+            "/scope",
+            format!(
+                "/scope: give one scope (an object, or a list of exactly one), got a list of {}",
+                items.len()
+            ),
+        )),
         other => ("/scope", other),
     };
     let parsed: w::Scope = parse_json(object.to_string().as_bytes(), "{}").map_err(|mut e| {
@@ -67,8 +68,15 @@ pub async fn list(
 }
 
 /// `GET /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::ResourceGroup>> {
-    let g = s.app.get_resource_group(&p, &account(&ids), &group_id(&ids)).await?;
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::ResourceGroup>> {
+    let g = s
+        .app
+        .get_resource_group(&p, &account(&ids), &group_id(&ids))
+        .await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
@@ -97,13 +105,23 @@ pub async fn update(
     let scope = body.scope.as_ref().map(scope).transpose()?;
     let g = s
         .app
-        .update_resource_group(&p, &account(&ids), &group_id(&ids), body.name.as_deref(), scope.as_ref())
+        .update_resource_group(
+            &p,
+            &account(&ids),
+            &group_id(&ids),
+            body.name.as_deref(),
+            scope.as_ref(),
+        )
         .await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
 /// `DELETE /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
-pub async fn delete(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
     let id = group_id(&ids);
     s.app.delete_resource_group(&p, &account(&ids), &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))

@@ -47,7 +47,10 @@ pub async fn list(
         fuzzy_name: q.get("fuzzyName").map(str::to_owned),
         descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
     };
-    let result = s.app.list_user_groups(&p, &account(&ids), &filter, request).await?;
+    let result = s
+        .app
+        .list_user_groups(&p, &account(&ids), &filter, request)
+        .await?;
     let mut items = Vec::with_capacity(result.items.len());
     for g in &result.items {
         items.push(group_out(&s.app, g).await?);
@@ -62,8 +65,15 @@ pub async fn list(
 }
 
 /// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::UserGroup>> {
-    let g = s.app.get_user_group(&p, &account(&ids), &group_id(&ids)).await?;
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::UserGroup>> {
+    let g = s
+        .app
+        .get_user_group(&p, &account(&ids), &group_id(&ids))
+        .await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
 
@@ -92,13 +102,23 @@ pub async fn update(
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
     let g = s
         .app
-        .update_user_group(&p, &account(&ids), &group_id(&ids), body.name.as_deref(), drafts.as_deref())
+        .update_user_group(
+            &p,
+            &account(&ids),
+            &group_id(&ids),
+            body.name.as_deref(),
+            drafts.as_deref(),
+        )
         .await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
 
 /// `DELETE /accounts/{account_id}/iam/user_groups/{user_group_id}`.
-pub async fn delete(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
     let id = group_id(&ids);
     s.app.delete_user_group(&p, &account(&ids), &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))

@@ -38,7 +38,10 @@ pub struct MemberUpdate {
 impl Portcullis {
     fn check_roles(&self, roles: &[String]) -> CoreResult<Vec<String>> {
         if roles.is_empty() {
-            return Err(CoreError::invalid("/roles", "/roles: at least one role is required"));
+            return Err(CoreError::invalid(
+                "/roles",
+                "/roles: at least one role is required",
+            ));
         }
         let mut out: Vec<String> = Vec::with_capacity(roles.len());
         for (i, id) in roles.iter().enumerate() {

@@ -384,7 +384,8 @@ async fn user_without_membership_gets_403_10000_and_no_data() {
         app.acct("/iam/permission_groups"),
     ] {
         let r = app.get(&path, &cred).await;
-        r.err(403, 10000);
+        let e = r.err(403, 10000);
+        assert_eq!(e["message"], json!("Authentication error"), "{r}");
         assert!(r.body["result"].is_null(), "{r}");
         assert!(!r.text.contains(&app.boot.api_token_id), "leaks data: {r}");
         assert!(!r.text.contains("admin@example.com"), "leaks data: {r}");

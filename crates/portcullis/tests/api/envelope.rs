@@ -85,6 +85,10 @@ async fn malformed_path_id_is_400_7003() {
                 && msg.contains("perhaps your object identifier is invalid?"),
             "7003 message shape: {r}"
         );
+        assert!(
+            msg.contains(path.as_str()),
+            "7003 message names the path: {r}"
+        );
     }
 }
 
@@ -452,4 +456,24 @@ async fn openapi_document_lists_every_tested_route() {
         "openapi.json lacks: {missing:?}\npaths present: {:?}",
         paths.keys().collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn sdk_headers_are_accepted() {
+    // What the Python and TS SDKs send on every request (sdk-clients.md §2).
+    let app = TestApp::spawn();
+    let bearer = format!("Bearer {}", app.boot.api_token);
+    let cred = Cred::headers(&[
+        ("Authorization", bearer.as_str()),
+        ("User-Agent", "Cloudflare/Python 5.9.0"),
+        ("Accept", "application/json"),
+        ("api-version", "2026-11-25"),
+        ("X-Stainless-Lang", "python"),
+        ("X-Stainless-Package-Version", "5.9.0"),
+        ("X-Stainless-Async", "false"),
+        ("x-stainless-retry-count", "0"),
+        ("x-stainless-read-timeout", "60"),
+    ]);
+    let r = app.get(&app.acct("/members"), &cred).await;
+    assert_eq!(r.list().len(), 1, "{r}");
 }

@@ -173,7 +173,12 @@ async fn unknown_member_is_404_1003() {
     let r = app
         .get(&app.acct(&format!("/members/{UNKNOWN_ID}")), &app.admin())
         .await;
-    r.err(404, 1003);
+    let e = r.err(404, 1003);
+    let msg = e["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains(UNKNOWN_ID) && msg.ends_with("not found"),
+        "`<kind> <id> not found`: {r}"
+    );
     app.put(
         &app.acct(&format!("/members/{UNKNOWN_ID}")),
         &app.admin(),
@@ -525,4 +530,54 @@ async fn list_members_order_direction_status_and_pages() {
         vec!["pending", "pending", "pending", "accepted", "accepted", "accepted", "accepted"],
         "{r}"
     );
+}
+
+#[tokio::test]
+async fn ids_from_another_account_are_not_found() {
+    let app = TestApp::spawn();
+    let a = app.boot.account_id.clone();
+    let b = app.create_account("Other").await;
+    let mb = app
+        .create_member(&b, &app.admin_key(), "inb@example.com", &[ROLE_ADMIN], None)
+        .await;
+    let mb_id = str_field(&mb, "id");
+    let (tb_id, tb_value) = app
+        .create_account_token(&b, &app.admin_key(), token_body("in-b", &b))
+        .await;
+
+    // The operator is a member of both accounts, yet B's objects are not reachable under A.
+    let key = app.admin_key();
+    app.get(&format!("/accounts/{a}/members/{mb_id}"), &key)
+        .await
+        .err(404, 1003);
+    app.put(
+        &format!("/accounts/{a}/members/{mb_id}"),
+        &key,
+        json!({ "status": "accepted" }),
+    )
+    .await
+    .err(404, 1003);
+    app.delete(&format!("/accounts/{a}/members/{mb_id}"), &key)
+        .await
+        .err(404, 1003);
+    app.get(&format!("/accounts/{a}/tokens/{tb_id}"), &key)
+        .await
+        .err(404, 1003);
+    app.put(
+        &format!("/accounts/{a}/tokens/{tb_id}/value"),
+        &key,
+        json!({}),
+    )
+    .await
+    .err(404, 1003);
+    app.delete(&format!("/accounts/{a}/tokens/{tb_id}"), &key)
+        .await
+        .err(404, 1003);
+
+    // Untouched.
+    let r = app
+        .get(&format!("/accounts/{b}/members/{mb_id}"), &key)
+        .await;
+    assert_eq!(r.ok()["status"], json!("pending"), "{r}");
+    app.verify_account_token(&b, &tb_value).await.ok();
 }

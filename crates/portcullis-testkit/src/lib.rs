@@ -1,0 +1,795 @@
+//! The storage contract suite: behaviour every [`Store`] adapter must show, written once against
+//! the trait and run by each adapter's tests (SQLite here, PostgreSQL next) with a fresh database
+//! per test. [`contract_tests!`] expands to one `#[tokio::test]` per contract.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use portcullis_core::ids::{
+    AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserGroupId, UserId,
+};
+use portcullis_core::model::{
+    Access, Account, AccountType, ApiToken, Grants, GroupMemberFilter, MemberFilter, MemberOrder,
+    MemberStatus, Policy, ResourceGroup, ResourceGroupDeletion, TokenCondition, TokenOwner,
+    TokenPolicy, TokenState, UserGroup, UserGroupFilter,
+};
+use portcullis_core::page::{PageRequest, LARGE_LIST, SMALL_LIST};
+use portcullis_core::store::{AccountChanges, MemberChanges, NewMember, NewToken, Store};
+use portcullis_core::time::Timestamp;
+use portcullis_core::CoreError;
+
+/// A shared store handle.
+pub type S = Arc<dyn Store>;
+
+/// Expands to one `#[tokio::test]` per contract; `$make` is an async expression giving a fresh
+/// `Arc<dyn Store>` (and may hold guards as a tuple `(store, guard)`).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@each $make;
+            accounts_round_trip, members_and_users, member_grants_and_policies, tokens_round_trip,
+            resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
+            concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
+            account_delete_cascades);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (store, _guard) = $make.await;
+                $crate::$name(store).await;
+            }
+        )*
+    };
+}
+
+fn page(n: u64) -> PageRequest {
+    PageRequest::new(Some(1), Some(n), LARGE_LIST)
+}
+
+async fn account(store: &S, name: &str) -> AccountId {
+    let a = Account {
+        id: AccountId::random(),
+        name: name.into(),
+        account_type: AccountType::Standard,
+        enforce_twofactor: false,
+        abuse_contact_email: None,
+        created_on: Timestamp::now(),
+    };
+    store.create_account(&a, None).await.unwrap();
+    a.id
+}
+
+fn new_member(email: &str, grants: Grants) -> NewMember {
+    NewMember {
+        id: MemberId::random(),
+        new_user_id: UserId::random(),
+        email: email.into(),
+        status: MemberStatus::Accepted,
+        grants,
+        now: Timestamp::now(),
+    }
+}
+
+const ADMIN_ROLE: &str = "05784afa30c1afe1440e79d9351c7430";
+
+async fn member(store: &S, account: &AccountId, email: &str) -> MemberId {
+    store
+        .create_member(
+            account,
+            &new_member(email, Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn resource_group(store: &S, account: &AccountId, objects: &[&str]) -> ResourceGroupId {
+    let now = Timestamp::now();
+    let g = ResourceGroup {
+        id: ResourceGroupId::random(),
+        account_id: account.clone(),
+        name: "rg".into(),
+        scope_key: format!("com.cloudflare.api.account.{account}"),
+        objects: objects.iter().map(|s| (*s).to_owned()).collect(),
+        created_on: now,
+        modified_on: now,
+    };
+    store.create_resource_group(&g).await.unwrap();
+    g.id
+}
+
+async fn user_group(
+    store: &S,
+    account: &AccountId,
+    name: &str,
+    policies: Vec<Policy>,
+) -> UserGroupId {
+    let now = Timestamp::now();
+    let g = UserGroup {
+        id: UserGroupId::random(),
+        account_id: account.clone(),
+        name: name.into(),
+        policies,
+        created_on: now,
+        modified_on: now,
+    };
+    store.create_user_group(&g).await.unwrap();
+    g.id
+}
+
+fn policy(pg: &str, rg: &ResourceGroupId) -> Policy {
+    Policy {
+        id: PolicyId::random(),
+        access: Access::Allow,
+        permission_groups: vec![pg.into()],
+        resource_groups: vec![rg.clone()],
+    }
+}
+
+/// Accounts: create, read, list by membership and name, partial update, delete.
+pub async fn accounts_round_trip(store: S) {
+    let a = account(&store, "Alpha").await;
+    let b = account(&store, "beta").await;
+    let got = store.get_account(&a).await.unwrap().unwrap();
+    assert_eq!(got.name, "Alpha");
+    let all = store
+        .list_accounts(None, None, PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.items[0].id, a, "ordered by name, case-insensitively");
+    let named = store
+        .list_accounts(None, Some("BETA"), PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(named.items.len(), 1);
+    assert_eq!(named.items[0].id, b);
+    let m = member(&store, &b, "x@example.com").await;
+    let user = store.get_member(&b, &m).await.unwrap().unwrap().user.id;
+    let mine = store
+        .list_accounts(Some(&user), None, PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 1);
+    let changes = AccountChanges {
+        name: Some("Gamma".into()),
+        abuse_contact_email: Some(Some("abuse@example.com".into())),
+        ..AccountChanges::default()
+    };
+    let updated = store.update_account(&a, &changes).await.unwrap().unwrap();
+    assert_eq!(updated.name, "Gamma");
+    assert_eq!(
+        updated.abuse_contact_email.as_deref(),
+        Some("abuse@example.com")
+    );
+    assert!(!updated.enforce_twofactor, "absent fields unchanged");
+    let cleared = store
+        .update_account(
+            &a,
+            &AccountChanges {
+                abuse_contact_email: Some(None),
+                ..AccountChanges::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.abuse_contact_email, None);
+    assert_eq!(cleared.name, "Gamma");
+    assert!(store
+        .update_account(&AccountId::random(), &changes)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_account(&a).await.unwrap());
+    assert!(!store.delete_account(&a).await.unwrap());
+    assert!(store.get_account(&a).await.unwrap().is_none());
+    assert!(store.any_account().await.unwrap());
+}
+
+/// Members: one user per email across accounts, duplicate membership refused, list order.
+pub async fn members_and_users(store: S) {
+    let a = account(&store, "A").await;
+    let b = account(&store, "B").await;
+    let m1 = store
+        .create_member(
+            &a,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap();
+    let m2 = store
+        .create_member(
+            &b,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m1.user.id, m2.user.id, "a user is global");
+    let dup = store
+        .create_member(
+            &a,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await;
+    assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
+    for e in ["c@example.com", "b@example.com"] {
+        member(&store, &a, e).await;
+    }
+    let filter = MemberFilter {
+        status: None,
+        order: MemberOrder::Email,
+        descending: false,
+    };
+    let listed = store.list_members(&a, &filter, page(10)).await.unwrap();
+    let emails: Vec<_> = listed.items.iter().map(|m| m.user.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        ["b@example.com", "c@example.com", "same@example.com"]
+    );
+    let filter = MemberFilter {
+        status: Some(MemberStatus::Pending),
+        ..filter
+    };
+    assert_eq!(
+        store
+            .list_members(&a, &filter, page(10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let changed = store
+        .update_member(
+            &a,
+            &m1.id,
+            &MemberChanges {
+                status: Some(MemberStatus::Pending),
+                grants: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.status, MemberStatus::Pending);
+    assert_eq!(changed.grants, Grants::Roles(vec![ADMIN_ROLE.into()]));
+    assert_eq!(
+        store.member_of(&a, &m1.user.id).await.unwrap().unwrap().id,
+        m1.id
+    );
+    assert!(
+        store.get_member(&b, &m1.id).await.unwrap().is_none(),
+        "members are per account"
+    );
+    assert!(store.delete_member(&a, &m1.id).await.unwrap());
+    assert!(!store.delete_member(&a, &m1.id).await.unwrap());
+    assert_eq!(
+        store
+            .count_accepted_with_role(&b, ADMIN_ROLE)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// Member policies are stored in order and replaced whole; a missing resource group is refused.
+pub async fn member_grants_and_policies(store: S) {
+    let a = account(&store, "A").await;
+    let rg1 = resource_group(&store, &a, &["*"]).await;
+    let rg2 = resource_group(&store, &a, &["com.cloudflare.api.account.zone.*"]).await;
+    let policies = vec![policy("b", &rg2), policy("a", &rg1)];
+    let m = store
+        .create_member(
+            &a,
+            &new_member("p@example.com", Grants::Policies(policies.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.grants, Grants::Policies(policies.clone()));
+    let bad = store
+        .create_member(
+            &a,
+            &new_member(
+                "q@example.com",
+                Grants::Policies(vec![policy("a", &ResourceGroupId::random())]),
+            ),
+        )
+        .await;
+    assert!(bad.is_err());
+    assert!(
+        store
+            .user_credentials("q@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-written"
+    );
+    let roles = Grants::Roles(vec![ADMIN_ROLE.into()]);
+    let m = store
+        .update_member(
+            &a,
+            &m.id,
+            &MemberChanges {
+                status: None,
+                grants: Some(roles.clone()),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.grants, roles);
+}
+
+/// Tokens: insert, find by secret hash, list per owner, update, roll, delete.
+pub async fn tokens_round_trip(store: S) {
+    let a = account(&store, "A").await;
+    let now = Timestamp::now();
+    let mut resources = serde_json::Map::new();
+    resources.insert(
+        format!("com.cloudflare.api.account.{a}"),
+        serde_json::json!("*"),
+    );
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "t".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: Some(now.plus_seconds(3600)),
+        condition: TokenCondition {
+            request_ip_in: vec!["10.0.0.0/8".parse().unwrap()],
+            request_ip_not_in: vec![],
+        },
+        policies: vec![TokenPolicy {
+            id: PolicyId::random(),
+            access: Access::Allow,
+            permission_groups: vec!["x".into()],
+            resources,
+        }],
+    };
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: "h1".into(),
+        })
+        .await
+        .unwrap();
+    let (found, hash) = store.find_token("h1").await.unwrap().unwrap();
+    assert_eq!(found, token);
+    assert_eq!(hash, "h1");
+    let dup = store
+        .create_token(&NewToken {
+            token: ApiToken {
+                id: TokenId::random(),
+                ..token.clone()
+            },
+            secret_hash: "h1".into(),
+        })
+        .await;
+    assert!(dup.is_err(), "secret hashes are unique");
+    let owner = TokenOwner::Account(a.clone());
+    assert_eq!(
+        store
+            .list_tokens(&owner, PageRequest::new(None, None, SMALL_LIST))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert!(store
+        .get_token(&TokenOwner::Account(AccountId::random()), &token.id)
+        .await
+        .unwrap()
+        .is_none());
+    let mut changed = token.clone();
+    changed.state = TokenState::Disabled;
+    changed.name = "renamed".into();
+    assert!(store.update_token(&changed).await.unwrap());
+    assert_eq!(
+        store
+            .get_token(&owner, &token.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "renamed"
+    );
+    assert!(store
+        .roll_token(&owner, &token.id, "h2", Timestamp::now())
+        .await
+        .unwrap());
+    assert!(store.find_token("h1").await.unwrap().is_none());
+    assert!(store.find_token("h2").await.unwrap().is_some());
+    store
+        .touch_token(&token.id, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(store
+        .get_token(&owner, &token.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_on
+        .is_some());
+    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    assert!(store.find_token("h2").await.unwrap().is_none());
+}
+
+/// A resource group used by a policy cannot be deleted; the holders are named.
+pub async fn resource_groups_in_use(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*", "com.cloudflare.api.account.zone.*"]).await;
+    let got = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap();
+    assert_eq!(
+        got[0].objects,
+        ["*", "com.cloudflare.api.account.zone.*"],
+        "objects keep their order"
+    );
+    let g = user_group(&store, &a, "Eng", vec![policy("pg", &rg)]).await;
+    match store.delete_resource_group(&a, &rg).await.unwrap() {
+        ResourceGroupDeletion::InUse(holders) => assert_eq!(holders.len(), 1),
+        other => panic!("expected in use, got {other:?}"),
+    }
+    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    assert_eq!(
+        store.delete_resource_group(&a, &rg).await.unwrap(),
+        ResourceGroupDeletion::Deleted
+    );
+    assert_eq!(
+        store.delete_resource_group(&a, &rg).await.unwrap(),
+        ResourceGroupDeletion::NotFound
+    );
+    let other = account(&store, "B").await;
+    let rg2 = resource_group(&store, &other, &["*"]).await;
+    assert!(
+        store
+            .get_resource_groups(&a, &[rg2])
+            .await
+            .unwrap()
+            .is_empty(),
+        "per account"
+    );
+}
+
+/// User-group names are unique per account regardless of case; policies keep their order.
+pub async fn user_groups_names_and_policies(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let p = vec![policy("z", &rg), policy("a", &rg)];
+    let g = user_group(&store, &a, "Engineering", p.clone()).await;
+    let now = Timestamp::now();
+    let clash = UserGroup {
+        id: UserGroupId::random(),
+        account_id: a.clone(),
+        name: "ENGINEERING".into(),
+        policies: vec![],
+        created_on: now,
+        modified_on: now,
+    };
+    assert!(matches!(
+        store.create_user_group(&clash).await,
+        Err(CoreError::Conflict(_))
+    ));
+    let b = account(&store, "B").await;
+    store
+        .create_user_group(&UserGroup {
+            account_id: b.clone(),
+            ..clash.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user_group(&a, &g)
+            .await
+            .unwrap()
+            .unwrap()
+            .policies,
+        p
+    );
+    let other = user_group(&store, &a, "Ops", vec![]).await;
+    let renamed = store
+        .update_user_group(&a, &other, Some("engineering"), None, Timestamp::now())
+        .await;
+    assert!(matches!(renamed, Err(CoreError::Conflict(_))));
+    let replaced = store
+        .update_user_group(&a, &g, None, Some(&p[1..]), Timestamp::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced.policies, p[1..].to_vec());
+    assert_eq!(replaced.name, "Engineering");
+    for name in ["alpha", "Beta", "gamma"] {
+        user_group(&store, &a, name, vec![]).await;
+    }
+    let f = UserGroupFilter {
+        fuzzy_name: Some("A".into()),
+        ..UserGroupFilter::default()
+    };
+    let names: Vec<String> = store
+        .list_user_groups(&a, &f, page(10))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["alpha", "Beta", "gamma"]);
+    let f = UserGroupFilter {
+        descending: true,
+        ..UserGroupFilter::default()
+    };
+    let first = store
+        .list_user_groups(&a, &f, PageRequest::new(Some(1), Some(2), LARGE_LIST))
+        .await
+        .unwrap();
+    assert_eq!(first.total, 5);
+    assert_eq!(first.items[0].name, "Ops");
+    let past = store
+        .list_user_groups(&a, &f, PageRequest::new(Some(9), Some(2), LARGE_LIST))
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+    let f = UserGroupFilter {
+        fuzzy_name: Some("%".into()),
+        ..UserGroupFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_user_groups(&a, &f, page(10))
+            .await
+            .unwrap()
+            .total,
+        0,
+        "like wildcards are escaped"
+    );
+}
+
+/// Group membership: idempotent add, all-or-nothing, replace, remove, cascade from members.
+pub async fn group_members_semantics(store: S) {
+    let a = account(&store, "A").await;
+    let g = user_group(&store, &a, "G", vec![]).await;
+    let m1 = member(&store, &a, "b@example.com").await;
+    let m2 = member(&store, &a, "a@example.com").await;
+    let before = store
+        .get_user_group(&a, &g)
+        .await
+        .unwrap()
+        .unwrap()
+        .modified_on;
+    let added = store
+        .add_group_members(&a, &g, &[m1.clone(), m2.clone()], Timestamp::now())
+        .await
+        .unwrap();
+    let emails: Vec<_> = added.iter().map(|m| m.user.email.as_str()).collect();
+    assert_eq!(emails, ["a@example.com", "b@example.com"]);
+    let after = store
+        .get_user_group(&a, &g)
+        .await
+        .unwrap()
+        .unwrap()
+        .modified_on;
+    assert!(after > before, "membership changes move modified_on");
+    let again = store
+        .add_group_members(&a, &g, std::slice::from_ref(&m1), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let missing = MemberId::random();
+    let m3 = member(&store, &a, "c@example.com").await;
+    let r = store
+        .add_group_members(&a, &g, &[m3.clone(), missing], Timestamp::now())
+        .await;
+    assert!(matches!(r, Err(CoreError::NotFound { .. })), "{r:?}");
+    let f = GroupMemberFilter::default();
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        2,
+        "nothing added"
+    );
+    let set = store
+        .replace_group_members(&a, &g, std::slice::from_ref(&m3), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].member_id, m3);
+    let f = GroupMemberFilter {
+        fuzzy_email: Some("C@".into()),
+        descending: false,
+    };
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        1
+    );
+    assert!(store.get_group_member(&a, &g, &m3).await.unwrap().is_some());
+    assert!(store.get_group_member(&a, &g, &m1).await.unwrap().is_none());
+    assert!(store
+        .remove_group_member(&a, &g, &m1, Timestamp::now())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_member(&a, &m3).await.unwrap());
+    let f = GroupMemberFilter::default();
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        0,
+        "leaving the account leaves the groups"
+    );
+    assert!(store
+        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .await
+        .unwrap()
+        .is_empty());
+    let other = account(&store, "B").await;
+    let foreign = member(&store, &other, "f@example.com").await;
+    assert!(store
+        .add_group_members(&a, &g, &[foreign], Timestamp::now())
+        .await
+        .is_err());
+    assert!(store
+        .list_group_members(&a, &UserGroupId::random(), &f, page(10))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Two concurrent replaces of one group's members leave exactly one of the two sets.
+pub async fn concurrent_member_replaces_leave_one_set(store: S) {
+    let a = account(&store, "A").await;
+    let g = user_group(&store, &a, "G", vec![]).await;
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    for i in 0..20 {
+        left.push(member(&store, &a, &format!("l{i:02}@example.com")).await);
+        right.push(member(&store, &a, &format!("r{i:02}@example.com")).await);
+    }
+    for _ in 0..10 {
+        let (s1, s2) = (store.clone(), store.clone());
+        let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
+        let (l, r) = (left.clone(), right.clone());
+        let t1 = tokio::spawn(async move {
+            s1.replace_group_members(&a1, &g1, &l, Timestamp::now())
+                .await
+        });
+        let t2 = tokio::spawn(async move {
+            s2.replace_group_members(&a2, &g2, &r, Timestamp::now())
+                .await
+        });
+        t1.await.unwrap().unwrap();
+        t2.await.unwrap().unwrap();
+        let f = GroupMemberFilter::default();
+        let now: Vec<MemberId> = store
+            .list_group_members(&a, &g, &f, page(100))
+            .await
+            .unwrap()
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect();
+        let mut sorted_left = left.clone();
+        sorted_left.sort();
+        let mut sorted_right = right.clone();
+        sorted_right.sort();
+        let mut got = now.clone();
+        got.sort();
+        assert!(
+            got == sorted_left || got == sorted_right,
+            "a mix of both sets: {} members",
+            got.len()
+        );
+    }
+}
+
+/// A member add racing a group delete: either the add failed with NotFound, or it ran first; in
+/// both cases the group and all its membership rows are gone afterwards.
+pub async fn member_add_racing_group_delete(store: S) {
+    let a = account(&store, "A").await;
+    let mut members = Vec::new();
+    for i in 0..10 {
+        members.push(member(&store, &a, &format!("m{i}@example.com")).await);
+    }
+    for round in 0..10 {
+        let g = user_group(&store, &a, &format!("G{round}"), vec![]).await;
+        let (s1, s2) = (store.clone(), store.clone());
+        let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
+        let ms = members.clone();
+        let add =
+            tokio::spawn(
+                async move { s1.add_group_members(&a1, &g1, &ms, Timestamp::now()).await },
+            );
+        let del = tokio::spawn(async move { s2.delete_user_group(&a2, &g2).await });
+        let added = add.await.unwrap();
+        assert!(del.await.unwrap().unwrap());
+        match added {
+            Ok(list) => assert_eq!(list.len(), members.len()),
+            Err(CoreError::NotFound { kind, .. }) => assert_eq!(kind, "user group"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        assert!(store.get_user_group(&a, &g).await.unwrap().is_none());
+        assert!(store
+            .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
+            .await
+            .unwrap()
+            .is_none());
+        // Re-creating a group with the same id would expose orphan rows; it must start empty.
+        let now = Timestamp::now();
+        let again = UserGroup {
+            id: g.clone(),
+            account_id: a.clone(),
+            name: format!("again {round}"),
+            policies: vec![],
+            created_on: now,
+            modified_on: now,
+        };
+        store.create_user_group(&again).await.unwrap();
+        assert_eq!(
+            store
+                .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
+                .await
+                .unwrap()
+                .unwrap()
+                .total,
+            0
+        );
+    }
+}
+
+/// Deleting an account removes everything in it, including policies on resource groups.
+pub async fn account_delete_cascades(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let g = user_group(&store, &a, "G", vec![policy("pg", &rg)]).await;
+    let m = store
+        .create_member(
+            &a,
+            &new_member("p@example.com", Grants::Policies(vec![policy("pg", &rg)])),
+        )
+        .await
+        .unwrap();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m.id), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.get_user_group(&a, &g).await.unwrap().is_none());
+    assert!(store.get_member(&a, &m.id).await.unwrap().is_none());
+    assert!(store
+        .get_resource_groups(&a, &[rg])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        store
+            .user_credentials("p@example.com")
+            .await
+            .unwrap()
+            .is_some(),
+        "users are global and stay"
+    );
+}
