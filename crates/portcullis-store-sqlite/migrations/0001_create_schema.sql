@@ -13,7 +13,7 @@ create table account (
     created_at integer not null,
     updated_at integer not null
 );
-create index account_by_name on account (name collate nocase, id);
+create index account_by_name on account (lower(name), id);
 
 create table app_user (
     id text primary key,

@@ -5,6 +5,8 @@
 //! - `members.create` of 100 ids into a fresh group.
 //!
 //! Run: `cargo bench -p portcullis --bench groups`. Reports p50/p99 in milliseconds.
+//! On PostgreSQL: `PORTCULLIS_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo
+//! bench -p portcullis --bench groups` (each size runs in a fresh schema, dropped afterwards).
 //! Rows are inserted through the store (fast); every measured call goes through the HTTP stack.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,8 +19,9 @@ use portcullis_core::catalog::Catalog;
 use portcullis_core::ids::{MemberId, UserGroupId, UserId};
 use portcullis_core::model::{Grants, MemberStatus, UserGroup};
 use portcullis_core::service::Portcullis;
-use portcullis_core::store::{MemberStore, NewMember, Store, UserGroupStore};
+use portcullis_core::store::{NewMember, Store};
 use portcullis_core::time::Timestamp;
+use portcullis_store_postgres::PostgresStore;
 use portcullis_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 
@@ -39,12 +42,20 @@ fn report(name: &str, n: usize, mut samples: Vec<Duration>) {
 
 async fn run(size: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/bench.db", dir.path().display());
-    let store = Arc::new(SqliteStore::open(&url).await.unwrap());
-    let app = Portcullis::new(
-        store.clone() as Arc<dyn Store>,
-        Arc::new(Catalog::builtin().unwrap()),
-    );
+    let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
+    let schema = format!("bench_{size}_{}", std::process::id());
+    let store: Arc<dyn Store> = match &pg {
+        Some(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            Arc::new(PostgresStore::open(&scoped).await.unwrap())
+        }
+        None => {
+            let url = format!("sqlite://{}/bench.db", dir.path().display());
+            Arc::new(SqliteStore::open(&url).await.unwrap())
+        }
+    };
+    let app = Portcullis::new(store.clone(), Arc::new(Catalog::builtin().unwrap()));
     let boot = app
         .bootstrap("Bench", "bench@example.com", false)
         .await
@@ -174,6 +185,13 @@ async fn run(size: usize) {
         assert_eq!(v["result"].as_array().map(Vec::len), Some(100.min(size)));
     }
     report("members.create (100 ids)", size, s);
+    if let Some(url) = &pg {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(&format!("drop schema {schema} cascade"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
 }
 
 fn main() {
@@ -186,6 +204,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let backend = if std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").is_ok() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("backend: {backend}");
     println!("|    rows | operation                          | calls | p50 (ms) | p99 (ms) |");
     println!("|--------:|------------------------------------|------:|---------:|---------:|");
     for size in sizes {

@@ -16,6 +16,7 @@ use portcullis_core::service::bootstrap::ALREADY_INITIALIZED;
 use portcullis_core::service::Portcullis;
 use portcullis_core::store::Store;
 use portcullis_core::CoreError;
+use portcullis_store_postgres::PostgresStore;
 use portcullis_store_sqlite::SqliteStore;
 use serde::Deserialize;
 use serde_json::json;
@@ -36,7 +37,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct DatabaseArg {
-    /// Database URL: `sqlite://FILE` (created on first run) or `sqlite::memory:`.
+    /// Database URL: `sqlite://FILE` (created on first run), `sqlite::memory:`, or
+    /// `postgres://USER@HOST:PORT/DB` (several replicas may share one PostgreSQL database).
     #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
     database: Option<String>,
 }
@@ -105,9 +107,15 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+        let store = PostgresStore::open(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Arc::new(store))
     } else {
-        bail!("unsupported database URL `{url}`: expected sqlite://FILE")
+        bail!(
+            "unsupported database URL `{}`: expected sqlite://FILE or postgres://…",
+            redact_url(url)
+        )
     }
 }
 
@@ -289,7 +297,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

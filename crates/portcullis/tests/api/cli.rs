@@ -14,6 +14,7 @@ fn is_api_key(s: &str) -> bool {
 async fn bootstrap_prints_one_json_object_with_usable_credentials() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = db_url_for(dir.path());
+    let _schema = db_guard(&db); // drops the PostgreSQL schema (if any) at the end, also on failure
     let boot = bootstrap(&db, "Test", "admin@example.com", &[]);
     assert!(
         is_id(&boot.account_id)
@@ -44,6 +45,7 @@ async fn bootstrap_prints_one_json_object_with_usable_credentials() {
 async fn bootstrap_twice_exits_1() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = db_url_for(dir.path());
+    let _schema = db_guard(&db); // drops the PostgreSQL schema (if any) at the end, also on failure
     let boot = bootstrap(&db, "Test", "admin@example.com", &[]);
     let out = cli(&[
         "bootstrap",
@@ -72,6 +74,7 @@ async fn bootstrap_twice_exits_1() {
 async fn force_new_account_adds_a_second_account() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = db_url_for(dir.path());
+    let _schema = db_guard(&db); // drops the PostgreSQL schema (if any) at the end, also on failure
     let first = bootstrap(&db, "First", "admin@example.com", &[]);
     let second = bootstrap(
         &db,
@@ -174,6 +177,7 @@ async fn user_key_replaces_the_old_key() {
 async fn migrate_exits_0() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = db_url_for(dir.path());
+    let _schema = db_guard(&db); // drops the PostgreSQL schema (if any) at the end, also on failure
     let out = cli(&["migrate", "--database", &db]);
     assert!(out.status.success(), "migrate on a fresh database: {out}");
     let out = cli(&["migrate", "--database", &db]);

@@ -2,14 +2,17 @@
 //! and talks to it over HTTP. Every response that goes through [`TestApp::send`] is checked against
 //! the envelope contract (`../shared/spec/api.md` §1) before the test sees it.
 
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
@@ -162,8 +165,183 @@ pub fn bootstrap(db_url: &str, account_name: &str, email: &str, extra: &[&str]) 
     Boot::from_json(&cli_json(&args))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Database backend (`PORTCULLIS_TEST_BACKEND` = `sqlite` (default) | `postgres`)
+// ---------------------------------------------------------------------------------------------
+
+/// Selects the database every server instance of the harness runs on.
+pub const BACKEND_ENV: &str = "PORTCULLIS_TEST_BACKEND";
+/// With the `postgres` backend: `postgres://USER@HOST:PORT/DB` (each instance gets its own schema).
+pub const POSTGRES_URL_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// The base URL from `PORTCULLIS_TEST_POSTGRES_URL` (checked reachable).
+    Postgres(String),
+}
+
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+static SCHEMAS: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+static SCHEMA_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// The backend selected by the environment. Panics (loudly, never falling back to SQLite) when
+/// `postgres` is selected but `PORTCULLIS_TEST_POSTGRES_URL` is unset or the server is unreachable.
+pub fn backend() -> &'static Backend {
+    BACKEND.get_or_init(|| {
+        let name = std::env::var(BACKEND_ENV).unwrap_or_default();
+        match name.trim() {
+            "" | "sqlite" => Backend::Sqlite,
+            "postgres" => {
+                let url = std::env::var(POSTGRES_URL_ENV).unwrap_or_default();
+                assert!(
+                    !url.trim().is_empty(),
+                    "{BACKEND_ENV}=postgres but {POSTGRES_URL_ENV} is not set \
+                     (e.g. postgres://postgres@127.0.0.1:5432/test)"
+                );
+                let url = url.trim().to_string();
+                check_postgres_reachable(&url);
+                Backend::Postgres(url)
+            }
+            other => panic!("{BACKEND_ENV}={other:?}: expected `sqlite` or `postgres`"),
+        }
+    })
+}
+
+pub fn is_postgres() -> bool {
+    matches!(backend(), Backend::Postgres(_))
+}
+
+/// Runs `psql <url> -Atc <sql>`; returns the output or a description of the failure.
+pub fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    } else {
+        Err(format!(
+            "psql exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Panics unless `select 1` succeeds on `url`.
+pub fn check_postgres_reachable(url: &str) {
+    match psql(url, "select 1") {
+        Ok(out) if out.trim() == "1" => {}
+        Ok(out) => panic!("PostgreSQL at {url}: `select 1` answered {out:?}"),
+        Err(e) => panic!("PostgreSQL at {url} is unusable: {e}"),
+    }
+}
+
+/// A fresh schema name `pt_<16 hex>`.
+pub fn new_schema_name() -> String {
+    let mut h = RandomState::new().build_hasher();
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+        .hash(&mut h);
+    std::process::id().hash(&mut h);
+    SCHEMA_SEQ.fetch_add(1, Ordering::SeqCst).hash(&mut h);
+    format!("pt_{:016x}", h.finish())
+}
+
+/// `base` with `options=-c search_path=<schema>` appended (`?` or `&` as the URL needs).
+pub fn postgres_url_with_schema(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// The `pt_…` schema a harness URL points at, if it is one of ours.
+pub fn harness_schema_of(url: &str) -> Option<String> {
+    let rest = url.split("search_path%3D").nth(1)?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+        .collect();
+    name.starts_with("pt_").then_some(name)
+}
+
+/// Best effort: `drop schema if exists <schema> cascade` on the PostgreSQL server under test.
+pub fn drop_schema(schema: &str) {
+    let valid = schema.starts_with("pt_")
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return;
+    }
+    if let Some(Backend::Postgres(base)) = BACKEND.get() {
+        if let Err(e) = psql(base, &format!("drop schema if exists {schema} cascade")) {
+            eprintln!("warning: could not drop schema {schema}: {e}");
+        }
+    }
+}
+
+/// A fresh PostgreSQL database URL (own schema) when the backend is `postgres`, `None` on SQLite.
+/// The caller owns the schema; drop it with [`drop_schema`] or hold a [`SchemaGuard`].
+pub fn fresh_postgres_url() -> Option<String> {
+    match backend() {
+        Backend::Sqlite => None,
+        Backend::Postgres(base) => Some(postgres_url_with_schema(base, &new_schema_name())),
+    }
+}
+
+/// Drops the harness schema of a database URL when dropped (no-op on SQLite URLs).
+#[derive(Debug, Default)]
+pub struct SchemaGuard {
+    schema: Option<String>,
+}
+
+impl SchemaGuard {
+    pub fn for_url(db_url: &str) -> SchemaGuard {
+        SchemaGuard {
+            schema: harness_schema_of(db_url),
+        }
+    }
+
+    /// Keeps the schema (ownership passed elsewhere, e.g. to a [`TestApp`]).
+    pub fn disarm(mut self) {
+        self.schema = None;
+    }
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.schema.take() {
+            drop_schema(&s);
+        }
+    }
+}
+
+/// Drops the harness schema of `db_url` at the end of the caller's scope (a no-op on SQLite).
+pub fn db_guard(db_url: &str) -> SchemaGuard {
+    SchemaGuard::for_url(db_url)
+}
+
+/// The database URL of the server instance whose files live in `dir`: a SQLite file in `dir`, or
+/// on the `postgres` backend a fresh schema `pt_<16 hex>` (the same one for every call with the
+/// same `dir`, so restarts reuse it). A [`TestApp`] drops its schema; code that calls this without
+/// building a `TestApp` should hold [`db_guard`].
 pub fn db_url_for(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("p.db").display())
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("p.db").display()),
+        Backend::Postgres(base) => {
+            let map = SCHEMAS.get_or_init(|| Mutex::new(HashMap::new()));
+            let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let schema = map
+                .entry(dir.to_path_buf())
+                .or_insert_with(new_schema_name)
+                .clone();
+            postgres_url_with_schema(base, &schema)
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +648,8 @@ pub struct TestApp {
     pub boot: Boot,
     pub client: reqwest::Client,
     server: Option<Server>,
+    /// Drops the PostgreSQL schema (if any) after the server above has been stopped.
+    schema_guard: SchemaGuard,
 }
 
 pub fn http_client() -> reqwest::Client {
@@ -485,12 +665,16 @@ impl TestApp {
     pub fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url = db_url_for(dir.path());
+        let guard = db_guard(&db_url);
         let boot = bootstrap(&db_url, "Test", "admin@example.com", &[]);
-        TestApp::serve_existing(dir, db_url, boot)
+        let app = TestApp::serve_existing(dir, db_url, boot);
+        guard.disarm();
+        app
     }
 
     /// Starts a server on a database that was already bootstrapped.
     pub fn serve_existing(dir: TempDir, db_url: String, boot: Boot) -> TestApp {
+        let schema_guard = SchemaGuard::for_url(&db_url);
         let server = Server::start(dir.path(), &db_url);
         TestApp {
             dir,
@@ -498,6 +682,7 @@ impl TestApp {
             boot,
             client: http_client(),
             server: Some(server),
+            schema_guard,
         }
     }
 

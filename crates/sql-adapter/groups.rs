@@ -1,4 +1,4 @@
-//! Resource groups, user groups and user-group members.
+//! Resource groups, user groups and user-group members (shared by the SQL adapters).
 
 use std::collections::HashMap;
 
@@ -12,9 +12,11 @@ use portcullis_core::model::{
 use portcullis_core::page::{Page, PageRequest};
 use portcullis_core::store::{ResourceGroupStore, UserGroupStore};
 use portcullis_core::time::Timestamp;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::QueryBuilder;
 
-use crate::{db, limit_offset, ts, user_from, SqliteStore};
+use crate::backend::{Conn, Db, FOR_UPDATE};
+
+use crate::store::{db, limit_offset, ts, user_from, SqlStore};
 
 type RgRow = (String, String, String, String, i64, i64);
 type UgRow = (String, String, String, i64, i64);
@@ -71,14 +73,11 @@ fn group_member(r: GmRow) -> GroupMember {
     }
 }
 
-impl SqliteStore {
-    async fn rg_from_rows(
-        conn: &mut SqliteConnection,
-        rows: Vec<RgRow>,
-    ) -> CoreResult<Vec<ResourceGroup>> {
+impl SqlStore {
+    async fn rg_from_rows(conn: &mut Conn, rows: Vec<RgRow>) -> CoreResult<Vec<ResourceGroup>> {
         let mut objects: HashMap<String, Vec<String>> = HashMap::new();
         if !rows.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new(
+            let mut q = QueryBuilder::<Db>::new(
                 "select resource_group_id, object_key from resource_group_object where resource_group_id in (",
             );
             let mut sep = q.separated(", ");
@@ -106,14 +105,14 @@ impl SqliteStore {
             .collect())
     }
 
-    async fn write_objects(tx: &mut SqliteConnection, g: &ResourceGroup) -> CoreResult<()> {
-        sqlx::query("delete from resource_group_object where resource_group_id = ?")
+    async fn write_objects(tx: &mut Conn, g: &ResourceGroup) -> CoreResult<()> {
+        sqlx::query("delete from resource_group_object where resource_group_id = $1")
             .bind(g.id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         for (i, key) in g.objects.iter().enumerate() {
-            sqlx::query("insert into resource_group_object (resource_group_id, position, object_key) values (?, ?, ?)")
+            sqlx::query("insert into resource_group_object (resource_group_id, position, object_key) values ($1, $2, $3)")
                 .bind(g.id.as_str())
                 .bind(i as i64)
                 .bind(key)
@@ -124,10 +123,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn ug_from_rows(
-        conn: &mut SqliteConnection,
-        rows: Vec<UgRow>,
-    ) -> CoreResult<Vec<UserGroup>> {
+    async fn ug_from_rows(conn: &mut Conn, rows: Vec<UgRow>) -> CoreResult<Vec<UserGroup>> {
         let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         let mut policies = Self::load_policies(conn, "user_group_id", &ids).await?;
         Ok(rows
@@ -144,11 +140,11 @@ impl SqliteStore {
     }
 
     async fn ug_get(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<Option<UserGroup>> {
-        let row: Option<UgRow> = sqlx::query_as("select id, account_id, name, created_at, updated_at from user_group where id = ? and account_id = ?")
+        let row: Option<UgRow> = sqlx::query_as("select id, account_id, name, created_at, updated_at from user_group where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
             .fetch_optional(&mut *conn)
@@ -161,13 +157,13 @@ impl SqliteStore {
     }
 
     async fn name_taken(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         account: &AccountId,
         name: &str,
         except: Option<&UserGroupId>,
     ) -> CoreResult<Option<String>> {
         let row: Option<(String, String)> = sqlx::query_as(
-            "select id, name from user_group where account_id = ? and name_folded = ? and id <> ?",
+            "select id, name from user_group where account_id = $1 and name_folded = $2 and id <> $3",
         )
         .bind(account.as_str())
         .bind(name.to_lowercase())
@@ -180,31 +176,38 @@ impl SqliteStore {
         }))
     }
 
+    /// Fails with NotFound unless the group exists in the account. With `lock`, the group's row
+    /// is locked until the transaction ends (PostgreSQL), so membership changes to one group from
+    /// several replicas apply one after the other.
     async fn require_group(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         account: &AccountId,
         group: &UserGroupId,
+        lock: bool,
     ) -> CoreResult<()> {
-        let row: Option<(String,)> =
-            sqlx::query_as("select id from user_group where id = ? and account_id = ?")
-                .bind(group.as_str())
-                .bind(account.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
+        let sql = format!(
+            "select id from user_group where id = $1 and account_id = $2{}",
+            if lock { FOR_UPDATE } else { "" }
+        );
+        let row: Option<(String,)> = sqlx::query_as(&sql)
+            .bind(group.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
         row.map(|_| ())
             .ok_or_else(|| CoreError::not_found("user group", group.as_str()))
     }
 
     /// Checks that every id is a member of the account; returns their emails.
     async fn member_emails(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         account: &AccountId,
         members: &[MemberId],
     ) -> CoreResult<Vec<String>> {
         let mut out = Vec::with_capacity(members.len());
         for m in members {
-            let row: Option<(String,)> = sqlx::query_as("select u.email from member m join app_user u on u.id = m.user_id where m.id = ? and m.account_id = ?")
+            let row: Option<(String,)> = sqlx::query_as("select u.email from member m join app_user u on u.id = m.user_id where m.id = $1 and m.account_id = $2")
                 .bind(m.as_str())
                 .bind(account.as_str())
                 .fetch_optional(&mut *conn)
@@ -219,11 +222,11 @@ impl SqliteStore {
     }
 
     async fn group_members_where(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         group: &UserGroupId,
         members: Option<&[MemberId]>,
     ) -> CoreResult<Vec<GroupMember>> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
+        let mut q = QueryBuilder::<Db>::new(format!(
             "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
         ));
         q.push_bind(group.as_str().to_owned());
@@ -245,13 +248,13 @@ impl SqliteStore {
 
     /// Records a membership change: `delta` members more (or fewer), `modified_on` moves.
     async fn touch_group(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         group: &UserGroupId,
         delta: i64,
         now: Timestamp,
     ) -> CoreResult<()> {
         sqlx::query(
-            "update user_group set updated_at = ?, member_count = member_count + ? where id = ?",
+            "update user_group set updated_at = $1, member_count = member_count + $2 where id = $3",
         )
         .bind(now.micros())
         .bind(delta)
@@ -263,7 +266,7 @@ impl SqliteStore {
     }
 
     async fn insert_group_members(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         group: &UserGroupId,
         members: &[MemberId],
         emails: &[String],
@@ -271,7 +274,7 @@ impl SqliteStore {
     ) -> CoreResult<u64> {
         let mut inserted = 0;
         for (m, email) in members.iter().zip(emails) {
-            let done = sqlx::query("insert into user_group_member (user_group_id, member_id, email, created_at) values (?, ?, ?, ?) on conflict do nothing")
+            let done = sqlx::query("insert into user_group_member (user_group_id, member_id, email, created_at) values ($1, $2, $3, $4) on conflict do nothing")
                 .bind(group.as_str())
                 .bind(m.as_str())
                 .bind(email)
@@ -286,7 +289,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl ResourceGroupStore for SqliteStore {
+impl ResourceGroupStore for SqlStore {
     async fn get_resource_groups(
         &self,
         account: &AccountId,
@@ -296,7 +299,7 @@ impl ResourceGroupStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<Db>::new(
             "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
         );
         q.push_bind(account.as_str().to_owned());
@@ -317,7 +320,7 @@ impl ResourceGroupStore for SqliteStore {
         name: Option<&str>,
     ) -> CoreResult<Vec<ResourceGroup>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<Db>::new(
             "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
         );
         q.push_bind(account.as_str().to_owned());
@@ -329,14 +332,14 @@ impl ResourceGroupStore for SqliteStore {
             q.push(" and name = ");
             q.push_bind(name.to_owned());
         }
-        q.push(" order by name collate nocase, id");
+        q.push(" order by lower(name), id");
         let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         Self::rg_from_rows(&mut conn, rows).await
     }
 
     async fn create_resource_group(&self, g: &ResourceGroup) -> CoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query("insert into resource_group (id, account_id, name, scope_key, created_at, updated_at) values (?, ?, ?, ?, ?, ?)")
+        sqlx::query("insert into resource_group (id, account_id, name, scope_key, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
             .bind(g.id.as_str())
             .bind(g.account_id.as_str())
             .bind(&g.name)
@@ -352,7 +355,7 @@ impl ResourceGroupStore for SqliteStore {
 
     async fn update_resource_group(&self, g: &ResourceGroup) -> CoreResult<bool> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("update resource_group set name = ?, scope_key = ?, updated_at = ? where id = ? and account_id = ?")
+        let done = sqlx::query("update resource_group set name = $1, scope_key = $2, updated_at = $3 where id = $4 and account_id = $5")
             .bind(&g.name)
             .bind(&g.scope_key)
             .bind(g.modified_on.micros())
@@ -376,7 +379,7 @@ impl ResourceGroupStore for SqliteStore {
     ) -> CoreResult<ResourceGroupDeletion> {
         let mut tx = self.write().await?;
         let exists: Option<(String,)> =
-            sqlx::query_as("select id from resource_group where id = ? and account_id = ?")
+            sqlx::query_as("select id from resource_group where id = $1 and account_id = $2")
                 .bind(id.as_str())
                 .bind(account.as_str())
                 .fetch_optional(&mut *tx)
@@ -390,7 +393,7 @@ impl ResourceGroupStore for SqliteStore {
              join policy p on p.id = r.policy_id \
              left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
              left join user_group g on g.id = p.user_group_id \
-             where r.resource_group_id = ? order by g.name, u.email",
+             where r.resource_group_id = $1 order by g.name, u.email",
         )
         .bind(id.as_str())
         .fetch_all(&mut *tx)
@@ -413,7 +416,7 @@ impl ResourceGroupStore for SqliteStore {
                 .collect();
             return Ok(ResourceGroupDeletion::InUse(holders));
         }
-        sqlx::query("delete from resource_group where id = ? and account_id = ?")
+        sqlx::query("delete from resource_group where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
             .execute(&mut *tx)
@@ -425,7 +428,7 @@ impl ResourceGroupStore for SqliteStore {
 }
 
 #[async_trait]
-impl UserGroupStore for SqliteStore {
+impl UserGroupStore for SqlStore {
     async fn list_user_groups(
         &self,
         account: &AccountId,
@@ -434,7 +437,7 @@ impl UserGroupStore for SqliteStore {
     ) -> CoreResult<Page<UserGroup>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let build = |select: &str| {
-            let mut q = QueryBuilder::<Sqlite>::new(format!(
+            let mut q = QueryBuilder::<Db>::new(format!(
                 "select {select} from user_group where account_id = "
             ));
             q.push_bind(account.as_str().to_owned());
@@ -457,7 +460,7 @@ impl UserGroupStore for SqliteStore {
             filter.id.is_none() && filter.name.is_none() && filter.fuzzy_name.is_none();
         let total: i64 = if unfiltered {
             let row: Option<(i64,)> =
-                sqlx::query_as("select user_group_count from account where id = ?")
+                sqlx::query_as("select user_group_count from account where id = $1")
                     .bind(account.as_str())
                     .fetch_optional(&mut *conn)
                     .await
@@ -508,7 +511,7 @@ impl UserGroupStore for SqliteStore {
         if let Some(clash) = Self::name_taken(&mut tx, &g.account_id, &g.name, None).await? {
             return Err(CoreError::Conflict(clash));
         }
-        sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values (?, ?, ?, ?, ?, ?)")
+        sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
             .bind(g.id.as_str())
             .bind(g.account_id.as_str())
             .bind(&g.name)
@@ -526,7 +529,7 @@ impl UserGroupStore for SqliteStore {
             g.created_on,
         )
         .await?;
-        sqlx::query("update account set user_group_count = user_group_count + 1 where id = ?")
+        sqlx::query("update account set user_group_count = user_group_count + 1 where id = $1")
             .bind(g.account_id.as_str())
             .execute(&mut *tx)
             .await
@@ -550,7 +553,7 @@ impl UserGroupStore for SqliteStore {
             if let Some(clash) = Self::name_taken(&mut tx, account, name, Some(id)).await? {
                 return Err(CoreError::Conflict(clash));
             }
-            sqlx::query("update user_group set name = ?, name_folded = ? where id = ?")
+            sqlx::query("update user_group set name = $1, name_folded = $2 where id = $3")
                 .bind(name)
                 .bind(name.to_lowercase())
                 .bind(id.as_str())
@@ -559,7 +562,7 @@ impl UserGroupStore for SqliteStore {
                 .map_err(db)?;
         }
         if let Some(policies) = policies {
-            sqlx::query("delete from policy where user_group_id = ?")
+            sqlx::query("delete from policy where user_group_id = $1")
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
@@ -581,14 +584,14 @@ impl UserGroupStore for SqliteStore {
 
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("delete from user_group where id = ? and account_id = ?")
+        let done = sqlx::query("delete from user_group where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         if done.rows_affected() > 0 {
-            sqlx::query("update account set user_group_count = user_group_count - 1 where id = ?")
+            sqlx::query("update account set user_group_count = user_group_count - 1 where id = $1")
                 .bind(account.as_str())
                 .execute(&mut *tx)
                 .await
@@ -606,14 +609,14 @@ impl UserGroupStore for SqliteStore {
         page: PageRequest,
     ) -> CoreResult<Option<Page<GroupMember>>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        if Self::require_group(&mut conn, account, group)
+        if Self::require_group(&mut conn, account, group, false)
             .await
             .is_err()
         {
             return Ok(None);
         }
         let build = |select: &str| {
-            let mut q = QueryBuilder::<Sqlite>::new(format!(
+            let mut q = QueryBuilder::<Db>::new(format!(
                 "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
             ));
             q.push_bind(group.as_str().to_owned());
@@ -625,7 +628,7 @@ impl UserGroupStore for SqliteStore {
             q
         };
         let total: i64 = if filter.fuzzy_email.is_none() {
-            let (n,): (i64,) = sqlx::query_as("select member_count from user_group where id = ?")
+            let (n,): (i64,) = sqlx::query_as("select member_count from user_group where id = $1")
                 .bind(group.as_str())
                 .fetch_one(&mut *conn)
                 .await
@@ -669,7 +672,7 @@ impl UserGroupStore for SqliteStore {
         member: &MemberId,
     ) -> CoreResult<Option<GroupMember>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Self::require_group(&mut conn, account, group).await?;
+        Self::require_group(&mut conn, account, group, false).await?;
         Ok(
             Self::group_members_where(&mut conn, group, Some(std::slice::from_ref(member)))
                 .await?
@@ -685,7 +688,7 @@ impl UserGroupStore for SqliteStore {
         now: Timestamp,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut tx = self.write().await?;
-        Self::require_group(&mut tx, account, group).await?;
+        Self::require_group(&mut tx, account, group, true).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
         if added > 0 {
@@ -704,10 +707,9 @@ impl UserGroupStore for SqliteStore {
         now: Timestamp,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut tx = self.write().await?;
-        Self::require_group(&mut tx, account, group).await?;
+        Self::require_group(&mut tx, account, group, true).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
-        let mut q =
-            QueryBuilder::<Sqlite>::new("delete from user_group_member where user_group_id = ");
+        let mut q = QueryBuilder::<Db>::new("delete from user_group_member where user_group_id = ");
         q.push_bind(group.as_str().to_owned());
         if !members.is_empty() {
             q.push(" and member_id not in (");
@@ -740,17 +742,19 @@ impl UserGroupStore for SqliteStore {
         now: Timestamp,
     ) -> CoreResult<Option<GroupMember>> {
         let mut tx = self.write().await?;
-        Self::require_group(&mut tx, account, group).await?;
+        Self::require_group(&mut tx, account, group, true).await?;
         let found = Self::group_members_where(&mut tx, group, Some(std::slice::from_ref(member)))
             .await?
             .pop();
         if found.is_some() {
-            sqlx::query("delete from user_group_member where user_group_id = ? and member_id = ?")
-                .bind(group.as_str())
-                .bind(member.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "delete from user_group_member where user_group_id = $1 and member_id = $2",
+            )
+            .bind(group.as_str())
+            .bind(member.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
             Self::touch_group(&mut tx, group, -1, now).await?;
         }
         tx.commit().await.map_err(db)?;

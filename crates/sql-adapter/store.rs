@@ -1,0 +1,1108 @@
+//! The SQL implementation of the storage boundary, shared by the SQLite and PostgreSQL adapters.
+//!
+//! This file is compiled into each adapter crate (`#[path]`), next to a `backend` module that
+//! names the database (`Db`, `Conn`) and its few differences (`BEGIN_WRITE`, `FOR_UPDATE`). The
+//! SQL is written once in the dialect both engines accept: `$n` placeholders, `lower()` for
+//! case-insensitive order, `on conflict do nothing`, `true`/`false`.
+//!
+//! - Every write is one transaction (`BEGIN_WRITE`); a failure rolls back everything.
+//! - Queries are checked at run time and covered by the storage contract suite on both
+//!   backends; no sqlx type leaves the adapter.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
+use portcullis_core::model::{
+    Access, Account, AccountType, ApiToken, Grants, Member, MemberFilter, MemberOrder,
+    MemberStatus, Policy, TokenCondition, TokenOwner, TokenPolicy, TokenState, User,
+};
+use portcullis_core::page::{Page, PageRequest};
+use portcullis_core::store::{
+    AccountChanges, AccountStore, Bootstrap, MemberChanges, MemberStore, NewMember, NewToken,
+    Store, TokenStore, UserCredentials, UserStore,
+};
+use portcullis_core::time::Timestamp;
+use serde_json::{json, Value};
+use sqlx::{Pool, QueryBuilder, Transaction};
+
+use crate::backend::{Conn, Db, BEGIN_WRITE};
+
+/// Maps database errors to domain errors. Unique violations that a concurrent writer (another
+/// replica) wins are named by the constraint they broke.
+pub(crate) fn db(e: sqlx::Error) -> CoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            let what = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
+            let message = if what.contains("user_group") {
+                "a user group with this name already exists in the account; names are unique regardless of case"
+            } else if what.contains("member") {
+                "this user is already a member of the account"
+            } else if what.contains("secret") {
+                "token secret collision; retry"
+            } else {
+                "this object already exists"
+            };
+            return CoreError::Conflict(message.into());
+        }
+        if d.is_foreign_key_violation() {
+            return CoreError::Invalid {
+                pointer: None,
+                message: "a referenced object does not exist or is still in use".into(),
+            };
+        }
+    }
+    CoreError::Unavailable(e.to_string())
+}
+
+pub(crate) fn ts(v: i64) -> Timestamp {
+    Timestamp::from_micros(v)
+}
+
+/// The SQL store (one pool).
+#[derive(Clone)]
+pub struct SqlStore {
+    pub(crate) pool: Pool<Db>,
+}
+
+type AccountRow = (String, String, String, bool, Option<String>, i64);
+type UserRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    i64,
+    i64,
+);
+type MemberRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    i64,
+    i64,
+);
+type TokenRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+const ACCOUNT_COLS: &str =
+    "a.id, a.name, a.type, a.enforce_twofactor, a.abuse_contact_email, a.created_at";
+const MEMBER_COLS: &str = "m.id, m.account_id, m.status, m.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
+
+fn account_from(r: AccountRow) -> Account {
+    Account {
+        id: AccountId::from_trusted(r.0),
+        name: r.1,
+        account_type: AccountType::parse(&r.2),
+        enforce_twofactor: r.3,
+        abuse_contact_email: r.4,
+        created_on: ts(r.5),
+    }
+}
+
+pub(crate) fn user_from(r: UserRow) -> User {
+    User {
+        id: UserId::from_trusted(r.0),
+        email: r.1,
+        first_name: r.2,
+        last_name: r.3,
+        two_factor_enabled: r.4,
+        operator: r.5,
+        created_on: ts(r.6),
+        modified_on: ts(r.7),
+    }
+}
+
+fn condition_to_json(c: &TokenCondition) -> String {
+    let list = |v: &[ipnet::IpNet]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    json!({"in": list(&c.request_ip_in), "not_in": list(&c.request_ip_not_in)}).to_string()
+}
+
+fn condition_from_json(s: &str) -> TokenCondition {
+    let v: Value = serde_json::from_str(s).unwrap_or(Value::Null);
+    let list = |k: &str| -> Vec<ipnet::IpNet> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(|s| s.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    TokenCondition {
+        request_ip_in: list("in"),
+        request_ip_not_in: list("not_in"),
+    }
+}
+
+fn policies_to_json(p: &[TokenPolicy]) -> String {
+    Value::Array(
+        p.iter()
+            .map(|p| {
+                json!({
+                    "id": p.id.as_str(),
+                    "effect": p.access.as_str(),
+                    "permission_groups": p.permission_groups,
+                    "resources": Value::Object(p.resources.clone()),
+                })
+            })
+            .collect(),
+    )
+    .to_string()
+}
+
+fn policies_from_json(s: &str) -> Vec<TokenPolicy> {
+    let v: Value = serde_json::from_str(s).unwrap_or(Value::Null);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| TokenPolicy {
+                    id: PolicyId::from_trusted(
+                        p.get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
+                    access: Access::parse(
+                        p.get("effect").and_then(Value::as_str).unwrap_or("allow"),
+                    ),
+                    permission_groups: p
+                        .get("permission_groups")
+                        .and_then(Value::as_array)
+                        .map(|g| {
+                            g.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    resources: p
+                        .get("resources")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn token_from(r: TokenRow) -> (ApiToken, String) {
+    let owner = match (r.1, r.2) {
+        (Some(a), _) => TokenOwner::Account(AccountId::from_trusted(a)),
+        (None, Some(u)) => TokenOwner::User(UserId::from_trusted(u)),
+        (None, None) => TokenOwner::User(UserId::from_trusted(String::new())),
+    };
+    (
+        ApiToken {
+            id: TokenId::from_trusted(r.0),
+            owner,
+            name: r.3,
+            state: TokenState::parse(&r.4),
+            issued_on: ts(r.5),
+            modified_on: ts(r.6),
+            last_used_on: r.7.map(ts),
+            not_before: r.8.map(ts),
+            expires_on: r.9.map(ts),
+            condition: condition_from_json(&r.10),
+            policies: policies_from_json(&r.11),
+        },
+        r.12,
+    )
+}
+
+fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
+    match owner {
+        TokenOwner::Account(a) => ("account_id", a.as_str()),
+        TokenOwner::User(u) => ("user_id", u.as_str()),
+    }
+}
+
+impl SqlStore {
+    pub(crate) async fn write(&self) -> CoreResult<Transaction<'static, Db>> {
+        self.pool.begin_with(BEGIN_WRITE).await.map_err(db)
+    }
+
+    pub(crate) async fn load_grants(
+        conn: &mut Conn,
+        member_ids: &[String],
+    ) -> CoreResult<HashMap<String, Grants>> {
+        let mut out: HashMap<String, Grants> = HashMap::new();
+        if member_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut q = QueryBuilder::<Db>::new(
+            "select member_id, role_id from member_role where member_id in (",
+        );
+        let mut sep = q.separated(", ");
+        for id in member_ids {
+            sep.push_bind(id.as_str());
+        }
+        q.push(") order by member_id, position");
+        let rows: Vec<(String, String)> =
+            q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        for (member, role) in rows {
+            match out
+                .entry(member)
+                .or_insert_with(|| Grants::Roles(Vec::new()))
+            {
+                Grants::Roles(r) => r.push(role),
+                Grants::Policies(_) => {}
+            }
+        }
+        for (member, policies) in Self::load_policies(conn, "member_id", member_ids).await? {
+            out.insert(member, Grants::Policies(policies));
+        }
+        Ok(out)
+    }
+
+    /// Policies held by the given members or user groups (`col` is `member_id` or
+    /// `user_group_id`), in written order.
+    pub(crate) async fn load_policies(
+        conn: &mut Conn,
+        col: &str,
+        holders: &[String],
+    ) -> CoreResult<HashMap<String, Vec<Policy>>> {
+        let mut out: HashMap<String, Vec<Policy>> = HashMap::new();
+        if holders.is_empty() {
+            return Ok(out);
+        }
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "select id, {col}, access from policy where {col} in ("
+        ));
+        let mut sep = q.separated(", ");
+        for id in holders {
+            sep.push_bind(id.as_str());
+        }
+        q.push(format!(") order by {col}, position"));
+        let rows: Vec<(String, String, String)> =
+            q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let policy_ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let mut details = Self::load_policy_details(conn, &policy_ids).await?;
+        for (id, holder, access) in rows {
+            let (pgs, rgs) = details.remove(&id).unwrap_or_default();
+            out.entry(holder).or_default().push(Policy {
+                id: PolicyId::from_trusted(id),
+                access: Access::parse(&access),
+                permission_groups: pgs,
+                resource_groups: rgs,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn load_policy_details(
+        conn: &mut Conn,
+        policy_ids: &[String],
+    ) -> CoreResult<HashMap<String, (Vec<String>, Vec<ResourceGroupId>)>> {
+        let mut out: HashMap<String, (Vec<String>, Vec<ResourceGroupId>)> = HashMap::new();
+        if policy_ids.is_empty() {
+            return Ok(out);
+        }
+        for table in ["policy_permission_group", "policy_resource_group"] {
+            let col = if table == "policy_permission_group" {
+                "permission_group_id"
+            } else {
+                "resource_group_id"
+            };
+            let mut q = QueryBuilder::<Db>::new(format!(
+                "select policy_id, {col} from {table} where policy_id in ("
+            ));
+            let mut sep = q.separated(", ");
+            for id in policy_ids {
+                sep.push_bind(id.as_str());
+            }
+            q.push(") order by policy_id, position");
+            let rows: Vec<(String, String)> =
+                q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+            for (policy, value) in rows {
+                let entry = out.entry(policy).or_default();
+                if table == "policy_permission_group" {
+                    entry.0.push(value);
+                } else {
+                    entry.1.push(ResourceGroupId::from_trusted(value));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn members_from_rows(
+        conn: &mut Conn,
+        rows: Vec<MemberRow>,
+    ) -> CoreResult<Vec<Member>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let mut grants = Self::load_grants(conn, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let g = grants.remove(&r.0).unwrap_or(Grants::Roles(Vec::new()));
+                Member {
+                    id: MemberId::from_trusted(r.0),
+                    account_id: AccountId::from_trusted(r.1),
+                    status: MemberStatus::parse(&r.2),
+                    created_on: ts(r.3),
+                    user: user_from((r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11)),
+                    grants: g,
+                }
+            })
+            .collect())
+    }
+
+    pub(crate) async fn member_where(
+        conn: &mut Conn,
+        clause: &str,
+        a: &str,
+        b: &str,
+    ) -> CoreResult<Option<Member>> {
+        let sql = format!(
+            "select {MEMBER_COLS} from member m join app_user u on u.id = m.user_id where {clause}"
+        );
+        let row: Option<MemberRow> = sqlx::query_as(&sql)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        match row {
+            Some(r) => Ok(Self::members_from_rows(conn, vec![r]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn write_grants(
+        tx: &mut Conn,
+        account: &AccountId,
+        member: &MemberId,
+        grants: &Grants,
+        now: Timestamp,
+    ) -> CoreResult<()> {
+        sqlx::query("delete from member_role where member_id = $1")
+            .bind(member.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("delete from policy where member_id = $1")
+            .bind(member.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        match grants {
+            Grants::Roles(roles) => {
+                for (i, role) in roles.iter().enumerate() {
+                    sqlx::query(
+                        "insert into member_role (member_id, position, role_id) values ($1, $2, $3)",
+                    )
+                    .bind(member.as_str())
+                    .bind(i as i64)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                }
+            }
+            Grants::Policies(policies) => {
+                Self::write_policies(tx, account, ("member_id", member.as_str()), policies, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts policies held by `holder` (`("member_id", id)` or `("user_group_id", id)`).
+    pub(crate) async fn write_policies(
+        tx: &mut Conn,
+        account: &AccountId,
+        holder: (&str, &str),
+        policies: &[Policy],
+        now: Timestamp,
+    ) -> CoreResult<()> {
+        for (i, p) in policies.iter().enumerate() {
+            sqlx::query(&format!("insert into policy (id, account_id, {}, position, access, created_at) values ($1, $2, $3, $4, $5, $6)", holder.0))
+                .bind(p.id.as_str())
+                .bind(account.as_str())
+                .bind(holder.1)
+                .bind(i as i64)
+                .bind(p.access.as_str())
+                .bind(now.micros())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            for (j, pg) in p.permission_groups.iter().enumerate() {
+                sqlx::query("insert into policy_permission_group (policy_id, position, permission_group_id) values ($1, $2, $3)")
+                    .bind(p.id.as_str())
+                    .bind(j as i64)
+                    .bind(pg)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            for (j, rg) in p.resource_groups.iter().enumerate() {
+                // The resource group must still exist in this account at commit time.
+                let present: Option<(String,)> = sqlx::query_as(
+                    "select id from resource_group where id = $1 and account_id = $2",
+                )
+                .bind(rg.as_str())
+                .bind(account.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                if present.is_none() {
+                    return Err(CoreError::not_found("resource group", rg.as_str()));
+                }
+                sqlx::query("insert into policy_resource_group (policy_id, position, resource_group_id) values ($1, $2, $3)")
+                    .bind(p.id.as_str())
+                    .bind(j as i64)
+                    .bind(rg.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds or creates the user with `email`; returns its id.
+    pub(crate) async fn ensure_user(
+        tx: &mut Conn,
+        new_id: &UserId,
+        email: &str,
+        now: Timestamp,
+    ) -> CoreResult<String> {
+        // Another transaction (or replica) may create the same user at the same moment: insert
+        // if absent, then read whichever row won.
+        sqlx::query("insert into app_user (id, email, created_at, updated_at) values ($1, $2, $3, $4) on conflict (email) do nothing")
+            .bind(new_id.as_str())
+            .bind(email)
+            .bind(now.micros())
+            .bind(now.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let (id,): (String,) = sqlx::query_as("select id from app_user where email = $1")
+            .bind(email)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(id)
+    }
+
+    pub(crate) async fn insert_member(
+        tx: &mut Conn,
+        account: &AccountId,
+        m: &NewMember,
+    ) -> CoreResult<()> {
+        let user_id = Self::ensure_user(tx, &m.new_user_id, &m.email, m.now).await?;
+        let dup: Option<(String,)> =
+            sqlx::query_as("select id from member where account_id = $1 and user_id = $2")
+                .bind(account.as_str())
+                .bind(&user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if dup.is_some() {
+            return Err(CoreError::Conflict(format!(
+                "`{}` is already a member of account {account}",
+                m.email
+            )));
+        }
+        sqlx::query("insert into member (id, account_id, user_id, status, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
+            .bind(m.id.as_str())
+            .bind(account.as_str())
+            .bind(&user_id)
+            .bind(m.status.as_str())
+            .bind(m.now.micros())
+            .bind(m.now.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Self::write_grants(tx, account, &m.id, &m.grants, m.now).await
+    }
+
+    pub(crate) async fn insert_account(tx: &mut Conn, a: &Account) -> CoreResult<()> {
+        sqlx::query("insert into account (id, name, type, enforce_twofactor, abuse_contact_email, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(a.id.as_str())
+            .bind(&a.name)
+            .bind(a.account_type.as_str())
+            .bind(a.enforce_twofactor)
+            .bind(a.abuse_contact_email.as_deref())
+            .bind(a.created_on.micros())
+            .bind(a.created_on.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_token(tx: &mut Conn, t: &NewToken) -> CoreResult<()> {
+        let tok = &t.token;
+        let (account, user) = match &tok.owner {
+            TokenOwner::Account(a) => (Some(a.as_str()), None),
+            TokenOwner::User(u) => (None, Some(u.as_str())),
+        };
+        sqlx::query("insert into api_token (id, account_id, user_id, name, status, secret_hash, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+            .bind(tok.id.as_str())
+            .bind(account)
+            .bind(user)
+            .bind(&tok.name)
+            .bind(tok.state.as_str())
+            .bind(&t.secret_hash)
+            .bind(tok.issued_on.micros())
+            .bind(tok.modified_on.micros())
+            .bind(tok.last_used_on.map(Timestamp::micros))
+            .bind(tok.not_before.map(Timestamp::micros))
+            .bind(tok.expires_on.map(Timestamp::micros))
+            .bind(condition_to_json(&tok.condition))
+            .bind(policies_to_json(&tok.policies))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn limit_offset(page: PageRequest) -> (i64, i64) {
+    (
+        i64::try_from(page.per_page).unwrap_or(i64::MAX),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_account(&self, account: &Account, owner: Option<&NewMember>) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        Self::insert_account(&mut tx, account).await?;
+        if let Some(owner) = owner {
+            Self::insert_member(&mut tx, &account.id, owner).await?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get_account(&self, id: &AccountId) -> CoreResult<Option<Account>> {
+        let sql = format!("select {ACCOUNT_COLS} from account a where a.id = $1");
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(account_from))
+    }
+
+    async fn list_accounts(
+        &self,
+        member_user: Option<&UserId>,
+        name: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<Page<Account>> {
+        let build = |select: &str| {
+            let mut q = QueryBuilder::<Db>::new(format!("select {select} from account a"));
+            if let Some(user) = member_user {
+                q.push(" join member m on m.account_id = a.id and m.status = 'accepted' and m.user_id = ");
+                q.push_bind(user.as_str().to_owned());
+            }
+            q.push(" where 1 = 1");
+            if let Some(name) = name {
+                q.push(" and lower(a.name) = lower(");
+                q.push_bind(name.to_owned());
+                q.push(")");
+            }
+            q
+        };
+        let (total,): (i64,) = build("count(*)")
+            .build_query_as()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut q = build(ACCOUNT_COLS);
+        let (limit, offset) = limit_offset(page);
+        q.push(" order by lower(a.name), a.id limit ");
+        q.push_bind(limit);
+        q.push(" offset ");
+        q.push_bind(offset);
+        let rows: Vec<AccountRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+        Ok(Page {
+            items: rows.into_iter().map(account_from).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        c: &AccountChanges,
+    ) -> CoreResult<Option<Account>> {
+        let mut tx = self.write().await?;
+        let now = Timestamp::now();
+        let done = sqlx::query(
+            "update account set name = coalesce($1, name), type = coalesce($2, type), \
+             enforce_twofactor = coalesce($3, enforce_twofactor), \
+             abuse_contact_email = case when $4 then $5 else abuse_contact_email end, \
+             updated_at = $6 where id = $7",
+        )
+        .bind(c.name.as_deref())
+        .bind(c.account_type.map(AccountType::as_str))
+        .bind(c.enforce_twofactor)
+        .bind(c.abuse_contact_email.is_some())
+        .bind(c.abuse_contact_email.clone().flatten())
+        .bind(now.micros())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let sql = format!("select {ACCOUNT_COLS} from account a where a.id = $1");
+        let row: AccountRow = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(account_from(row)))
+    }
+
+    async fn delete_account(&self, id: &AccountId) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        // Policies go first: their resource-group links restrict resource-group deletion.
+        sqlx::query("delete from policy where account_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let done = sqlx::query("delete from account where id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn any_account(&self) -> CoreResult<bool> {
+        let row: Option<(String,)> = sqlx::query_as("select id from account limit 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    async fn bootstrap(&self, plan: &Bootstrap) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        if plan.require_empty {
+            let row: Option<(String,)> = sqlx::query_as("select id from account limit 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if row.is_some() {
+                return Err(CoreError::Conflict(
+                    portcullis_core::service::bootstrap::ALREADY_INITIALIZED.into(),
+                ));
+            }
+        }
+        Self::insert_account(&mut tx, &plan.account).await?;
+        let user_id = Self::ensure_user(
+            &mut tx,
+            &plan.user.id,
+            &plan.user.email,
+            plan.account.created_on,
+        )
+        .await?;
+        sqlx::query(
+            "update app_user set api_key_hash = $1, is_operator = true, updated_at = $2 where id = $3",
+        )
+        .bind(&plan.api_key_hash)
+        .bind(plan.account.created_on.micros())
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        Self::insert_member(&mut tx, &plan.account.id, &plan.member).await?;
+        Self::insert_token(&mut tx, &plan.token).await?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn get_user(&self, id: &UserId) -> CoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at from app_user where id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(user_from))
+    }
+
+    async fn user_credentials(&self, email: &str) -> CoreResult<Option<UserCredentials>> {
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            bool,
+            bool,
+            i64,
+            i64,
+            Option<String>,
+        );
+        let row: Option<Row> = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at, api_key_hash from app_user where email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| UserCredentials {
+            user: user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7)),
+            api_key_hash: r.8,
+        }))
+    }
+
+    async fn set_user_key(
+        &self,
+        new_user_id: &UserId,
+        email: &str,
+        api_key_hash: &str,
+        make_operator: bool,
+        now: Timestamp,
+    ) -> CoreResult<User> {
+        let mut tx = self.write().await?;
+        let id = Self::ensure_user(&mut tx, new_user_id, email, now).await?;
+        sqlx::query("update app_user set api_key_hash = $1, is_operator = (is_operator or $2), updated_at = $3 where id = $4")
+            .bind(api_key_hash)
+            .bind(make_operator)
+            .bind(now.micros())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let row: UserRow = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at from app_user where id = $1")
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(user_from(row))
+    }
+}
+
+#[async_trait]
+impl MemberStore for SqlStore {
+    async fn create_member(&self, account: &AccountId, m: &NewMember) -> CoreResult<Member> {
+        let mut tx = self.write().await?;
+        let exists: Option<(String,)> = sqlx::query_as("select id from account where id = $1")
+            .bind(account.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Err(CoreError::not_found("account", account.as_str()));
+        }
+        Self::insert_member(&mut tx, account, m).await?;
+        let member = Self::member_where(
+            &mut tx,
+            "m.id = $1 and m.account_id = $2",
+            m.id.as_str(),
+            account.as_str(),
+        )
+        .await?
+        .ok_or_else(|| CoreError::Unavailable("member missing after insert".into()))?;
+        tx.commit().await.map_err(db)?;
+        Ok(member)
+    }
+
+    async fn get_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<Option<Member>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::member_where(
+            &mut conn,
+            "m.id = $1 and m.account_id = $2",
+            id.as_str(),
+            account.as_str(),
+        )
+        .await
+    }
+
+    async fn member_of(&self, account: &AccountId, user: &UserId) -> CoreResult<Option<Member>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::member_where(
+            &mut conn,
+            "m.account_id = $1 and m.user_id = $2",
+            account.as_str(),
+            user.as_str(),
+        )
+        .await
+    }
+
+    async fn list_members(
+        &self,
+        account: &AccountId,
+        filter: &MemberFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<Member>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let build = |select: &str| {
+            let mut q = QueryBuilder::<Db>::new(format!(
+                "select {select} from member m join app_user u on u.id = m.user_id where m.account_id = "
+            ));
+            q.push_bind(account.as_str().to_owned());
+            if let Some(status) = filter.status {
+                q.push(" and m.status = ");
+                q.push_bind(status.as_str());
+            }
+            q
+        };
+        let (total,): (i64,) = build("count(*)")
+            .build_query_as()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let col = match filter.order {
+            MemberOrder::Email => "u.email",
+            MemberOrder::FirstName => "coalesce(u.first_name, '')",
+            MemberOrder::LastName => "coalesce(u.last_name, '')",
+            MemberOrder::Status => "m.status",
+        };
+        let dir = if filter.descending { "desc" } else { "asc" };
+        let mut q = build(MEMBER_COLS);
+        let (limit, offset) = limit_offset(page);
+        q.push(format!(
+            " order by lower({col}) {dir}, u.email {dir}, m.id {dir} limit "
+        ));
+        q.push_bind(limit);
+        q.push(" offset ");
+        q.push_bind(offset);
+        let rows: Vec<MemberRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        Ok(Page {
+            items: Self::members_from_rows(&mut conn, rows).await?,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn update_member(
+        &self,
+        account: &AccountId,
+        id: &MemberId,
+        c: &MemberChanges,
+        now: Timestamp,
+    ) -> CoreResult<Option<Member>> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("update member set status = coalesce($1, status), updated_at = $2 where id = $3 and account_id = $4")
+            .bind(c.status.map(MemberStatus::as_str))
+            .bind(now.micros())
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if let Some(grants) = &c.grants {
+            Self::write_grants(&mut tx, account, id, grants, now).await?;
+        }
+        let member = Self::member_where(
+            &mut tx,
+            "m.id = $1 and m.account_id = $2",
+            id.as_str(),
+            account.as_str(),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(member)
+    }
+
+    async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        // The member leaves every group it was in: those groups change.
+        sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where id in (select user_group_id from user_group_member where member_id = $2)")
+            .bind(Timestamp::now().micros())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let done = sqlx::query("delete from member where id = $1 and account_id = $2")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64> {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from member m join member_role r on r.member_id = m.id where m.account_id = $1 and m.status = 'accepted' and r.role_id = $2")
+            .bind(account.as_str())
+            .bind(role)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn create_token(&self, token: &NewToken) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        Self::insert_token(&mut tx, token).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<Option<ApiToken>> {
+        let (col, val) = owner_cols(owner);
+        let sql = format!("select {TOKEN_COLS} from api_token where id = $1 and {col} = $2");
+        let row: Option<TokenRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(val)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| token_from(r).0))
+    }
+
+    async fn list_tokens(
+        &self,
+        owner: &TokenOwner,
+        page: PageRequest,
+    ) -> CoreResult<Page<ApiToken>> {
+        let (col, val) = owner_cols(owner);
+        let (total,): (i64,) =
+            sqlx::query_as(&format!("select count(*) from api_token where {col} = $1"))
+                .bind(val)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        let (limit, offset) = limit_offset(page);
+        let sql = format!("select {TOKEN_COLS} from api_token where {col} = $1 order by lower(name), id limit $2 offset $3");
+        let rows: Vec<TokenRow> = sqlx::query_as(&sql)
+            .bind(val)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(Page {
+            items: rows.into_iter().map(|r| token_from(r).0).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn update_token(&self, t: &ApiToken) -> CoreResult<bool> {
+        let (col, val) = owner_cols(&t.owner);
+        let mut tx = self.write().await?;
+        let done = sqlx::query(&format!("update api_token set name = $1, status = $2, modified_at = $3, not_before = $4, expires_at = $5, condition_json = $6, policies_json = $7 where id = $8 and {col} = $9"))
+            .bind(&t.name)
+            .bind(t.state.as_str())
+            .bind(t.modified_on.micros())
+            .bind(t.not_before.map(Timestamp::micros))
+            .bind(t.expires_on.map(Timestamp::micros))
+            .bind(condition_to_json(&t.condition))
+            .bind(policies_to_json(&t.policies))
+            .bind(t.id.as_str())
+            .bind(val)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<bool> {
+        let (col, val) = owner_cols(owner);
+        let mut tx = self.write().await?;
+        let done = sqlx::query(&format!(
+            "delete from api_token where id = $1 and {col} = $2"
+        ))
+        .bind(id.as_str())
+        .bind(val)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn roll_token(
+        &self,
+        owner: &TokenOwner,
+        id: &TokenId,
+        secret_hash: &str,
+        now: Timestamp,
+    ) -> CoreResult<bool> {
+        let (col, val) = owner_cols(owner);
+        let mut tx = self.write().await?;
+        let done = sqlx::query(&format!(
+            "update api_token set secret_hash = $1, modified_at = $2 where id = $3 and {col} = $4"
+        ))
+        .bind(secret_hash)
+        .bind(now.micros())
+        .bind(id.as_str())
+        .bind(val)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>> {
+        let sql = format!("select {TOKEN_COLS} from api_token where secret_hash = $1");
+        let row: Option<TokenRow> = sqlx::query_as(&sql)
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(token_from))
+    }
+
+    async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("update api_token set last_used_at = $1 where id = $2")
+            .bind(now.micros())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> CoreResult<()> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db)
+    }
+}
