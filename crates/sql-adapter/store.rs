@@ -35,7 +35,9 @@ pub(crate) fn db(e: sqlx::Error) -> CoreError {
     if let sqlx::Error::Database(d) = &e {
         if d.is_unique_violation() {
             let what = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-            let message = if what.contains("user_group") {
+            let message = if what.contains("sso_connector") {
+                "an SSO connector for this domain already exists"
+            } else if what.contains("user_group") {
                 "a user group with this name already exists in the account; names are unique regardless of case"
             } else if what.contains("member") {
                 "this user is already a member of the account"

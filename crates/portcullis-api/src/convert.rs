@@ -305,3 +305,24 @@ pub fn member_status(s: model::MemberStatus) -> w::MemberStatus {
         model::MemberStatus::Pending => w::MemberStatus::Pending,
     }
 }
+
+/// An SSO connector.
+pub fn sso(c: &model::SsoConnector) -> w::SsoConnector {
+    w::SsoConnector {
+        id: c.id.to_string(),
+        created_on: c.created_on.to_string(),
+        updated_on: c.updated_on.to_string(),
+        email_domain: c.email_domain.clone(),
+        enabled: c.enabled,
+        use_fedramp_language: c.use_fedramp_language,
+        verification: w::SsoVerification {
+            code: c.code.clone(),
+            status: match c.status {
+                model::SsoStatus::Awaiting => w::SsoStatus::Awaiting,
+                model::SsoStatus::Pending => w::SsoStatus::Pending,
+                model::SsoStatus::Verified => w::SsoStatus::Verified,
+                model::SsoStatus::Failed => w::SsoStatus::Failed,
+            },
+        },
+    }
+}

@@ -2,12 +2,13 @@
 //! permission key it requires. The router and the OpenAPI document are both built from it, so
 //! neither can forget a route.
 
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use portcullis_wire::body as w;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::handlers::{
+    sso,
     accounts, members, meta, permission_groups, resource_groups, tokens, user_groups,
 };
 use crate::server::AppState;
@@ -390,6 +391,13 @@ pub static ROUTES: &[Route] = &[
         result: Shape::Object(schema::<w::GroupMember>),
         handler: || delete(user_groups::remove_member),
     },
+    // SSO connectors.
+    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-list", summary: "List SSO connectors (the whole list, one page)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: &[], body: None, result: Shape::Array(schema::<w::SsoConnector>), handler: || get(sso::list) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-create", summary: "Create an SSO connector (verification begins at once unless begin_verification is false)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: Some((schema::<w::SsoCreate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: || post(sso::create) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-get", summary: "SSO connector details", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: &[], body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: || get(sso::get) },
+    Route { method: "PATCH", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-update", summary: "Enable/disable (enable only once verified) or change FedRAMP wording", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: Some((schema::<w::SsoUpdate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: || patch(sso::update) },
+    Route { method: "DELETE", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-delete", summary: "Delete an SSO connector", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: None, result: Shape::Object(schema::<w::IdRef>), handler: || delete(sso::delete) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"), operation_id: "sso-connectors-begin-verification", summary: "Look the TXT record up now; verified if found, else pending with a new window", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: || post(sso::begin_verification) },
     // Accounts.
     Route {
         method: "GET",

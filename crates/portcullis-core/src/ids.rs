@@ -82,6 +82,10 @@ id_type!(
     /// A user group.
     UserGroupId
 );
+id_type!(
+    /// An SSO connector.
+    SsoConnectorId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod dns;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -415,3 +415,67 @@ pub enum ResourceGroupDeletion {
     /// Still used by these policy holders; nothing was deleted.
     InUse(Vec<PolicyHolder>),
 }
+
+/// Verification state of an SSO connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoStatus {
+    /// Created without beginning verification.
+    Awaiting,
+    /// Waiting for the TXT record; checked in the background.
+    Pending,
+    /// The TXT record was found.
+    Verified,
+    /// Not found within the verification window.
+    Failed,
+}
+
+impl SsoStatus {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Awaiting => "awaiting",
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// From stored text.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "verified" => Self::Verified,
+            "failed" => Self::Failed,
+            _ => Self::Awaiting,
+        }
+    }
+}
+
+/// An SSO connector: an email domain whose ownership an account proves with a DNS TXT record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConnector {
+    /// Identifier.
+    pub id: crate::ids::SsoConnectorId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// The email domain, lower-case ASCII (IDNA names as punycode).
+    pub email_domain: String,
+    /// Whether SSO is on for the domain (only when verified).
+    pub enabled: bool,
+    /// FedRAMP wording at login.
+    pub use_fedramp_language: bool,
+    /// The TXT record value that proves ownership.
+    pub code: String,
+    /// Verification state.
+    pub status: SsoStatus,
+    /// When the current verification window began (pending only).
+    pub pending_since: Option<Timestamp>,
+    /// When the background verifier should look next (pending only).
+    pub next_check_at: Option<Timestamp>,
+    /// Consecutive DNS failures (SERVFAIL, timeouts) since the last answer, for backoff.
+    pub dns_failures: u32,
+    /// Creation time.
+    pub created_on: Timestamp,
+    /// Last change.
+    pub updated_on: Timestamp,
+}

@@ -11,10 +11,11 @@
 use async_trait::async_trait;
 
 use crate::error::CoreResult;
-use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
+use crate::ids::{AccountId, MemberId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId};
 use crate::model::{
     Account, ApiToken, Grants, GroupMember, GroupMemberFilter, Member, MemberFilter, MemberStatus,
-    Policy, ResourceGroup, ResourceGroupDeletion, TokenOwner, User, UserGroup, UserGroupFilter,
+    Policy, ResourceGroup, ResourceGroupDeletion, SsoConnector, TokenOwner, User, UserGroup,
+    UserGroupFilter,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Timestamp;
@@ -270,6 +271,37 @@ pub trait UserGroupStore: Send + Sync {
     ) -> CoreResult<Option<GroupMember>>;
 }
 
+/// SSO connectors and the claims of the background verifier.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// An account's connectors, by domain.
+    async fn list_sso(&self, account: &AccountId) -> CoreResult<Vec<SsoConnector>>;
+    /// One connector.
+    async fn get_sso(
+        &self,
+        account: &AccountId,
+        id: &SsoConnectorId,
+    ) -> CoreResult<Option<SsoConnector>>;
+    /// Inserts a connector. Conflict when the account already has the domain.
+    async fn create_sso(&self, connector: &SsoConnector) -> CoreResult<()>;
+    /// Replaces a connector's mutable fields; false when absent. Conflict when enabling a domain
+    /// another connector has enabled.
+    async fn update_sso(&self, connector: &SsoConnector) -> CoreResult<bool>;
+    /// Deletes a connector; false when absent.
+    async fn delete_sso(&self, account: &AccountId, id: &SsoConnectorId) -> CoreResult<bool>;
+    /// Claims up to `limit` pending connectors due for a check at `now`, leasing them until
+    /// `lease_until` so that no other replica checks them meanwhile.
+    async fn claim_sso_checks(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<SsoConnector>>;
+    /// Records a check's outcome and releases the lease, only if the connector is still pending
+    /// with the same code (a concurrent begin, update or delete wins). True when applied.
+    async fn record_sso_check(&self, connector: &SsoConnector) -> CoreResult<bool>;
+}
+
 /// API tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -309,6 +341,7 @@ pub trait Store:
     + MemberStore
     + ResourceGroupStore
     + UserGroupStore
+    + SsoStore
     + TokenStore
     + Send
     + Sync

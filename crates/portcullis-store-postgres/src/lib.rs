@@ -32,10 +32,14 @@ mod backend {
     pub const BEGIN_WRITE: &str = "BEGIN";
     /// Locks the selected row until the transaction ends.
     pub const FOR_UPDATE: &str = " for update";
+    /// Claims skip rows another replica is claiming.
+    pub const SKIP_LOCKED: &str = " for update skip locked";
 }
 
 #[path = "../../sql-adapter/groups.rs"]
 mod groups;
+#[path = "../../sql-adapter/sso.rs"]
+mod sso;
 #[path = "../../sql-adapter/store.rs"]
 mod store;
 

@@ -79,7 +79,8 @@ pg_contract_tests!(
     group_members_semantics,
     concurrent_member_replaces_leave_one_set,
     member_add_racing_group_delete,
-    account_delete_cascades
+    account_delete_cascades,
+    sso_connectors_and_claims
 );
 
 #[test]

@@ -21,10 +21,14 @@ mod backend {
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     /// Row locks: none needed, `BEGIN IMMEDIATE` already serializes writers.
     pub const FOR_UPDATE: &str = "";
+    /// Claims skip rows other writers hold: not needed, writers are serialized.
+    pub const SKIP_LOCKED: &str = "";
 }
 
 #[path = "../../sql-adapter/groups.rs"]
 mod groups;
+#[path = "../../sql-adapter/sso.rs"]
+mod sso;
 #[path = "../../sql-adapter/store.rs"]
 mod store;
 

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use portcullis_core::ids::{
-    AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserGroupId, UserId,
+    AccountId, MemberId, PolicyId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
 };
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, GroupMemberFilter, MemberFilter, MemberOrder,
-    MemberStatus, Policy, ResourceGroup, ResourceGroupDeletion, TokenCondition, TokenOwner,
-    TokenPolicy, TokenState, UserGroup, UserGroupFilter,
+    MemberStatus, Policy, ResourceGroup, ResourceGroupDeletion, SsoConnector, SsoStatus,
+    TokenCondition, TokenOwner, TokenPolicy, TokenState, UserGroup, UserGroupFilter,
 };
 use portcullis_core::page::{PageRequest, LARGE_LIST, SMALL_LIST};
 use portcullis_core::store::{AccountChanges, MemberChanges, NewMember, NewToken, Store};
@@ -31,7 +31,7 @@ macro_rules! contract_tests {
             accounts_round_trip, members_and_users, member_grants_and_policies, tokens_round_trip,
             resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
-            account_delete_cascades);
+            account_delete_cascades, sso_connectors_and_claims);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -792,4 +792,105 @@ pub async fn account_delete_cascades(store: S) {
             .is_some(),
         "users are global and stay"
     );
+}
+
+fn connector(account: &AccountId, domain: &str, status: SsoStatus) -> SsoConnector {
+    let now = Timestamp::now();
+    SsoConnector {
+        id: SsoConnectorId::random(),
+        account_id: account.clone(),
+        email_domain: domain.into(),
+        enabled: false,
+        use_fedramp_language: false,
+        code: format!("cloudflare_dashboard_sso={}", SsoConnectorId::random()),
+        status,
+        pending_since: (status == SsoStatus::Pending).then_some(now),
+        next_check_at: (status == SsoStatus::Pending).then_some(now),
+        dns_failures: 0,
+        created_on: now,
+        updated_on: now,
+    }
+}
+
+/// SSO connectors: one per domain per account, one enabled per domain across accounts, and
+/// verifier claims that lease a connector to one checker at a time.
+pub async fn sso_connectors_and_claims(store: S) {
+    let a = account(&store, "A").await;
+    let b = account(&store, "B").await;
+    let mut ca = connector(&a, "example.com", SsoStatus::Verified);
+    store.create_sso(&ca).await.unwrap();
+    let dup = store
+        .create_sso(&connector(&a, "example.com", SsoStatus::Awaiting))
+        .await;
+    assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
+    let mut cb = connector(&b, "example.com", SsoStatus::Verified);
+    store.create_sso(&cb).await.unwrap();
+    ca.enabled = true;
+    assert!(store.update_sso(&ca).await.unwrap());
+    cb.enabled = true;
+    let clash = store.update_sso(&cb).await;
+    assert!(matches!(clash, Err(CoreError::Conflict(_))), "{clash:?}");
+    ca.enabled = false;
+    store.update_sso(&ca).await.unwrap();
+    assert!(
+        store.update_sso(&cb).await.unwrap(),
+        "free once the other is disabled"
+    );
+    assert_eq!(
+        store.get_sso(&b, &cb.id).await.unwrap().unwrap().enabled,
+        true
+    );
+
+    let pending = connector(&a, "pending.example", SsoStatus::Pending);
+    store.create_sso(&pending).await.unwrap();
+    let now = Timestamp::now().plus_seconds(1);
+    let claimed = store
+        .claim_sso_checks(now, now.plus_seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, pending.id);
+    assert!(
+        store
+            .claim_sso_checks(now, now.plus_seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let mut checked = claimed[0].clone();
+    checked.status = SsoStatus::Verified;
+    checked.next_check_at = None;
+    assert!(store.record_sso_check(&checked).await.unwrap());
+    assert!(
+        !store.record_sso_check(&checked).await.unwrap(),
+        "only pending connectors are recorded"
+    );
+    assert_eq!(
+        store
+            .get_sso(&a, &pending.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        SsoStatus::Verified
+    );
+    let later = now.plus_seconds(120);
+    assert!(store
+        .claim_sso_checks(later, later.plus_seconds(60), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let listed: Vec<String> = store
+        .list_sso(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.email_domain)
+        .collect();
+    assert_eq!(listed, ["example.com", "pending.example"]);
+    assert!(store.delete_sso(&a, &pending.id).await.unwrap());
+    assert!(!store.delete_sso(&a, &pending.id).await.unwrap());
+    assert!(store.delete_account(&b).await.unwrap());
+    assert!(store.get_sso(&b, &cb.id).await.unwrap().is_none());
 }

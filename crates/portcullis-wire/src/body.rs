@@ -654,3 +654,72 @@ pub struct GroupMemberDetail {
     /// The user.
     pub user: GroupMemberUser,
 }
+
+// ---------------------------------------------------------------------------------------------
+// SSO connectors.
+
+/// Verification state of an SSO connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SsoStatus {
+    /// Created without beginning verification.
+    Awaiting,
+    /// Waiting for the TXT record.
+    Pending,
+    /// Not found within the verification window.
+    Failed,
+    /// The TXT record was found.
+    Verified,
+}
+
+/// DNS verification of an SSO connector.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SsoVerification {
+    /// Publish this whole string as a TXT record on the email domain.
+    pub code: String,
+    /// Verification state.
+    pub status: SsoStatus,
+}
+
+/// An SSO connector.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SsoConnector {
+    /// Identifier.
+    pub id: String,
+    /// Creation time.
+    pub created_on: String,
+    /// Last change.
+    pub updated_on: String,
+    /// Email domain (lower-case; IDNA names as punycode).
+    pub email_domain: String,
+    /// Whether SSO is on for the domain.
+    pub enabled: bool,
+    /// FedRAMP wording at login.
+    pub use_fedramp_language: bool,
+    /// DNS verification.
+    pub verification: SsoVerification,
+}
+
+/// `POST /accounts/{a}/sso_connectors` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SsoCreate {
+    /// Email domain.
+    pub email_domain: String,
+    /// Begin verification at once (default true).
+    #[serde(default)]
+    pub begin_verification: Option<bool>,
+    /// FedRAMP wording at login (default false).
+    #[serde(default)]
+    pub use_fedramp_language: Option<bool>,
+}
+
+/// `PATCH /accounts/{a}/sso_connectors/{id}` body: absent fields are unchanged.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SsoUpdate {
+    /// Enable (only once verified) or disable.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// FedRAMP wording at login.
+    #[serde(default)]
+    pub use_fedramp_language: Option<bool>,
+}

@@ -8,12 +8,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use portcullis_core::catalog::Catalog;
 use portcullis_core::service::bootstrap::ALREADY_INITIALIZED;
+use portcullis_core::service::sso::SsoSettings;
 use portcullis_core::service::Portcullis;
+use portcullis_dns::SystemTxtResolver;
 use portcullis_core::store::Store;
 use portcullis_core::CoreError;
 use portcullis_store_postgres::PostgresStore;
@@ -43,6 +46,23 @@ struct DatabaseArg {
     database: Option<String>,
 }
 
+#[derive(Args, Clone)]
+struct SsoArgs {
+    /// DNS server for SSO domain verification, IP:PORT (repeatable; default: the system's
+    /// resolvers). Environment: comma-separated.
+    #[arg(long = "dns-server", env = "PORTCULLIS_DNS_SERVER", value_delimiter = ',')]
+    dns_server: Vec<SocketAddr>,
+    /// Seconds between background checks of a pending SSO connector (jittered).
+    #[arg(long, env = "PORTCULLIS_SSO_CHECK_INTERVAL", default_value_t = 60)]
+    sso_check_interval: u64,
+    /// Seconds a connector may stay pending before it is marked failed (default 48 h).
+    #[arg(long, env = "PORTCULLIS_SSO_VERIFICATION_WINDOW", default_value_t = 172_800)]
+    sso_verification_window: u64,
+    /// Prefix of SSO verification codes (`PREFIX=<32 hex>`).
+    #[arg(long, env = "PORTCULLIS_SSO_CODE_PREFIX", default_value = "cloudflare_dashboard_sso")]
+    sso_code_prefix: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
@@ -58,6 +78,8 @@ enum Command {
         /// Operator catalog file (JSON) extending or replacing the permission groups.
         #[arg(long, env = "PORTCULLIS_CATALOG")]
         catalog: Option<PathBuf>,
+        #[command(flatten)]
+        sso: SsoArgs,
     },
     /// Create the first account, its operator user (with an API key), their Super
     /// Administrator membership and a full-access account token; print them once as JSON.
@@ -168,11 +190,39 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
+/// The background SSO verifier: polls for due connectors (each is checked every
+/// `--sso-check-interval` seconds; several replicas share the work through leases).
+fn spawn_sso_verifier(app: Portcullis, interval: u64) {
+    let poll = Duration::from_millis((interval.saturating_mul(1000) / 2).clamp(200, 5000));
+    tokio::spawn(async move {
+        loop {
+            let jitter = rand_jitter(poll);
+            tokio::time::sleep(jitter).await;
+            match app.run_sso_checks(50).await {
+                Ok(n) if n > 0 => tracing::debug!(checked = n, "SSO verifier round"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SSO verifier round failed; retrying"),
+            }
+        }
+    });
+}
+
+/// `base` ±20 %, from the clock's low bits (no need for a CSPRNG here).
+fn rand_jitter(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.8 + f64::from(nanos % 1000) / 2500.0;
+    base.mul_f64(factor)
+}
+
 async fn serve(
     listen: Option<String>,
     db: DatabaseArg,
     config: Option<PathBuf>,
     catalog: Option<PathBuf>,
+    sso: SsoArgs,
 ) -> anyhow::Result<()> {
     let file: ConfigFile = match &config {
         Some(path) => {
@@ -191,7 +241,15 @@ async fn serve(
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     let catalog = load_catalog(catalog.or(file.catalog).as_ref())?;
     let store = open_store(&url).await?;
-    let app = Portcullis::new(store, catalog);
+    let resolver = SystemTxtResolver::new(&sso.dns_server).map_err(|e| anyhow::anyhow!(e))?;
+    let app = Portcullis::new(store, catalog)
+        .with_resolver(Arc::new(resolver))
+        .with_sso_settings(SsoSettings {
+            code_prefix: sso.sso_code_prefix.clone(),
+            check_interval_secs: sso.sso_check_interval.max(1),
+            window_secs: sso.sso_verification_window,
+        });
+    spawn_sso_verifier(app.clone(), sso.sso_check_interval.max(1));
     let router = portcullis_api::router(portcullis_api::AppState::new(app));
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -237,8 +295,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             config,
             catalog,
+            sso,
         } => {
-            serve(listen, db, config, catalog).await?;
+            serve(listen, db, config, catalog, sso).await?;
         }
         Command::Bootstrap {
             db,
@@ -295,6 +354,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),

@@ -11,6 +11,7 @@ pub mod members;
 pub mod meta;
 pub mod permission_groups;
 pub mod resource_groups;
+pub mod sso;
 pub mod tokens;
 pub mod user_groups;
 

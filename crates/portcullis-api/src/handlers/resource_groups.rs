@@ -27,13 +27,15 @@ fn group_id(ids: &Ids) -> ResourceGroupId {
 fn scope(value: &Value) -> ApiResult<ScopeDraft> {
     let (pointer, object) = match value {
         Value::Array(items) if items.len() == 1 => ("/scope/0", &items[0]),
-        Value::Array(items) => return Err(ApiError::invalid(
-            "/scope",
-            format!(
+        Value::Array(items) => {
+            return Err(ApiError::invalid(
+                "/scope",
+                format!(
                 "/scope: give one scope (an object, or a list of exactly one), got a list of {}",
                 items.len()
             ),
-        )),
+            ))
+        }
         other => ("/scope", other),
     };
     let parsed: w::Scope = parse_json(object.to_string().as_bytes(), "{}").map_err(|mut e| {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
+use crate::dns::TxtResolver;
 use crate::error::{CoreError, CoreResult};
 use crate::store::Store;
 
@@ -13,20 +14,41 @@ pub mod bootstrap;
 pub mod members;
 pub mod policies;
 pub mod resource_groups;
+pub mod sso;
 pub mod tokens;
 pub mod user_groups;
 
-/// The application: store plus catalog.
+/// The application: store, catalog, and the DNS resolver SSO verification uses.
 #[derive(Clone)]
 pub struct Portcullis {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
+    resolver: Option<Arc<dyn TxtResolver>>,
+    sso: sso::SsoSettings,
 }
 
 impl Portcullis {
-    /// Builds the application over a store and a catalog.
+    /// Builds the application over a store and a catalog (no DNS resolver: SSO checks stay
+    /// pending until one is given with [`Portcullis::with_resolver`]).
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
-        Self { store, catalog }
+        Self {
+            store,
+            catalog,
+            resolver: None,
+            sso: sso::SsoSettings::default(),
+        }
+    }
+
+    /// Uses `resolver` for SSO domain verification.
+    pub fn with_resolver(mut self, resolver: Arc<dyn TxtResolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Uses these SSO verification settings.
+    pub fn with_sso_settings(mut self, settings: sso::SsoSettings) -> Self {
+        self.sso = settings;
+        self
     }
 
     /// The store.

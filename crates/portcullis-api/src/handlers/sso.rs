@@ -1,0 +1,98 @@
+//! SSO connectors.
+
+use axum::extract::State;
+use axum::Json;
+use portcullis_core::ids::{AccountId, SsoConnectorId};
+use portcullis_core::service::sso::CheckOutcome;
+use portcullis_wire::body as w;
+use portcullis_wire::{Envelope, Message};
+
+use crate::convert;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, EmptyBody, Ids};
+use crate::handlers::{ok, One};
+use crate::server::AppState;
+
+impl EmptyBody for w::SsoCreate {}
+impl EmptyBody for w::SsoUpdate {}
+
+fn account(ids: &Ids) -> AccountId {
+    AccountId::from_trusted(ids.get("account_id").to_owned())
+}
+
+fn connector_id(ids: &Ids) -> SsoConnectorId {
+    SsoConnectorId::from_trusted(ids.get("sso_connector_id").to_owned())
+}
+
+/// `GET /accounts/{account_id}/sso_connectors` (the whole list).
+pub async fn list(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<Vec<w::SsoConnector>>> {
+    let list = s.app.list_sso(&p, &account(&ids)).await?;
+    Ok(ok(list.iter().map(convert::sso).collect()))
+}
+
+/// `GET /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
+pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::SsoConnector>> {
+    let c = s.app.get_sso(&p, &account(&ids), &connector_id(&ids)).await?;
+    Ok(ok(convert::sso(&c)))
+}
+
+/// `POST /accounts/{account_id}/sso_connectors`.
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::SsoCreate>,
+) -> ApiResult<One<w::SsoConnector>> {
+    let c = s
+        .app
+        .create_sso(&p, &account(&ids), &body.email_domain, body.begin_verification, body.use_fedramp_language)
+        .await?;
+    Ok(ok(convert::sso(&c)))
+}
+
+/// `PATCH /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+    ApiJson(body): ApiJson<w::SsoUpdate>,
+) -> ApiResult<One<w::SsoConnector>> {
+    let c = s
+        .app
+        .update_sso(&p, &account(&ids), &connector_id(&ids), body.enabled, body.use_fedramp_language)
+        .await?;
+    Ok(ok(convert::sso(&c)))
+}
+
+/// `DELETE /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
+pub async fn delete(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::IdRef>> {
+    let id = connector_id(&ids);
+    s.app.delete_sso(&p, &account(&ids), &id).await?;
+    Ok(ok(w::IdRef { id: id.to_string() }))
+}
+
+/// `POST …/sso_connectors/{sso_connector_id}/begin_verification` (no body). The SDKs return this
+/// whole envelope; `messages` says what the immediate lookup found and `result` is the connector.
+pub async fn begin_verification(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<Json<Envelope<w::SsoConnector>>> {
+    let (c, outcome) = s
+        .app
+        .begin_sso_verification(&p, &account(&ids), &connector_id(&ids))
+        .await?;
+    let text = match outcome {
+        CheckOutcome::Verified => format!("`{}` is verified", c.email_domain),
+        CheckOutcome::StillPending => format!(
+            "no TXT record `{}` on `{}` yet; verification is pending and is checked again in the background",
+            c.code, c.email_domain
+        ),
+        CheckOutcome::DnsUnavailable => format!(
+            "DNS did not answer for `{}`; verification is pending and will be retried",
+            c.email_domain
+        ),
+        CheckOutcome::Failed => format!("verification of `{}` failed", c.email_domain),
+    };
+    Ok(Json(Envelope::ok(convert::sso(&c)).with_message(Message::new(1000, text))))
+}

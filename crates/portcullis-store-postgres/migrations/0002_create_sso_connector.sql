@@ -1,0 +1,21 @@
+-- SSO connectors for PostgreSQL (version 2, twin of SQLite's 0002). Timestamps are microseconds since the Unix epoch (UTC).
+create table sso_connector (
+    id text primary key,
+    account_id text not null references account (id) on delete cascade,
+    email_domain text not null,
+    enabled boolean not null default false,
+    use_fedramp_language boolean not null default false,
+    code text not null,
+    status text not null,
+    pending_since bigint,
+    next_check_at bigint,
+    dns_failures bigint not null default 0,
+    -- Set while one replica's verifier checks the connector.
+    lease_until bigint,
+    created_at bigint not null,
+    updated_at bigint not null,
+    constraint sso_connector_domain_unique unique (account_id, email_domain)
+);
+-- One enabled connector per domain across all accounts.
+create unique index sso_connector_enabled_domain on sso_connector (email_domain) where enabled;
+create index sso_connector_due on sso_connector (status, next_check_at);

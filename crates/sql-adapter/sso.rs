@@ -1,0 +1,187 @@
+//! SSO connectors (shared by the SQL adapters).
+
+use async_trait::async_trait;
+use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::ids::{AccountId, SsoConnectorId};
+use portcullis_core::model::{SsoConnector, SsoStatus};
+use portcullis_core::store::SsoStore;
+use portcullis_core::time::Timestamp;
+
+use crate::backend::SKIP_LOCKED;
+use crate::store::{db, ts, SqlStore};
+
+type SsoRow = (
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+);
+
+const SSO_COLS: &str = "id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at";
+
+fn sso_from(r: SsoRow) -> SsoConnector {
+    SsoConnector {
+        id: SsoConnectorId::from_trusted(r.0),
+        account_id: AccountId::from_trusted(r.1),
+        email_domain: r.2,
+        enabled: r.3,
+        use_fedramp_language: r.4,
+        code: r.5,
+        status: SsoStatus::parse(&r.6),
+        pending_since: r.7.map(ts),
+        next_check_at: r.8.map(ts),
+        dns_failures: u32::try_from(r.9).unwrap_or(0),
+        created_on: ts(r.10),
+        updated_on: ts(r.11),
+    }
+}
+
+fn conflict(e: sqlx::Error, c: &SsoConnector) -> CoreError {
+    match db(e) {
+        CoreError::Conflict(_) => CoreError::Conflict(format!(
+            "SSO for `{}` is already enabled in another account; disable it there first",
+            c.email_domain
+        )),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl SsoStore for SqlStore {
+    async fn list_sso(&self, account: &AccountId) -> CoreResult<Vec<SsoConnector>> {
+        let sql = format!("select {SSO_COLS} from sso_connector where account_id = $1 order by email_domain, id");
+        let rows: Vec<SsoRow> = sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(sso_from).collect())
+    }
+
+    async fn get_sso(
+        &self,
+        account: &AccountId,
+        id: &SsoConnectorId,
+    ) -> CoreResult<Option<SsoConnector>> {
+        let sql = format!("select {SSO_COLS} from sso_connector where id = $1 and account_id = $2");
+        let row: Option<SsoRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(sso_from))
+    }
+
+    async fn create_sso(&self, c: &SsoConnector) -> CoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("insert into sso_connector (id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(c.id.as_str())
+            .bind(c.account_id.as_str())
+            .bind(&c.email_domain)
+            .bind(c.enabled)
+            .bind(c.use_fedramp_language)
+            .bind(&c.code)
+            .bind(c.status.as_str())
+            .bind(c.pending_since.map(Timestamp::micros))
+            .bind(c.next_check_at.map(Timestamp::micros))
+            .bind(i64::from(c.dns_failures))
+            .bind(c.created_on.micros())
+            .bind(c.updated_on.micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db(e) {
+                CoreError::Conflict(_) => CoreError::Conflict(format!(
+                    "account {} already has an SSO connector for `{}`",
+                    c.account_id, c.email_domain
+                )),
+                other => other,
+            })?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn update_sso(&self, c: &SsoConnector) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("update sso_connector set enabled = $1, use_fedramp_language = $2, status = $3, pending_since = $4, next_check_at = $5, dns_failures = $6, updated_at = $7, lease_until = null where id = $8 and account_id = $9")
+            .bind(c.enabled)
+            .bind(c.use_fedramp_language)
+            .bind(c.status.as_str())
+            .bind(c.pending_since.map(Timestamp::micros))
+            .bind(c.next_check_at.map(Timestamp::micros))
+            .bind(i64::from(c.dns_failures))
+            .bind(c.updated_on.micros())
+            .bind(c.id.as_str())
+            .bind(c.account_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, c))?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_sso(&self, account: &AccountId, id: &SsoConnectorId) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("delete from sso_connector where id = $1 and account_id = $2")
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn claim_sso_checks(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> CoreResult<Vec<SsoConnector>> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "select {SSO_COLS} from sso_connector where status = 'pending' and next_check_at <= $1 \
+             and (lease_until is null or lease_until <= $1) order by next_check_at limit $2{SKIP_LOCKED}"
+        );
+        let rows: Vec<SsoRow> = sqlx::query_as(&sql)
+            .bind(now.micros())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        for r in &rows {
+            sqlx::query("update sso_connector set lease_until = $1 where id = $2")
+                .bind(lease_until.micros())
+                .bind(&r.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(rows.into_iter().map(sso_from).collect())
+    }
+
+    async fn record_sso_check(&self, c: &SsoConnector) -> CoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("update sso_connector set status = $1, pending_since = $2, next_check_at = $3, dns_failures = $4, updated_at = $5, lease_until = null where id = $6 and status = 'pending' and code = $7")
+            .bind(c.status.as_str())
+            .bind(c.pending_since.map(Timestamp::micros))
+            .bind(c.next_check_at.map(Timestamp::micros))
+            .bind(i64::from(c.dns_failures))
+            .bind(c.updated_on.micros())
+            .bind(c.id.as_str())
+            .bind(&c.code)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
