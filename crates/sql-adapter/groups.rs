@@ -582,6 +582,25 @@ impl UserGroupStore for SqlStore {
         Ok(group)
     }
 
+    async fn user_groups_of_member(
+        &self,
+        account: &AccountId,
+        member: &MemberId,
+    ) -> CoreResult<Vec<UserGroup>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let rows: Vec<UgRow> = sqlx::query_as(
+            "select g.id, g.account_id, g.name, g.created_at, g.updated_at from user_group g \
+             join user_group_member m on m.user_group_id = g.id \
+             where g.account_id = $1 and m.member_id = $2 order by g.name_folded, g.id",
+        )
+        .bind(account.as_str())
+        .bind(member.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Self::ug_from_rows(&mut conn, rows).await
+    }
+
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let done = sqlx::query("delete from user_group where id = $1 and account_id = $2")

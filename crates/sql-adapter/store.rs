@@ -1076,6 +1076,16 @@ impl TokenStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn token_by_id(&self, id: &TokenId) -> CoreResult<Option<ApiToken>> {
+        let sql = format!("select {TOKEN_COLS} from api_token where id = $1");
+        let row: Option<TokenRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| token_from(r).0))
+    }
+
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>> {
         let sql = format!("select {TOKEN_COLS} from api_token where secret_hash = $1");
         let row: Option<TokenRow> = sqlx::query_as(&sql)

@@ -8,8 +8,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::handlers::{
-    sso,
-    accounts, members, meta, permission_groups, resource_groups, tokens, user_groups,
+    accounts, authorize, members, meta, permission_groups, resource_groups, sso, tokens,
+    user_groups,
 };
 use crate::server::AppState;
 
@@ -398,6 +398,9 @@ pub static ROUTES: &[Route] = &[
     Route { method: "PATCH", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-update", summary: "Enable/disable (enable only once verified) or change FedRAMP wording", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: Some((schema::<w::SsoUpdate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: || patch(sso::update) },
     Route { method: "DELETE", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-delete", summary: "Delete an SSO connector", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: None, result: Shape::Object(schema::<w::IdRef>), handler: || delete(sso::delete) },
     Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"), operation_id: "sso-connectors-begin-verification", summary: "Look the TXT record up now; verified if found, else pending with a new window", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: &[], body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: || post(sso::begin_verification) },
+    // Decisions (Portcullis extension).
+    Route { method: "POST", path: p!("/accounts/{account_id}/iam/authorize"), operation_id: "iam-authorize", summary: "Decide up to 1,000 (permission, resource) checks for a member or token, with explanations (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.iam.authorize"), query: &[], body: Some((schema::<w::AuthorizeRequest>, false)), result: Shape::Array(schema::<w::AuthorizeDecision>), handler: || post(authorize::authorize) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/members/{member_id}/effective_policies"), operation_id: "account-members-effective-policies", summary: "A member's effective policies: own, roles and user groups (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.account.member.read"), query: &[], body: None, result: Shape::Object(schema::<w::EffectivePolicies>), handler: || get(authorize::effective_policies) },
     // Accounts.
     Route {
         method: "GET",
@@ -774,6 +777,22 @@ pub fn api_prefix() -> &'static str {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn every_permission_key_is_in_the_catalog() {
+        let catalog =
+            portcullis_core::catalog::Catalog::builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        for r in ROUTES {
+            if let Guard::Permission(key) = r.guard {
+                assert!(
+                    catalog.is_permission_key(key),
+                    "{} {} requires `{key}`, which the catalog does not define",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_route_is_unique_and_guarded() {

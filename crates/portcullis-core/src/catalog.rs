@@ -16,6 +16,7 @@ use crate::ids::is_id;
 
 const BUILTIN_GROUPS: &str = include_str!("../data/permission_groups.json");
 const BUILTIN_ROLES: &str = include_str!("../data/account_roles.json");
+const BUILTIN_KEYS: &str = include_str!("../data/permission_keys.json");
 
 /// Scope of account-wide groups.
 pub const SCOPE_ACCOUNT: &str = "com.cloudflare.api.account";
@@ -103,7 +104,17 @@ struct OperatorFile {
     /// `extend` (default): add or override by id; `replace`: only the file's groups.
     #[serde(default)]
     mode: Option<String>,
+    #[serde(default)]
     permission_groups: Vec<RawGroup>,
+    /// Permission keys by group name, added to (or replacing) the built-in grants.
+    #[serde(default)]
+    grants: HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawKeys {
+    keys: HashMap<String, String>,
+    grants: HashMap<String, Vec<String>>,
 }
 
 /// Why a catalog could not be loaded.
@@ -128,6 +139,10 @@ pub struct Catalog {
     member_groups: Vec<PermissionGroup>,
     token_groups: Vec<TokenPermissionGroup>,
     roles: Vec<Role>,
+    /// Permission keys granted, by lower-cased group name.
+    grants: HashMap<String, Vec<String>>,
+    /// The permission keys Portcullis decides, with what they allow.
+    keys: HashMap<String, String>,
     member_by_id: HashMap<String, usize>,
     token_by_id: HashMap<String, usize>,
     role_by_id: HashMap<String, usize>,
@@ -190,8 +205,17 @@ impl Catalog {
     pub fn load(operator_file: Option<&str>) -> Result<Self, CatalogError> {
         let mut groups: Vec<RawGroup> = serde_json::from_str(BUILTIN_GROUPS)?;
         let roles: Vec<RawRole> = serde_json::from_str(BUILTIN_ROLES)?;
+        let raw_keys: RawKeys = serde_json::from_str(BUILTIN_KEYS)?;
+        let mut grants: HashMap<String, Vec<String>> = raw_keys
+            .grants
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect();
         if let Some(text) = operator_file {
             let file: OperatorFile = serde_json::from_str(text)?;
+            for (name, keys) in file.grants {
+                grants.insert(name.to_lowercase(), keys);
+            }
             for g in &file.permission_groups {
                 check_entry(g)?;
             }
@@ -277,6 +301,8 @@ impl Catalog {
                 .collect()
         };
         Ok(Self {
+            grants,
+            keys: raw_keys.keys,
             member_by_id: index(member_groups.iter().map(|g| &g.id).collect()),
             token_by_id: index(token_groups.iter().map(|g| &g.id).collect()),
             role_by_id: index(roles.iter().map(|r| &r.id).collect()),
@@ -294,6 +320,26 @@ impl Catalog {
     /// Token permission groups, sorted by name then id.
     pub fn token_groups(&self) -> &[TokenPermissionGroup] {
         &self.token_groups
+    }
+
+    /// The permission keys a group grants (by name; empty when it grants nothing Portcullis
+    /// decides).
+    pub fn grants(&self, group_name: &str) -> &[String] {
+        self.grants
+            .get(&group_name.to_lowercase())
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Whether `key` is a permission key Portcullis decides.
+    pub fn is_permission_key(&self, key: &str) -> bool {
+        self.keys.contains_key(key)
+    }
+
+    /// Every permission key Portcullis decides, sorted.
+    pub fn permission_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.keys.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// Legacy roles, in file order.

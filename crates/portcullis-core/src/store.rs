@@ -11,7 +11,9 @@
 use async_trait::async_trait;
 
 use crate::error::CoreResult;
-use crate::ids::{AccountId, MemberId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId};
+use crate::ids::{
+    AccountId, MemberId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
+};
 use crate::model::{
     Account, ApiToken, Grants, GroupMember, GroupMemberFilter, Member, MemberFilter, MemberStatus,
     Policy, ResourceGroup, ResourceGroupDeletion, SsoConnector, TokenOwner, User, UserGroup,
@@ -227,6 +229,12 @@ pub trait UserGroupStore: Send + Sync {
         policies: Option<&[Policy]>,
         now: Timestamp,
     ) -> CoreResult<Option<UserGroup>>;
+    /// The user groups `member` belongs to, by name.
+    async fn user_groups_of_member(
+        &self,
+        account: &AccountId,
+        member: &MemberId,
+    ) -> CoreResult<Vec<UserGroup>>;
     /// Deletes a user group and its memberships; false when absent.
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool>;
     /// A page of a group's members; `None` when the group does not exist.
@@ -327,6 +335,8 @@ pub trait TokenStore: Send + Sync {
         secret_hash: &str,
         now: Timestamp,
     ) -> CoreResult<bool>;
+    /// A token by id, whoever owns it.
+    async fn token_by_id(&self, id: &TokenId) -> CoreResult<Option<ApiToken>>;
     /// The token whose secret hashes to `secret_hash`, with that stored hash.
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>>;
     /// Records a use.

@@ -723,3 +723,120 @@ pub struct SsoUpdate {
     #[serde(default)]
     pub use_fedramp_language: Option<bool>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Authorization decisions (Portcullis extension; not part of Cloudflare's API).
+
+/// Whom a decision is for: exactly one of `member_id` or `token_id`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AuthorizePrincipal {
+    /// An account member.
+    #[serde(default)]
+    pub member_id: Option<String>,
+    /// An API token (account-owned, or user-owned by a member of the account).
+    #[serde(default)]
+    pub token_id: Option<String>,
+}
+
+/// One check.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AuthorizeCheck {
+    /// A permission key (e.g. `com.cloudflare.api.account.member.read`) or a permission-group id
+    /// (then every key the group grants must be allowed).
+    pub permission: String,
+    /// A resource key (default: the account, `com.cloudflare.api.account.<account id>`).
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// `POST /accounts/{a}/iam/authorize` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AuthorizeRequest {
+    /// Whom to decide for.
+    pub principal: AuthorizePrincipal,
+    /// 1 to 1,000 checks.
+    pub checks: Vec<AuthorizeCheck>,
+}
+
+/// Where a policy comes from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicySourceOut {
+    /// `member`, `user_group`, `role` or `token`.
+    pub kind: String,
+    /// The user group (kind `user_group`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_group: Option<IdName>,
+    /// The legacy role (kind `role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<IdName>,
+    /// The token (kind `token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+}
+
+/// An id with a name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdName {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A policy that decided a check.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecidedBy {
+    /// Policy id (a role id for roles).
+    pub policy_id: String,
+    /// Allow or deny.
+    pub access: Access,
+    /// Where the policy comes from.
+    pub source: PolicySourceOut,
+}
+
+/// The answer to one check.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuthorizeDecision {
+    /// As asked.
+    pub permission: String,
+    /// The resource decided on.
+    pub resource: String,
+    /// The verdict.
+    pub allowed: bool,
+    /// The policies that decided (empty on default deny).
+    pub decided_by: Vec<DecidedBy>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One effective policy of a member.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EffectivePolicy {
+    /// Policy id (a role id for roles).
+    pub id: String,
+    /// Allow or deny.
+    pub access: Access,
+    /// Where it comes from.
+    pub source: PolicySourceOut,
+    /// Its permission groups.
+    pub permission_groups: Vec<IdName>,
+    /// Its resource groups.
+    pub resource_groups: Vec<IdName>,
+    /// Permission keys it grants (patterns).
+    pub permissions: Vec<String>,
+    /// Resource keys it covers (patterns).
+    pub resources: Vec<String>,
+}
+
+/// `GET /accounts/{a}/members/{m}/effective_policies` result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EffectivePolicies {
+    /// The member.
+    pub member_id: String,
+    /// The member's email.
+    pub email: String,
+    /// Membership status (only accepted members hold permissions).
+    pub status: MemberStatus,
+    /// Every policy that applies, own first, then roles, then by user group.
+    pub policies: Vec<EffectivePolicy>,
+}

@@ -7,6 +7,7 @@ use portcullis_wire::{Envelope, ResultInfo};
 use serde::Serialize;
 
 pub mod accounts;
+pub mod authorize;
 pub mod members;
 pub mod meta;
 pub mod permission_groups;

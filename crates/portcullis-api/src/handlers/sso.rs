@@ -25,14 +25,25 @@ fn connector_id(ids: &Ids) -> SsoConnectorId {
 }
 
 /// `GET /accounts/{account_id}/sso_connectors` (the whole list).
-pub async fn list(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<Vec<w::SsoConnector>>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<Vec<w::SsoConnector>>> {
     let list = s.app.list_sso(&p, &account(&ids)).await?;
     Ok(ok(list.iter().map(convert::sso).collect()))
 }
 
 /// `GET /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::SsoConnector>> {
-    let c = s.app.get_sso(&p, &account(&ids), &connector_id(&ids)).await?;
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::SsoConnector>> {
+    let c = s
+        .app
+        .get_sso(&p, &account(&ids), &connector_id(&ids))
+        .await?;
     Ok(ok(convert::sso(&c)))
 }
 
@@ -45,7 +56,13 @@ pub async fn create(
 ) -> ApiResult<One<w::SsoConnector>> {
     let c = s
         .app
-        .create_sso(&p, &account(&ids), &body.email_domain, body.begin_verification, body.use_fedramp_language)
+        .create_sso(
+            &p,
+            &account(&ids),
+            &body.email_domain,
+            body.begin_verification,
+            body.use_fedramp_language,
+        )
         .await?;
     Ok(ok(convert::sso(&c)))
 }
@@ -59,13 +76,23 @@ pub async fn update(
 ) -> ApiResult<One<w::SsoConnector>> {
     let c = s
         .app
-        .update_sso(&p, &account(&ids), &connector_id(&ids), body.enabled, body.use_fedramp_language)
+        .update_sso(
+            &p,
+            &account(&ids),
+            &connector_id(&ids),
+            body.enabled,
+            body.use_fedramp_language,
+        )
         .await?;
     Ok(ok(convert::sso(&c)))
 }
 
 /// `DELETE /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn delete(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ids: Ids,
+) -> ApiResult<One<w::IdRef>> {
     let id = connector_id(&ids);
     s.app.delete_sso(&p, &account(&ids), &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
@@ -94,5 +121,7 @@ pub async fn begin_verification(
         ),
         CheckOutcome::Failed => format!("verification of `{}` failed", c.email_domain),
     };
-    Ok(Json(Envelope::ok(convert::sso(&c)).with_message(Message::new(1000, text))))
+    Ok(Json(
+        Envelope::ok(convert::sso(&c)).with_message(Message::new(1000, text)),
+    ))
 }

@@ -10,6 +10,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::store::Store;
 
 pub mod accounts;
+pub mod authorize;
 pub mod bootstrap;
 pub mod members;
 pub mod policies;

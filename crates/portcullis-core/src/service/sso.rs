@@ -64,14 +64,20 @@ pub fn normalize_domain(raw: &str) -> CoreResult<String> {
         if label.is_empty() || label.len() > 63 {
             return Err(bad("each label must have 1 to 63 characters"));
         }
-        if !label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(bad("labels may hold only letters, digits and `-`"));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(bad("a label cannot start or end with `-`"));
         }
     }
-    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(bad("the last label cannot be numeric"));
     }
     Ok(ascii)
@@ -164,7 +170,11 @@ impl Portcullis {
     }
 
     /// An account's SSO connectors.
-    pub async fn list_sso(&self, principal: &Principal, account: &AccountId) -> CoreResult<Vec<SsoConnector>> {
+    pub async fn list_sso(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+    ) -> CoreResult<Vec<SsoConnector>> {
         require_account_access(self.store(), principal, account).await?;
         self.store().list_sso(account).await
     }
@@ -325,9 +335,22 @@ mod tests {
         let ok = |s: &str| normalize_domain(s).ok();
         assert_eq!(ok("Example.COM").as_deref(), Some("example.com"));
         assert_eq!(ok("example.com.").as_deref(), Some("example.com"));
-        assert_eq!(ok("bücher.example").as_deref(), Some("xn--bcher-kva.example"));
+        assert_eq!(
+            ok("bücher.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
         assert_eq!(ok("a-b.example.org").as_deref(), Some("a-b.example.org"));
-        for bad in ["", "localhost", "-a.com", "a-.com", "a..com", "a_b.com", "exa mple.com", "1.2.3.4", &format!("{}.com", "a".repeat(64))] {
+        for bad in [
+            "",
+            "localhost",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            "a_b.com",
+            "exa mple.com",
+            "1.2.3.4",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
     }

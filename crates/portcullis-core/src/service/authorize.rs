@@ -1,0 +1,507 @@
+//! Authorization decisions: the effective policies of a member or token, and decisions for
+//! (permission, resource) checks, made by the pure engine in `portcullis-authz`.
+//!
+//! - A member's policies: their own (roles count as a policy granting the permission group of
+//!   the same name on the whole account) plus those of every user group they are in. Only
+//!   accepted members hold permissions.
+//! - An account-owned token: its own policies. A user-owned token: what its policies allow AND
+//!   what its user (as a member of the account) may do.
+//! - Permission groups grant permission keys (`data/permission_keys.json`); resource groups cover
+//!   resource keys (`*` the whole account, `prefix.*` every key with that prefix, else exact).
+//! - Default deny; a matching deny beats every allow.
+
+use std::collections::BTreeSet;
+
+use portcullis_authz::{decide, Decision, Effect, PermissionPattern, Reason, ResourcePattern};
+use serde_json::Value;
+
+use crate::auth::{check_token_usable, require_account_access, Principal};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId};
+use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
+use crate::service::Portcullis;
+use crate::time::Timestamp;
+
+/// Most checks in one decision request.
+pub const MAX_CHECKS: usize = 1000;
+
+/// Where an effective policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// The member's own policy.
+    Member,
+    /// A policy of a user group the member is in.
+    UserGroup {
+        /// The group.
+        id: UserGroupId,
+        /// Its name.
+        name: String,
+    },
+    /// A legacy role of the member.
+    Role {
+        /// Role id.
+        id: String,
+        /// Role name.
+        name: String,
+    },
+    /// A policy of the token.
+    Token {
+        /// The token.
+        id: TokenId,
+    },
+}
+
+/// One policy as the engine sees it, with where it came from.
+#[derive(Debug, Clone)]
+pub struct EffectivePolicy {
+    /// Policy id (for roles: the role id).
+    pub id: String,
+    /// Allow or deny.
+    pub access: Access,
+    /// Where it comes from.
+    pub source: PolicySource,
+    /// Its permission groups `(id, name)`.
+    pub permission_groups: Vec<(String, String)>,
+    /// Its resource groups `(id, name)` (empty for roles and tokens).
+    pub resource_groups: Vec<(String, String)>,
+    /// Permission keys it grants (patterns).
+    pub permissions: Vec<String>,
+    /// Resource keys it covers (patterns).
+    pub resources: Vec<String>,
+}
+
+impl EffectivePolicy {
+    fn engine(&self) -> portcullis_authz::Policy {
+        portcullis_authz::Policy {
+            id: self.id.clone(),
+            effect: match self.access {
+                Access::Allow => Effect::Allow,
+                Access::Deny => Effect::Deny,
+            },
+            permissions: self
+                .permissions
+                .iter()
+                .map(|p| PermissionPattern::parse(p))
+                .collect(),
+            resources: self
+                .resources
+                .iter()
+                .map(|r| ResourcePattern::parse(r))
+                .collect(),
+        }
+    }
+}
+
+/// Who a decision is for.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// An account member.
+    Member(MemberId),
+    /// An API token (account-owned, or user-owned by a member).
+    Token(TokenId),
+}
+
+/// One check of a decision request.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// A permission key, or a permission-group id (all its keys must be allowed).
+    pub permission: String,
+    /// A resource key; the account itself when absent.
+    pub resource: Option<String>,
+}
+
+/// A policy that decided a check.
+#[derive(Debug, Clone)]
+pub struct DecidedBy {
+    /// Policy id.
+    pub policy_id: String,
+    /// Allow or deny.
+    pub access: Access,
+    /// Where it comes from.
+    pub source: PolicySource,
+}
+
+/// The answer to one check.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// As asked.
+    pub permission: String,
+    /// As decided (the account key when none was given).
+    pub resource: String,
+    /// The verdict.
+    pub allowed: bool,
+    /// The policies that decided (matching denies when denied by policy, else matching allows).
+    pub decided_by: Vec<DecidedBy>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+fn union(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
+    for item in items {
+        if !into.contains(&item) {
+            into.push(item);
+        }
+    }
+}
+
+/// Resource patterns a token policy's `resources` map covers inside `account`.
+fn token_resources(account: &AccountId, resources: &serde_json::Map<String, Value>) -> Vec<String> {
+    let own = format!("com.cloudflare.api.account.{account}");
+    let mut out = Vec::new();
+    for (key, value) in resources {
+        let whole_account = *key == own || key == "com.cloudflare.api.account.*";
+        match value {
+            Value::String(s) if s == "*" && whole_account => union(&mut out, ["*".to_owned()]),
+            Value::Object(nested) if whole_account => {
+                union(&mut out, nested.keys().cloned());
+            }
+            _ if key.starts_with("com.cloudflare.api.account.zone.") => {
+                union(&mut out, [key.clone()]);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Portcullis {
+    fn grants_of(&self, group_name: &str) -> Vec<String> {
+        self.catalog().grants(group_name).to_vec()
+    }
+
+    async fn policies_from(
+        &self,
+        account: &AccountId,
+        policies: &[Policy],
+        source: PolicySource,
+    ) -> CoreResult<Vec<EffectivePolicy>> {
+        let ids: Vec<ResourceGroupId> = policies
+            .iter()
+            .flat_map(|p| p.resource_groups.clone())
+            .collect();
+        let groups = self.store().get_resource_groups(account, &ids).await?;
+        Ok(policies
+            .iter()
+            .map(|p| {
+                let mut permissions = Vec::new();
+                let mut pgs = Vec::new();
+                for id in &p.permission_groups {
+                    let name = self
+                        .catalog()
+                        .policy_group(id)
+                        .map_or_else(|| id.clone(), |g| g.name);
+                    union(&mut permissions, self.grants_of(&name));
+                    pgs.push((id.clone(), name));
+                }
+                let mut resources = Vec::new();
+                let mut rgs = Vec::new();
+                for id in &p.resource_groups {
+                    if let Some(g) = groups.iter().find(|g| &g.id == id) {
+                        union(&mut resources, g.objects.iter().cloned());
+                        rgs.push((g.id.to_string(), g.name.clone()));
+                    }
+                }
+                EffectivePolicy {
+                    id: p.id.to_string(),
+                    access: p.access,
+                    source: source.clone(),
+                    permission_groups: pgs,
+                    resource_groups: rgs,
+                    permissions,
+                    resources,
+                }
+            })
+            .collect())
+    }
+
+    /// A member's effective policies (own, roles, user groups), computed from the store.
+    pub async fn member_policies(
+        &self,
+        account: &AccountId,
+        member: &Member,
+    ) -> CoreResult<Vec<EffectivePolicy>> {
+        let mut out = Vec::new();
+        match &member.grants {
+            Grants::Roles(ids) => {
+                for id in ids {
+                    let name = self
+                        .catalog()
+                        .role(id)
+                        .map_or_else(|| id.clone(), |r| r.name.clone());
+                    let group = self
+                        .catalog()
+                        .member_groups()
+                        .iter()
+                        .find(|g| g.name.eq_ignore_ascii_case(&name))
+                        .map(|g| (g.id.clone(), g.name.clone()));
+                    out.push(EffectivePolicy {
+                        id: id.clone(),
+                        access: Access::Allow,
+                        source: PolicySource::Role {
+                            id: id.clone(),
+                            name: name.clone(),
+                        },
+                        permission_groups: group.into_iter().collect(),
+                        resource_groups: Vec::new(),
+                        permissions: self.grants_of(&name),
+                        resources: vec!["*".into()],
+                    });
+                }
+            }
+            Grants::Policies(p) => {
+                out.extend(self.policies_from(account, p, PolicySource::Member).await?)
+            }
+        }
+        for group in self
+            .store()
+            .user_groups_of_member(account, &member.id)
+            .await?
+        {
+            let source = PolicySource::UserGroup {
+                id: group.id.clone(),
+                name: group.name.clone(),
+            };
+            out.extend(self.policies_from(account, &group.policies, source).await?);
+        }
+        Ok(out)
+    }
+
+    fn token_policies(&self, account: &AccountId, token: &ApiToken) -> Vec<EffectivePolicy> {
+        token
+            .policies
+            .iter()
+            .map(|p| {
+                let mut permissions = Vec::new();
+                let mut pgs = Vec::new();
+                for id in &p.permission_groups {
+                    let name = self
+                        .catalog()
+                        .token_group(id)
+                        .map_or_else(|| id.clone(), |g| g.name.clone());
+                    union(&mut permissions, self.grants_of(&name));
+                    pgs.push((id.clone(), name));
+                }
+                EffectivePolicy {
+                    id: p.id.to_string(),
+                    access: p.access,
+                    source: PolicySource::Token {
+                        id: token.id.clone(),
+                    },
+                    permission_groups: pgs,
+                    resource_groups: Vec::new(),
+                    permissions,
+                    resources: token_resources(account, &p.resources),
+                }
+            })
+            .collect()
+    }
+
+    /// `GET /accounts/{a}/members/{m}/effective_policies`.
+    pub async fn effective_policies(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        member: &MemberId,
+    ) -> CoreResult<(Member, Vec<EffectivePolicy>)> {
+        require_account_access(self.store(), principal, account).await?;
+        let m = self
+            .store()
+            .get_member(account, member)
+            .await?
+            .ok_or_else(|| CoreError::not_found("member", member.as_str()))?;
+        let policies = self.member_policies(account, &m).await?;
+        Ok((m, policies))
+    }
+
+    /// Expands a check's permission into keys (a group id becomes the keys it grants).
+    fn check_keys(&self, i: usize, permission: &str) -> CoreResult<Vec<String>> {
+        if let Some(group) = self.catalog().policy_group(permission) {
+            let keys = self.grants_of(&group.name);
+            if keys.is_empty() {
+                let p = format!("/checks/{i}/permission");
+                return Err(CoreError::invalid(
+                    &p,
+                    format!(
+                        "{p}: permission group `{}` grants no permission that Portcullis decides",
+                        group.name
+                    ),
+                ));
+            }
+            return Ok(keys);
+        }
+        if self.catalog().is_permission_key(permission) {
+            return Ok(vec![permission.to_owned()]);
+        }
+        let p = format!("/checks/{i}/permission");
+        Err(CoreError::invalid(&p, format!("{p}: `{permission}` is neither a permission key Portcullis decides nor a permission group id")))
+    }
+
+    /// `POST /accounts/{a}/iam/authorize`: decides each check for a member or a token.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        subject: &Subject,
+        checks: &[Check],
+    ) -> CoreResult<Vec<CheckResult>> {
+        require_account_access(self.store(), principal, account).await?;
+        if checks.is_empty() || checks.len() > MAX_CHECKS {
+            return Err(CoreError::invalid(
+                "/checks",
+                format!(
+                    "/checks: give 1 to {MAX_CHECKS} checks, got {}",
+                    checks.len()
+                ),
+            ));
+        }
+        let keys: Vec<Vec<String>> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.check_keys(i, &c.permission))
+            .collect::<CoreResult<_>>()?;
+        let now = Timestamp::now();
+        // Two layers: a user-owned token needs both its own policies and its user's to allow.
+        let mut layers: Vec<Vec<EffectivePolicy>> = Vec::new();
+        let mut blocked: Option<String> = None;
+        match subject {
+            Subject::Member(id) => {
+                let m = self
+                    .store()
+                    .get_member(account, id)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
+                if m.status != MemberStatus::Accepted {
+                    blocked = Some(format!(
+                        "member {id} has not accepted membership (status pending)"
+                    ));
+                }
+                layers.push(self.member_policies(account, &m).await?);
+            }
+            Subject::Token(id) => {
+                let t = self
+                    .store()
+                    .token_by_id(id)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("token", id.as_str()))?;
+                match &t.owner {
+                    TokenOwner::Account(a) if a == account => {}
+                    TokenOwner::Account(_) => {
+                        return Err(CoreError::not_found("token", id.as_str()))
+                    }
+                    TokenOwner::User(user) => {
+                        let m = self
+                            .store()
+                            .member_of(account, user)
+                            .await?
+                            .ok_or_else(|| CoreError::not_found("token", id.as_str()))?;
+                        if m.status != MemberStatus::Accepted {
+                            blocked = Some(format!(
+                                "the token's user has not accepted membership of account {account}"
+                            ));
+                        }
+                        layers.push(self.member_policies(account, &m).await?);
+                    }
+                }
+                if let Err(e) = check_token_usable(&t, None, now) {
+                    if t.condition.is_empty() {
+                        blocked = Some(format!("token {id} cannot be used: {e}"));
+                    }
+                }
+                layers.push(self.token_policies(account, &t));
+            }
+        }
+        let account_key = format!("com.cloudflare.api.account.{account}");
+        let engine_layers: Vec<Vec<portcullis_authz::Policy>> = layers
+            .iter()
+            .map(|l| l.iter().map(EffectivePolicy::engine).collect())
+            .collect();
+        let mut out = Vec::with_capacity(checks.len());
+        for (check, keys) in checks.iter().zip(keys) {
+            let resource = check
+                .resource
+                .clone()
+                .unwrap_or_else(|| account_key.clone());
+            let mut allowed = blocked.is_none();
+            let mut decided: BTreeSet<String> = BTreeSet::new();
+            let mut reasons: Vec<String> = Vec::new();
+            if let Some(why) = &blocked {
+                reasons.push(why.clone());
+            }
+            for key in &keys {
+                for (layer, engine) in layers.iter().zip(&engine_layers) {
+                    let d: Decision = decide(engine, key, &resource);
+                    decided.extend(d.decided_by.iter().cloned());
+                    if !d.is_allowed() {
+                        allowed = false;
+                        let by = if matches!(
+                            layer.first().map(|p| &p.source),
+                            Some(PolicySource::Token { .. })
+                        ) {
+                            "the token's policies"
+                        } else {
+                            "the member's policies"
+                        };
+                        reasons.push(match d.reason {
+                            Reason::ExplicitDeny => {
+                                format!("`{key}` on `{resource}` is denied by {by}")
+                            }
+                            _ => format!("no policy of {by} allows `{key}` on `{resource}`"),
+                        });
+                    }
+                }
+            }
+            let decided_by = layers
+                .iter()
+                .flatten()
+                .filter(|p| decided.contains(&p.id))
+                .filter(|p| allowed == (p.access == Access::Allow))
+                .map(|p| DecidedBy {
+                    policy_id: p.id.clone(),
+                    access: p.access,
+                    source: p.source.clone(),
+                })
+                .collect();
+            let reason = if allowed {
+                format!(
+                    "allowed: every key ({}) is allowed on `{resource}` and no deny matches",
+                    keys.join(", ")
+                )
+            } else {
+                reasons.join("; ")
+            };
+            out.push(CheckResult {
+                permission: check.permission.clone(),
+                resource,
+                allowed,
+                decided_by,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_resource_patterns() {
+        let a =
+            AccountId::parse("023e105f4ecef8ad9ca31a8372d0c353").unwrap_or_else(AccountId::random);
+        let map = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let own = format!("com.cloudflare.api.account.{a}");
+        assert_eq!(
+            token_resources(&a, &map(serde_json::json!({own.clone(): "*"}))),
+            ["*"]
+        );
+        assert_eq!(
+            token_resources(
+                &a,
+                &map(serde_json::json!({own.clone(): {"com.cloudflare.api.account.zone.*": "*"}}))
+            ),
+            ["com.cloudflare.api.account.zone.*"]
+        );
+        assert!(token_resources(&a, &map(serde_json::json!({"com.cloudflare.api.account.eb78d65290b24279ba6f44721b3ea3c4": "*"}))).is_empty());
+    }
+}
