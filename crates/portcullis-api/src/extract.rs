@@ -89,6 +89,10 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The enforcement layer authenticates first and leaves the principal here.
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
         let creds = credentials(parts)?;
         let principal = authenticate(
             state.app.store(),

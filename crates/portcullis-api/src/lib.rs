@@ -12,4 +12,4 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 
-pub use server::{router, AppState};
+pub use server::{router, AppState, AuthzMode};

@@ -815,6 +815,14 @@ mod tests {
                 "{} is outside /client/v4",
                 r.path
             );
+            if matches!(r.guard, Guard::Permission(_)) {
+                assert!(
+                    r.path.contains("{account_id}"),
+                    "{} {}: a permission is decided inside an account",
+                    r.method,
+                    r.path
+                );
+            }
             if r.path.contains("{account_id}") && !r.path.ends_with("/verify") {
                 assert!(
                     matches!(r.guard, Guard::Permission(k) if !k.is_empty())

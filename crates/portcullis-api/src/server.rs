@@ -14,7 +14,35 @@ use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{ApiError, InternalDetail};
-use crate::routes::ROUTES;
+use crate::extract::{Auth, Ids};
+use crate::routes::{Guard, ROUTES};
+use portcullis_core::ids::AccountId;
+
+/// How route permission keys are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthzMode {
+    /// Denied requests get 403/10000 naming the missing permission (the default).
+    Strict,
+    /// Denied requests are served, and what would have been denied is logged.
+    Soft,
+    /// No policy decisions: any authenticated principal of the account may act (a test double).
+    Off,
+}
+
+impl std::str::FromStr for AuthzMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "strict" => Ok(Self::Strict),
+            "soft" => Ok(Self::Soft),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "unknown authz mode `{other}`: expected strict, soft or off"
+            )),
+        }
+    }
+}
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -23,16 +51,81 @@ pub struct AppState {
     pub app: Portcullis,
     /// The OpenAPI document, built once from the route table.
     pub openapi: Arc<serde_json::Value>,
+    /// Enforcement mode.
+    pub authz: AuthzMode,
 }
 
 impl AppState {
-    /// Builds the state.
+    /// Builds the state (strict enforcement).
     pub fn new(app: Portcullis) -> Self {
         Self {
             app,
             openapi: Arc::new(crate::openapi::document()),
+            authz: AuthzMode::Strict,
         }
     }
+
+    /// Uses another enforcement mode.
+    pub fn with_authz(mut self, mode: AuthzMode) -> Self {
+        self.authz = mode;
+        self
+    }
+}
+
+/// What the enforcement layer of one route needs.
+#[derive(Clone)]
+struct RouteGuard {
+    state: AppState,
+    key: &'static str,
+    summary: &'static str,
+}
+
+/// Enforces a route's permission key before its handler runs: authenticates (the handler reuses
+/// the principal), then asks the policy engine whether the caller holds the key in the path's
+/// account.
+async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, body) = req.into_parts();
+    let auth = match Auth::from_request_parts(&mut parts, &g.state).await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    if g.state.authz != AuthzMode::Off {
+        let ids = match Ids::from_request_parts(&mut parts, &g.state).await {
+            Ok(ids) => ids,
+            Err(e) => return e.into_response(),
+        };
+        let account = AccountId::from_trusted(ids.get("account_id").to_owned());
+        match g.state.app.decide_request(&auth.0, &account, g.key).await {
+            Ok(d) if d.allowed => {}
+            Ok(d) => {
+                let actor = auth.0.actor();
+                let mut action = g.summary.to_owned();
+                if let Some(first) = action.get(..1) {
+                    action = format!("{}{}", first.to_lowercase(), &action[1..]);
+                }
+                let detail = format!(
+                    "Actor '{actor}' requires permission '{}' to {action}: {}",
+                    g.key, d.reason
+                );
+                if g.state.authz == AuthzMode::Soft {
+                    tracing::warn!(%actor, key = g.key, reason = %d.reason, "authz soft mode: would have denied");
+                } else {
+                    return ApiError::with_chain(
+                        ErrorKind::Forbidden,
+                        vec![portcullis_wire::Message::new(
+                            ErrorKind::Forbidden.code(),
+                            detail,
+                        )],
+                    )
+                    .into_response();
+                }
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    parts.extensions.insert(auth);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 async fn unknown_route() -> ApiError {
@@ -97,7 +190,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
-        router = router.route(route.path, (route.handler)());
+        let mut handler = (route.handler)();
+        if let Guard::Permission(key) = route.guard {
+            let guard = RouteGuard {
+                state: state.clone(),
+                key,
+                summary: route.summary,
+            };
+            handler = handler.route_layer(middleware::from_fn_with_state(guard, enforce));
+        }
+        router = router.route(route.path, handler);
     }
     router
         .fallback(unknown_route)

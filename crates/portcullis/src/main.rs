@@ -16,9 +16,9 @@ use portcullis_core::catalog::Catalog;
 use portcullis_core::service::bootstrap::ALREADY_INITIALIZED;
 use portcullis_core::service::sso::SsoSettings;
 use portcullis_core::service::Portcullis;
-use portcullis_dns::SystemTxtResolver;
 use portcullis_core::store::Store;
 use portcullis_core::CoreError;
+use portcullis_dns::SystemTxtResolver;
 use portcullis_store_postgres::PostgresStore;
 use portcullis_store_sqlite::SqliteStore;
 use serde::Deserialize;
@@ -50,16 +50,28 @@ struct DatabaseArg {
 struct SsoArgs {
     /// DNS server for SSO domain verification, IP:PORT (repeatable; default: the system's
     /// resolvers). Environment: comma-separated.
-    #[arg(long = "dns-server", env = "PORTCULLIS_DNS_SERVER", value_delimiter = ',')]
+    #[arg(
+        long = "dns-server",
+        env = "PORTCULLIS_DNS_SERVER",
+        value_delimiter = ','
+    )]
     dns_server: Vec<SocketAddr>,
     /// Seconds between background checks of a pending SSO connector (jittered).
     #[arg(long, env = "PORTCULLIS_SSO_CHECK_INTERVAL", default_value_t = 60)]
     sso_check_interval: u64,
     /// Seconds a connector may stay pending before it is marked failed (default 48 h).
-    #[arg(long, env = "PORTCULLIS_SSO_VERIFICATION_WINDOW", default_value_t = 172_800)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_SSO_VERIFICATION_WINDOW",
+        default_value_t = 172_800
+    )]
     sso_verification_window: u64,
     /// Prefix of SSO verification codes (`PREFIX=<32 hex>`).
-    #[arg(long, env = "PORTCULLIS_SSO_CODE_PREFIX", default_value = "cloudflare_dashboard_sso")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_SSO_CODE_PREFIX",
+        default_value = "cloudflare_dashboard_sso"
+    )]
     sso_code_prefix: String,
 }
 
@@ -80,6 +92,10 @@ enum Command {
         catalog: Option<PathBuf>,
         #[command(flatten)]
         sso: SsoArgs,
+        /// Enforcement of route permissions: `strict` (deny with 403), `soft` (allow, log what
+        /// would be denied) or `off` (any authenticated principal of the account may act).
+        #[arg(long, env = "PORTCULLIS_AUTHZ", default_value = "strict")]
+        authz: portcullis_api::AuthzMode,
     },
     /// Create the first account, its operator user (with an API key), their Super
     /// Administrator membership and a full-access account token; print them once as JSON.
@@ -223,6 +239,7 @@ async fn serve(
     config: Option<PathBuf>,
     catalog: Option<PathBuf>,
     sso: SsoArgs,
+    authz: portcullis_api::AuthzMode,
 ) -> anyhow::Result<()> {
     let file: ConfigFile = match &config {
         Some(path) => {
@@ -250,7 +267,8 @@ async fn serve(
             window_secs: sso.sso_verification_window,
         });
     spawn_sso_verifier(app.clone(), sso.sso_check_interval.max(1));
-    let router = portcullis_api::router(portcullis_api::AppState::new(app));
+    let router = portcullis_api::router(portcullis_api::AppState::new(app).with_authz(authz));
+    tracing::info!(?authz, "authorization mode");
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -296,8 +314,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             catalog,
             sso,
+            authz,
         } => {
-            serve(listen, db, config, catalog, sso).await?;
+            serve(listen, db, config, catalog, sso, authz).await?;
         }
         Command::Bootstrap {
             db,

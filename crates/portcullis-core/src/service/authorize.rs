@@ -336,31 +336,13 @@ impl Portcullis {
         Err(CoreError::invalid(&p, format!("{p}: `{permission}` is neither a permission key Portcullis decides nor a permission group id")))
     }
 
-    /// `POST /accounts/{a}/iam/authorize`: decides each check for a member or a token.
-    pub async fn authorize(
+    /// The policy layers that must all allow for `subject` (a user-owned token: its user's and
+    /// its own), and a reason that blocks everything (pending member, unusable token).
+    async fn layers_for(
         &self,
-        principal: &Principal,
         account: &AccountId,
         subject: &Subject,
-        checks: &[Check],
-    ) -> CoreResult<Vec<CheckResult>> {
-        require_account_access(self.store(), principal, account).await?;
-        if checks.is_empty() || checks.len() > MAX_CHECKS {
-            return Err(CoreError::invalid(
-                "/checks",
-                format!(
-                    "/checks: give 1 to {MAX_CHECKS} checks, got {}",
-                    checks.len()
-                ),
-            ));
-        }
-        let keys: Vec<Vec<String>> = checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| self.check_keys(i, &c.permission))
-            .collect::<CoreResult<_>>()?;
-        let now = Timestamp::now();
-        // Two layers: a user-owned token needs both its own policies and its user's to allow.
+    ) -> CoreResult<(Vec<Vec<EffectivePolicy>>, Option<String>)> {
         let mut layers: Vec<Vec<EffectivePolicy>> = Vec::new();
         let mut blocked: Option<String> = None;
         match subject {
@@ -402,32 +384,40 @@ impl Portcullis {
                         layers.push(self.member_policies(account, &m).await?);
                     }
                 }
-                if let Err(e) = check_token_usable(&t, None, now) {
-                    if t.condition.is_empty() {
+                // Address conditions are checked when a token is used; a decision has no address.
+                if t.condition.is_empty() {
+                    if let Err(e) = check_token_usable(&t, None, Timestamp::now()) {
                         blocked = Some(format!("token {id} cannot be used: {e}"));
                     }
                 }
                 layers.push(self.token_policies(account, &t));
             }
         }
+        Ok((layers, blocked))
+    }
+
+    /// Decides checks whose permissions are already expanded to keys.
+    fn evaluate(
+        account: &AccountId,
+        layers: &[Vec<EffectivePolicy>],
+        blocked: Option<&str>,
+        checks: &[(Check, Vec<String>)],
+    ) -> Vec<CheckResult> {
         let account_key = format!("com.cloudflare.api.account.{account}");
         let engine_layers: Vec<Vec<portcullis_authz::Policy>> = layers
             .iter()
             .map(|l| l.iter().map(EffectivePolicy::engine).collect())
             .collect();
         let mut out = Vec::with_capacity(checks.len());
-        for (check, keys) in checks.iter().zip(keys) {
+        for (check, keys) in checks {
             let resource = check
                 .resource
                 .clone()
                 .unwrap_or_else(|| account_key.clone());
             let mut allowed = blocked.is_none();
             let mut decided: BTreeSet<String> = BTreeSet::new();
-            let mut reasons: Vec<String> = Vec::new();
-            if let Some(why) = &blocked {
-                reasons.push(why.clone());
-            }
-            for key in &keys {
+            let mut reasons: Vec<String> = blocked.iter().map(|b| (*b).to_owned()).collect();
+            for key in keys {
                 for (layer, engine) in layers.iter().zip(&engine_layers) {
                     let d: Decision = decide(engine, key, &resource);
                     decided.extend(d.decided_by.iter().cloned());
@@ -477,7 +467,83 @@ impl Portcullis {
                 reason,
             });
         }
-        Ok(out)
+        out
+    }
+
+    /// `POST /accounts/{a}/iam/authorize`: decides each check for a member or a token.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        subject: &Subject,
+        checks: &[Check],
+    ) -> CoreResult<Vec<CheckResult>> {
+        require_account_access(self.store(), principal, account).await?;
+        if checks.is_empty() || checks.len() > MAX_CHECKS {
+            return Err(CoreError::invalid(
+                "/checks",
+                format!(
+                    "/checks: give 1 to {MAX_CHECKS} checks, got {}",
+                    checks.len()
+                ),
+            ));
+        }
+        let expanded: Vec<(Check, Vec<String>)> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.check_keys(i, &c.permission).map(|k| (c.clone(), k)))
+            .collect::<CoreResult<_>>()?;
+        let (layers, blocked) = self.layers_for(account, subject).await?;
+        Ok(Self::evaluate(
+            account,
+            &layers,
+            blocked.as_deref(),
+            &expanded,
+        ))
+    }
+
+    /// Decides whether the caller may use `key` in `account` (the enforcement of every route).
+    /// Fails with Forbidden when the caller is not in the account at all.
+    pub async fn decide_request(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        key: &str,
+    ) -> CoreResult<CheckResult> {
+        require_account_access(self.store(), principal, account).await?;
+        let subject = match principal {
+            Principal::AccountToken { token, .. }
+            | Principal::User {
+                token: Some(token), ..
+            } => Subject::Token(token.id.clone()),
+            Principal::User { user, token: None } => {
+                let m = self
+                    .store()
+                    .member_of(account, &user.id)
+                    .await?
+                    .ok_or_else(|| {
+                        CoreError::Forbidden(format!(
+                            "Actor '{}' is not a member of account '{account}'",
+                            principal.actor()
+                        ))
+                    })?;
+                Subject::Member(m.id)
+            }
+        };
+        let (layers, blocked) = self.layers_for(account, &subject).await?;
+        let check = Check {
+            permission: key.to_owned(),
+            resource: None,
+        };
+        let mut results = Self::evaluate(
+            account,
+            &layers,
+            blocked.as_deref(),
+            &[(check, vec![key.to_owned()])],
+        );
+        results
+            .pop()
+            .ok_or_else(|| CoreError::Unavailable("no decision".into()))
     }
 }
 
