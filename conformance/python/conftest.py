@@ -6,14 +6,23 @@ The suite runs the real server binary:
   3. the SDK talks to `http://ADDR/client/v4`; the server gets SIGTERM at the end of the session.
 
 Environment:
-  PORTCULLIS_BIN  path of the server binary (default: <repo>/target/debug/portcullis).
+  PORTCULLIS_BIN                path of the server binary (default: <repo>/target/debug/portcullis).
+  PORTCULLIS_TEST_BACKEND       `sqlite` (default) or `postgres`.
+  PORTCULLIS_TEST_POSTGRES_URL  with `postgres`: postgres://USER@HOST:PORT/DB (required). Every server
+                                instance (the session server, each own-database test) gets a fresh
+                                schema `pt_<16 hex>` via `?options=-c%20search_path%3D<schema>`; the
+                                schema is dropped at teardown (best effort, also on failure).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
+import re
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,9 +74,136 @@ def server_binary() -> Path:
     return path
 
 
+BACKEND_ENV = "PORTCULLIS_TEST_BACKEND"
+POSTGRES_URL_ENV = "PORTCULLIS_TEST_POSTGRES_URL"
+
+_backend: Optional[str] = None
+_postgres_base: Optional[str] = None
+# Schemas created by this session and not dropped yet (dropped at teardown / session end / exit).
+_schemas: List[str] = []
+# database_url(): resolved db path -> schema, so repeated calls (restarts) reuse the schema.
+_schema_by_path: Dict[str, str] = {}
+_SCHEMA_RE = re.compile(r"search_path%3D(pt_[0-9a-f]{16})")
+
+
+def _psql(url: str, sql: str) -> subprocess.CompletedProcess:
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError("psql is not installed (needed by the postgres test backend)")
+    return subprocess.run(
+        [psql, url, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def backend() -> str:
+    """`sqlite` or `postgres`; with `postgres` the URL must be set and the server reachable."""
+    global _backend, _postgres_base
+    if _backend is not None:
+        return _backend
+    name = os.environ.get(BACKEND_ENV, "").strip() or "sqlite"
+    if name == "sqlite":
+        _backend = name
+        return name
+    if name != "postgres":
+        pytest.exit(f"{BACKEND_ENV}={name!r}: expected `sqlite` or `postgres`", returncode=2)
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    if not url:
+        pytest.exit(
+            f"{BACKEND_ENV}=postgres but {POSTGRES_URL_ENV} is not set "
+            "(e.g. postgres://postgres@127.0.0.1:5432/test)",
+            returncode=2,
+        )
+    try:
+        proc = _psql(url, "select 1")
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        pytest.exit(f"PostgreSQL at {url} is unusable: {exc}", returncode=2)
+    if proc.returncode != 0 or proc.stdout.strip() != "1":
+        pytest.exit(
+            f"PostgreSQL at {url} is unusable: psql exited {proc.returncode}: {proc.stderr.strip()}",
+            returncode=2,
+        )
+    _postgres_base = url
+    _backend = name
+    return name
+
+
+def new_schema_name() -> str:
+    return f"pt_{secrets.token_hex(8)}"
+
+
+def postgres_url_with_schema(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-c%20search_path%3D{schema}"
+
+
+def schema_of(db_url: str) -> Optional[str]:
+    m = _SCHEMA_RE.search(db_url)
+    return m.group(1) if m else None
+
+
+def drop_schema(schema: Optional[str]) -> None:
+    """Best effort `drop schema if exists <schema> cascade`."""
+    if not schema or _postgres_base is None or not re.fullmatch(r"pt_[0-9a-f]{16}", schema):
+        return
+    try:
+        proc = _psql(_postgres_base, f"drop schema if exists {schema} cascade")
+        if proc.returncode != 0:
+            print(f"warning: could not drop schema {schema}: {proc.stderr.strip()}", file=sys.stderr)
+    except Exception as exc:  # pragma: no cover - best effort
+        print(f"warning: could not drop schema {schema}: {exc}", file=sys.stderr)
+    if schema in _schemas:
+        _schemas.remove(schema)
+
+
+def drop_database(db_url: str) -> None:
+    """Drops the harness schema behind `db_url` (no-op for SQLite URLs)."""
+    drop_schema(schema_of(db_url))
+
+
+def drop_databases_under(directory: Path) -> None:
+    """Drops the schemas `database_url` handed out for paths inside `directory`."""
+    root = str(Path(directory).resolve())
+    for key, schema in list(_schema_by_path.items()):
+        if key == root or key.startswith(root + os.sep):
+            drop_schema(schema)
+            del _schema_by_path[key]
+
+
+def _drop_all_schemas() -> None:
+    for schema in list(_schemas):
+        drop_schema(schema)
+
+
+atexit.register(_drop_all_schemas)
+
+
+def database_url(db_path: Path) -> str:
+    """The database of one server instance: the SQLite file `db_path`, or on the postgres backend a
+    fresh schema (the same one for repeated calls with the same path, so restarts reuse it)."""
+    if backend() == "sqlite":
+        # db_path is absolute, so this gives sqlite:///abs/path/p.db
+        return f"sqlite://{db_path}"
+    key = str(Path(db_path).resolve())
+    schema = _schema_by_path.get(key)
+    if schema is None:
+        schema = new_schema_name()
+        _schema_by_path[key] = schema
+        _schemas.append(schema)
+    assert _postgres_base is not None
+    return postgres_url_with_schema(_postgres_base, schema)
+
+
 def sqlite_url(db_path: Path) -> str:
-    # db_path is absolute, so this gives sqlite:///abs/path/p.db
-    return f"sqlite://{db_path}"
+    """Kept for existing callers: the same as `database_url` (honours PORTCULLIS_TEST_BACKEND)."""
+    return database_url(db_path)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _drop_all_schemas()
 
 
 def run_cli(*args: str) -> Dict[str, Any]:
@@ -99,9 +235,11 @@ def bootstrap_db(db_url: str, account_name: str = "Conformance", email: str = "a
 class ServerProcess:
     """One `portcullis serve` process."""
 
-    def __init__(self, db_url: str, log_path: Path):
+    def __init__(self, db_url: str, log_path: Path, extra_args: Optional[List[str]] = None):
         self.db_url = db_url
         self.log_path = log_path
+        # Extra `serve` flags (e.g. the SSO tests' `--dns-server … --sso-check-interval 1`).
+        self.extra_args: List[str] = list(extra_args or [])
         self.proc: Optional[subprocess.Popen] = None
         self.addr: Optional[str] = None
         self.stdout_lines: List[str] = []
@@ -120,7 +258,7 @@ class ServerProcess:
     def start(self) -> "ServerProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(server_binary()), "serve", "--listen", "127.0.0.1:0", "--database", self.db_url],
+            [str(server_binary()), "serve", "--listen", "127.0.0.1:0", "--database", self.db_url, *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -254,9 +392,13 @@ class Env:
 @pytest.fixture(scope="session")
 def env(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("portcullis")
-    db_url = sqlite_url(tmp / "p.db")
-    boot = bootstrap_db(db_url)
-    server = ServerProcess(db_url, tmp / "server.log").start()
+    db_url = database_url(tmp / "p.db")
+    try:
+        boot = bootstrap_db(db_url)
+        server = ServerProcess(db_url, tmp / "server.log").start()
+    except BaseException:
+        drop_database(db_url)
+        raise
     e = Env(server=server, db_url=db_url, boot=boot, base_url=server.base_url, tmp=tmp)
     try:
         yield e
@@ -267,6 +409,7 @@ def env(tmp_path_factory: pytest.TempPathFactory):
             except Exception:
                 pass
         server.stop()
+        drop_database(db_url)
 
 
 @pytest.fixture(scope="session")
@@ -306,11 +449,18 @@ def fresh_server(tmp_path: Path):
     """Factory for tests that need their own database and server processes."""
     started: List[ServerProcess] = []
 
-    def start(db_url: str) -> ServerProcess:
-        s = ServerProcess(db_url, tmp_path / f"server-{len(started)}.log").start()
+    def start(db_url: str, extra_args: Optional[List[str]] = None) -> ServerProcess:
+        s = ServerProcess(db_url, tmp_path / f"server-{len(started)}.log", extra_args).start()
         started.append(s)
         return s
 
-    yield start
-    for s in started:
-        s.stop()
+    try:
+        yield start
+    finally:
+        for s in started:
+            s.stop()
+        # Own databases of this test: those its servers ran on, and any made under tmp_path
+        # (also those only bootstrapped, or whose server failed to start).
+        for db_url in {s.db_url for s in started}:
+            drop_database(db_url)
+        drop_databases_under(tmp_path)

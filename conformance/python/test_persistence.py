@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import bootstrap_db, make_client, sqlite_url, unique, unique_email
+from conftest import bootstrap_db, database_url, make_client, unique, unique_email
 from helpers import ROLE_ADMINISTRATOR, TPG_ACCOUNT_SETTINGS_READ, account_policy
 
 
 def test_restart_keeps_members_and_tokens(tmp_path, fresh_server):
-    db_url = sqlite_url(tmp_path / "p.db")
+    db_url = database_url(tmp_path / "p.db")
     boot = bootstrap_db(db_url, account_name="Persistence", email="persist@example.com")
     a = boot["account_id"]
 

@@ -57,7 +57,9 @@ fn conflict(e: sqlx::Error, c: &SsoConnector) -> CoreError {
 #[async_trait]
 impl SsoStore for SqlStore {
     async fn list_sso(&self, account: &AccountId) -> CoreResult<Vec<SsoConnector>> {
-        let sql = format!("select {SSO_COLS} from sso_connector where account_id = $1 order by email_domain, id");
+        let sql = format!(
+            "select {SSO_COLS} from sso_connector where account_id = $1 order by email_domain, id"
+        );
         let rows: Vec<SsoRow> = sqlx::query_as(&sql)
             .bind(account.as_str())
             .fetch_all(&self.pool)

@@ -1,7 +1,13 @@
 // Test harness: bootstraps a fresh Portcullis database, starts `portcullis serve` on a free port and
 // builds official-SDK clients pointed at it. One server per test file (node --test runs each file in
 // its own process).
-import { spawn, execFile } from 'node:child_process';
+//
+// Database backend: PORTCULLIS_TEST_BACKEND = `sqlite` (default: a SQLite file in a temp dir) or
+// `postgres`, which needs PORTCULLIS_TEST_POSTGRES_URL (postgres://USER@HOST:PORT/DB): each server
+// then gets a fresh schema `pt_<16 hex>` (`?options=-c%20search_path%3D<schema>`), dropped by stop()
+// with psql (best effort; also when startup fails and, as a last resort, when the process exits).
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,22 +47,119 @@ function parseJsonObject(stdout, what) {
   throw new Error(`${what}: expected one JSON object on stdout, got: ${JSON.stringify(stdout)}`);
 }
 
+export const BACKEND_ENV = 'PORTCULLIS_TEST_BACKEND';
+export const POSTGRES_URL_ENV = 'PORTCULLIS_TEST_POSTGRES_URL';
+
+let backendCache = null;
+
+/**
+ * The selected backend: `{ kind: 'sqlite' }` or `{ kind: 'postgres', url }`. Throws (never falls
+ * back to SQLite) when postgres is selected but the URL is unset or the server is unreachable.
+ */
+export function backend() {
+  if (backendCache) return backendCache;
+  const name = (process.env[BACKEND_ENV] || '').trim() || 'sqlite';
+  if (name === 'sqlite') {
+    backendCache = { kind: 'sqlite' };
+    return backendCache;
+  }
+  if (name !== 'postgres') {
+    throw new Error(`${BACKEND_ENV}=${JSON.stringify(name)}: expected \`sqlite\` or \`postgres\``);
+  }
+  const url = (process.env[POSTGRES_URL_ENV] || '').trim();
+  if (!url) {
+    throw new Error(
+      `${BACKEND_ENV}=postgres but ${POSTGRES_URL_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)`,
+    );
+  }
+  let out;
+  try {
+    out = execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-Atc', 'select 1'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+  } catch (e) {
+    throw new Error(`PostgreSQL at ${url} is unusable: ${e.stderr || e.message}`);
+  }
+  if (out.trim() !== '1') throw new Error(`PostgreSQL at ${url}: \`select 1\` answered ${JSON.stringify(out)}`);
+  backendCache = { kind: 'postgres', url };
+  return backendCache;
+}
+
+/** `base` + `options=-c search_path=<schema>` (with `?` or `&` as the URL needs). */
+export function postgresUrlWithSchema(base, schema) {
+  const sep = base.includes('?') ? '&' : '?';
+  return `${base}${sep}options=-c%20search_path%3D${schema}`;
+}
+
+/** Schemas handed out and not dropped yet; dropped synchronously on process exit as a last resort. */
+const liveSchemas = new Set();
+
+/** Best effort `drop schema if exists <schema> cascade`. */
+export function dropSchema(schema) {
+  const b = backendCache;
+  if (!schema || !b || b.kind !== 'postgres' || !/^pt_[0-9a-f]{16}$/.test(schema)) return;
+  try {
+    execFileSync('psql', [b.url, '-v', 'ON_ERROR_STOP=1', '-Atc', `drop schema if exists ${schema} cascade`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+    });
+  } catch (e) {
+    process.stderr.write(`warning: could not drop schema ${schema}: ${e.stderr || e.message}\n`);
+  }
+  liveSchemas.delete(schema);
+}
+
+process.on('exit', () => {
+  for (const schema of [...liveSchemas]) dropSchema(schema);
+});
+
+/**
+ * A fresh database for one server instance: `{ database, schema }` where `schema` is null on SQLite.
+ * `dir` is the instance's temp dir (the SQLite file lives there).
+ */
+export function freshDatabase(dir) {
+  const b = backend();
+  if (b.kind === 'sqlite') return { database: `sqlite://${path.join(dir, 'p.db')}`, schema: null };
+  const schema = `pt_${randomBytes(8).toString('hex')}`;
+  liveSchemas.add(schema);
+  return { database: postgresUrlWithSchema(b.url, schema), schema };
+}
+
 /** Strip CLOUDFLARE_* variables so the SDK never picks up credentials or a base URL from the env. */
 const SDK_ENV_NULLS = { apiToken: null, apiKey: null, apiEmail: null, userServiceKey: null };
 
 /**
- * Start a server on a fresh database.
+ * Start a server on a fresh database. `serveArgs`: extra `portcullis serve` flags (the SSO tests pass
+ * `--dns-server … --sso-check-interval 1 --sso-verification-window 4`).
  * @returns {Promise<Server>}
  */
-export async function startServer() {
+export async function startServer({ serveArgs = [] } = {}) {
   if (!existsSync(BIN)) {
     throw new Error(
       `portcullis binary not found at ${BIN}; build it with \`cargo build -p portcullis\` or set PORTCULLIS_BIN`,
     );
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-js-'));
-  const database = `sqlite://${path.join(dir, 'p.db')}`;
+  let database;
+  let schema;
+  try {
+    ({ database, schema } = freshDatabase(dir));
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  try {
+    return await startOn(dir, database, schema, serveArgs);
+  } catch (e) {
+    dropSchema(schema);
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
 
+async function startOn(dir, database, schema, serveArgs = []) {
   const { stdout } = await runCli([
     'bootstrap',
     '--database', database,
@@ -70,7 +173,7 @@ export async function startServer() {
     }
   }
 
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--database', database], {
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--database', database, ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -81,6 +184,7 @@ export async function startServer() {
   const addr = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     const timer = setTimeout(() => {
+      child.kill('SIGKILL');
       reject(new Error(`server did not print "listening on" within ${START_TIMEOUT_MS} ms\nstderr: ${stderr}`));
     }, START_TIMEOUT_MS);
     const onExit = (code, signal) => {
@@ -110,6 +214,8 @@ export async function startServer() {
   const server = {
     dir,
     database,
+    /** The PostgreSQL schema of this server (null on SQLite). */
+    schema,
     origin,
     baseURL,
     boot,
@@ -157,6 +263,7 @@ export async function startServer() {
         await exited;
         clearTimeout(timer);
       }
+      dropSchema(schema);
       await rm(dir, { recursive: true, force: true });
     },
   };

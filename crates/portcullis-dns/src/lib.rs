@@ -49,7 +49,11 @@ impl SystemTxtResolver {
             let ips: Vec<_> = servers.iter().map(SocketAddr::ip).collect();
             let mut group = NameServerConfigGroup::new();
             for server in servers {
-                group.merge(NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true));
+                group.merge(NameServerConfigGroup::from_ips_clear(
+                    &[server.ip()],
+                    server.port(),
+                    true,
+                ));
             }
             tracing::debug!(?ips, "DNS servers");
             TokioAsyncResolver::tokio(ResolverConfig::from_parts(None, vec![], group), options())
@@ -73,11 +77,10 @@ impl TxtResolver for SystemTxtResolver {
                 })
                 .collect()),
             Err(e) => match e.kind() {
-                ResolveErrorKind::NoRecordsFound { response_code, .. }
-                    if matches!(response_code, ResponseCode::NXDomain | ResponseCode::NoError) =>
-                {
-                    Err(DnsError::NoRecords)
-                }
+                ResolveErrorKind::NoRecordsFound {
+                    response_code: ResponseCode::NXDomain | ResponseCode::NoError,
+                    ..
+                } => Err(DnsError::NoRecords),
                 _ => Err(DnsError::Unavailable(e.to_string())),
             },
         }

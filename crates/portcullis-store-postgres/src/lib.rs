@@ -119,9 +119,16 @@ impl PostgresStore {
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         if let Some(schema) = schema_of(url)? {
-            pool.execute(format!("create schema if not exists {schema}").as_str())
+            // Replicas starting together may race here: `if not exists` can still collide on
+            // PostgreSQL's catalog index, and then the schema exists, which is all we need.
+            match pool
+                .execute(format!("create schema if not exists {schema}").as_str())
                 .await
-                .map_err(|e| CoreError::Unavailable(format!("cannot create schema: {e}")))?;
+            {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+                Err(e) => return Err(CoreError::Unavailable(format!("cannot create schema: {e}"))),
+            }
         }
         let store = Self { pool };
         store.migrate().await?;

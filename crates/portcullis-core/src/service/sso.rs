@@ -48,7 +48,9 @@ pub fn normalize_domain(raw: &str) -> CoreResult<String> {
             format!("/email_domain: `{raw}` is not a valid domain name: {why}"),
         )
     };
-    let trimmed = raw.trim().trim_end_matches('.');
+    let trimmed = raw.trim();
+    // One trailing dot (the DNS root) is allowed; more would leave an empty label.
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
     if trimmed.is_empty() {
         return Err(bad("it is empty"));
     }

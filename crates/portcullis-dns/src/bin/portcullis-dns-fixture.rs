@@ -34,7 +34,10 @@ fn answer_for(records: &str, name: &str) -> Answer {
     let wanted = name.trim_end_matches('.').to_lowercase();
     let entry = file
         .as_object()
-        .and_then(|m| m.iter().find(|(k, _)| k.trim_end_matches('.').to_lowercase() == wanted))
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.trim_end_matches('.').to_lowercase() == wanted)
+        })
         .map(|(_, v)| v.clone());
     match entry {
         None => Answer::Code(ResponseCode::NXDomain),

@@ -208,6 +208,7 @@ pub fn backend() -> &'static Backend {
     })
 }
 
+#[allow(dead_code)] // for test binaries that branch on the backend
 pub fn is_postgres() -> bool {
     matches!(backend(), Backend::Postgres(_))
 }
@@ -268,54 +269,56 @@ pub fn harness_schema_of(url: &str) -> Option<String> {
     name.starts_with("pt_").then_some(name)
 }
 
-/// Best effort: `drop schema if exists <schema> cascade` on the PostgreSQL server under test.
-pub fn drop_schema(schema: &str) {
-    let valid = schema.starts_with("pt_")
+fn is_harness_schema(schema: &str) -> bool {
+    schema.starts_with("pt_")
         && schema
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Best effort: `drop schema if exists <schema> cascade` via `psql <base_url>`.
+pub fn drop_schema_at(base_url: &str, schema: &str) {
+    if !is_harness_schema(schema) {
         return;
     }
-    if let Some(Backend::Postgres(base)) = BACKEND.get() {
-        if let Err(e) = psql(base, &format!("drop schema if exists {schema} cascade")) {
-            eprintln!("warning: could not drop schema {schema}: {e}");
-        }
+    if let Err(e) = psql(base_url, &format!("drop schema if exists {schema} cascade")) {
+        eprintln!("warning: could not drop schema {schema}: {e}");
     }
 }
 
-/// A fresh PostgreSQL database URL (own schema) when the backend is `postgres`, `None` on SQLite.
-/// The caller owns the schema; drop it with [`drop_schema`] or hold a [`SchemaGuard`].
-pub fn fresh_postgres_url() -> Option<String> {
-    match backend() {
-        Backend::Sqlite => None,
-        Backend::Postgres(base) => Some(postgres_url_with_schema(base, &new_schema_name())),
-    }
+/// Splits a harness URL made by [`postgres_url_with_schema`] into (base URL, schema).
+pub fn split_harness_url(url: &str) -> Option<(String, String)> {
+    let schema = harness_schema_of(url)?;
+    let suffix = format!("options=-c%20search_path%3D{schema}");
+    let head = url.strip_suffix(&suffix)?;
+    let base = head.strip_suffix('?').or_else(|| head.strip_suffix('&'))?;
+    Some((base.to_string(), schema))
 }
 
 /// Drops the harness schema of a database URL when dropped (no-op on SQLite URLs).
 #[derive(Debug, Default)]
 pub struct SchemaGuard {
-    schema: Option<String>,
+    /// (base URL, schema)
+    target: Option<(String, String)>,
 }
 
 impl SchemaGuard {
     pub fn for_url(db_url: &str) -> SchemaGuard {
         SchemaGuard {
-            schema: harness_schema_of(db_url),
+            target: split_harness_url(db_url),
         }
     }
 
     /// Keeps the schema (ownership passed elsewhere, e.g. to a [`TestApp`]).
     pub fn disarm(mut self) {
-        self.schema = None;
+        self.target = None;
     }
 }
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
-        if let Some(s) = self.schema.take() {
-            drop_schema(&s);
+        if let Some((base, schema)) = self.target.take() {
+            drop_schema_at(&base, &schema);
         }
     }
 }
@@ -334,7 +337,9 @@ pub fn db_url_for(dir: &Path) -> String {
         Backend::Sqlite => format!("sqlite://{}", dir.join("p.db").display()),
         Backend::Postgres(base) => {
             let map = SCHEMAS.get_or_init(|| Mutex::new(HashMap::new()));
-            let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let schema = map
                 .entry(dir.to_path_buf())
                 .or_insert_with(new_schema_name)
@@ -649,7 +654,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     server: Option<Server>,
     /// Drops the PostgreSQL schema (if any) after the server above has been stopped.
-    schema_guard: SchemaGuard,
+    _schema_guard: SchemaGuard,
 }
 
 pub fn http_client() -> reqwest::Client {
@@ -682,7 +687,23 @@ impl TestApp {
             boot,
             client: http_client(),
             server: Some(server),
-            schema_guard,
+            _schema_guard: schema_guard,
+        }
+    }
+
+    /// Starts one more server (a replica) on this app's database, with the same bootstrap
+    /// credentials. The replica never drops the database; this app does, so drop the replica first.
+    #[allow(dead_code)] // used by tests/replicas
+    pub fn spawn_replica(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start(dir.path(), &self.db_url);
+        TestApp {
+            dir,
+            db_url: self.db_url.clone(),
+            boot: self.boot.clone(),
+            client: http_client(),
+            server: Some(server),
+            _schema_guard: SchemaGuard::default(),
         }
     }
 
