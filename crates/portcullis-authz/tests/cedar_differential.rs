@@ -128,10 +128,7 @@ fn engine_agrees_with_cedar() {
 
         let ours = decide(&policies, key, resource);
 
-        let text: String = policies
-            .iter()
-            .map(|p| cedar_policy(p, &keys))
-            .collect();
+        let text: String = policies.iter().map(|p| cedar_policy(p, &keys)).collect();
         let set: PolicySet = text
             .parse()
             .unwrap_or_else(|e| panic!("case {case}: cedar rejected\n{text}\n{e}"));
