@@ -12,4 +12,5 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 
-pub use server::{router, AppState, AuthzMode};
+pub use portcullis_core::service::AuthzMode;
+pub use server::{router, AppState};

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use portcullis_core::service::Portcullis;
+use portcullis_core::service::{AuthzMode, Portcullis};
 use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -18,32 +18,6 @@ use crate::extract::{Auth, Ids};
 use crate::routes::{Guard, ROUTES};
 use portcullis_core::ids::AccountId;
 
-/// How route permission keys are enforced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthzMode {
-    /// Denied requests get 403/10000 naming the missing permission (the default).
-    Strict,
-    /// Denied requests are served, and what would have been denied is logged.
-    Soft,
-    /// No policy decisions: any authenticated principal of the account may act (a test double).
-    Off,
-}
-
-impl std::str::FromStr for AuthzMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "strict" => Ok(Self::Strict),
-            "soft" => Ok(Self::Soft),
-            "off" => Ok(Self::Off),
-            other => Err(format!(
-                "unknown authz mode `{other}`: expected strict, soft or off"
-            )),
-        }
-    }
-}
-
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -51,24 +25,15 @@ pub struct AppState {
     pub app: Portcullis,
     /// The OpenAPI document, built once from the route table.
     pub openapi: Arc<serde_json::Value>,
-    /// Enforcement mode.
-    pub authz: AuthzMode,
 }
 
 impl AppState {
-    /// Builds the state (strict enforcement).
+    /// Builds the state (the enforcement mode is the application's).
     pub fn new(app: Portcullis) -> Self {
         Self {
             app,
             openapi: Arc::new(crate::openapi::document()),
-            authz: AuthzMode::Strict,
         }
-    }
-
-    /// Uses another enforcement mode.
-    pub fn with_authz(mut self, mode: AuthzMode) -> Self {
-        self.authz = mode;
-        self
     }
 }
 
@@ -90,7 +55,7 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    if g.state.authz != AuthzMode::Off {
+    if g.state.app.authz_mode() != AuthzMode::Off {
         let ids = match Ids::from_request_parts(&mut parts, &g.state).await {
             Ok(ids) => ids,
             Err(e) => return e.into_response(),
@@ -108,7 +73,7 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
                     "Actor '{actor}' requires permission '{}' to {action}: {}",
                     g.key, d.reason
                 );
-                if g.state.authz == AuthzMode::Soft {
+                if g.state.app.authz_mode() == AuthzMode::Soft {
                     tracing::warn!(%actor, key = g.key, reason = %d.reason, "authz soft mode: would have denied");
                 } else {
                     return ApiError::with_chain(

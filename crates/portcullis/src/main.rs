@@ -260,6 +260,7 @@ async fn serve(
     let store = open_store(&url).await?;
     let resolver = SystemTxtResolver::new(&sso.dns_server).map_err(|e| anyhow::anyhow!(e))?;
     let app = Portcullis::new(store, catalog)
+        .with_authz(authz)
         .with_resolver(Arc::new(resolver))
         .with_sso_settings(SsoSettings {
             code_prefix: sso.sso_code_prefix.clone(),
@@ -267,7 +268,7 @@ async fn serve(
             window_secs: sso.sso_verification_window,
         });
     spawn_sso_verifier(app.clone(), sso.sso_check_interval.max(1));
-    let router = portcullis_api::router(portcullis_api::AppState::new(app).with_authz(authz));
+    let router = portcullis_api::router(portcullis_api::AppState::new(app));
     tracing::info!(?authz, "authorization mode");
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -502,14 +502,14 @@ impl Portcullis {
         ))
     }
 
-    /// Decides whether the caller may use `key` in `account` (the enforcement of every route).
-    /// Fails with Forbidden when the caller is not in the account at all.
-    pub async fn decide_request(
+    /// Decides whether the caller may use each of `keys` in `account` (the policies are loaded
+    /// once). Fails with Forbidden when the caller is not in the account at all.
+    pub async fn decide_keys(
         &self,
         principal: &Principal,
         account: &AccountId,
-        key: &str,
-    ) -> CoreResult<CheckResult> {
+        keys: &[String],
+    ) -> CoreResult<Vec<CheckResult>> {
         require_account_access(self.store(), principal, account).await?;
         let subject = match principal {
             Principal::AccountToken { token, .. }
@@ -531,19 +531,122 @@ impl Portcullis {
             }
         };
         let (layers, blocked) = self.layers_for(account, &subject).await?;
-        let check = Check {
-            permission: key.to_owned(),
-            resource: None,
-        };
-        let mut results = Self::evaluate(
+        let checks: Vec<(Check, Vec<String>)> = keys
+            .iter()
+            .map(|k| {
+                (
+                    Check {
+                        permission: k.clone(),
+                        resource: None,
+                    },
+                    vec![k.clone()],
+                )
+            })
+            .collect();
+        Ok(Self::evaluate(
             account,
             &layers,
             blocked.as_deref(),
-            &[(check, vec![key.to_owned()])],
-        );
-        results
+            &checks,
+        ))
+    }
+
+    /// Decides whether the caller may use `key` in `account` (the enforcement of every route).
+    pub async fn decide_request(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        key: &str,
+    ) -> CoreResult<CheckResult> {
+        self.decide_keys(principal, account, &[key.to_owned()])
+            .await?
             .pop()
             .ok_or_else(|| CoreError::Unavailable("no decision".into()))
+    }
+
+    /// Refuses to let the caller grant (through a token, a member's roles or policies, a user
+    /// group's policies, or a group membership) any permission it does not hold itself in the
+    /// account: nobody can hand out more than they have. Deny policies are never an escalation.
+    pub async fn ensure_can_grant(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group_names: &[String],
+        what: &str,
+    ) -> CoreResult<()> {
+        if self.authz_mode() == super::AuthzMode::Off {
+            return Ok(());
+        }
+        // Patterns (`*`, `prefix.*`) stand for the concrete keys Portcullis decides.
+        let mut keys: Vec<String> = Vec::new();
+        let all = self.catalog().permission_keys();
+        for name in group_names {
+            for pattern in self.grants_of(name) {
+                let pattern = PermissionPattern::parse(&pattern);
+                union(
+                    &mut keys,
+                    all.iter()
+                        .filter(|k| pattern.grants(k))
+                        .map(|k| (*k).to_owned()),
+                );
+            }
+        }
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let missing: Vec<String> = self
+            .decide_keys(principal, account, &keys)
+            .await?
+            .into_iter()
+            .filter(|d| !d.allowed)
+            .map(|d| d.permission)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let message = format!(
+            "Actor '{}' cannot grant permissions it does not hold: {what} would grant {}",
+            principal.actor(),
+            missing
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if self.authz_mode() == super::AuthzMode::Soft {
+            tracing::warn!(%message, "authz soft mode: would have denied");
+            return Ok(());
+        }
+        Err(CoreError::Forbidden(message))
+    }
+
+    /// Names of the permission groups that allow policies grant.
+    pub fn allowed_group_names(&self, policies: &[Policy]) -> Vec<String> {
+        policies
+            .iter()
+            .filter(|p| p.access == Access::Allow)
+            .flat_map(|p| p.permission_groups.iter())
+            .map(|id| {
+                self.catalog()
+                    .policy_group(id)
+                    .map_or_else(|| id.clone(), |g| g.name)
+            })
+            .collect()
+    }
+
+    /// Names of the groups a member's grants allow (roles map to the group of the same name).
+    pub fn granted_group_names(&self, grants: &Grants) -> Vec<String> {
+        match grants {
+            Grants::Roles(ids) => ids
+                .iter()
+                .map(|id| {
+                    self.catalog()
+                        .role(id)
+                        .map_or_else(|| id.clone(), |r| r.name.clone())
+                })
+                .collect(),
+            Grants::Policies(p) => self.allowed_group_names(p),
+        }
     }
 }
 

@@ -180,6 +180,13 @@ impl Portcullis {
             )
             .await?
             .ok_or_else(|| CoreError::Unavailable("grants missing after validation".into()))?;
+        self.ensure_can_grant(
+            principal,
+            account,
+            &self.granted_group_names(&grants),
+            &format!("membership of `{email}`"),
+        )
+        .await?;
         let member = NewMember {
             id: MemberId::random(),
             new_user_id: UserId::random(),
@@ -219,6 +226,19 @@ impl Portcullis {
             )
             .await?;
         let status = input.status.unwrap_or(current.status);
+        // New grants, or accepting a membership on someone's behalf, hand out permissions.
+        let activating =
+            status == MemberStatus::Accepted && current.status != MemberStatus::Accepted;
+        if grants.is_some() || activating {
+            let effective = grants.as_ref().unwrap_or(&current.grants);
+            self.ensure_can_grant(
+                principal,
+                account,
+                &self.granted_group_names(effective),
+                &format!("membership of `{}`", current.user.email),
+            )
+            .await?;
+        }
         self.keep_a_super_admin(
             account,
             &current,

@@ -19,13 +19,41 @@ pub mod sso;
 pub mod tokens;
 pub mod user_groups;
 
-/// The application: store, catalog, and the DNS resolver SSO verification uses.
+/// How permissions are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthzMode {
+    /// Denied requests get 403/10000 naming the missing permission (the default).
+    Strict,
+    /// Denied requests are served, and what would have been denied is logged.
+    Soft,
+    /// No policy decisions: any authenticated principal of the account may act (a test double).
+    Off,
+}
+
+impl std::str::FromStr for AuthzMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "strict" => Ok(Self::Strict),
+            "soft" => Ok(Self::Soft),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "unknown authz mode `{other}`: expected strict, soft or off"
+            )),
+        }
+    }
+}
+
+/// The application: store, catalog, the DNS resolver SSO verification uses, and the
+/// enforcement mode.
 #[derive(Clone)]
 pub struct Portcullis {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     resolver: Option<Arc<dyn TxtResolver>>,
     sso: sso::SsoSettings,
+    authz: AuthzMode,
 }
 
 impl Portcullis {
@@ -37,7 +65,19 @@ impl Portcullis {
             catalog,
             resolver: None,
             sso: sso::SsoSettings::default(),
+            authz: AuthzMode::Strict,
         }
+    }
+
+    /// Uses another enforcement mode.
+    pub fn with_authz(mut self, mode: AuthzMode) -> Self {
+        self.authz = mode;
+        self
+    }
+
+    /// The enforcement mode.
+    pub fn authz_mode(&self) -> AuthzMode {
+        self.authz
     }
 
     /// Uses `resolver` for SSO domain verification.

@@ -205,6 +205,41 @@ impl Portcullis {
         }
     }
 
+    /// Names of the token groups that allow policies of a token grant.
+    fn token_allowed_groups(&self, policies: &[TokenPolicy]) -> Vec<String> {
+        policies
+            .iter()
+            .filter(|p| p.access == Access::Allow)
+            .flat_map(|p| p.permission_groups.iter())
+            .map(|id| {
+                self.catalog()
+                    .token_group(id)
+                    .map_or_else(|| id.clone(), |g| g.name.clone())
+            })
+            .collect()
+    }
+
+    /// An account-owned token may hold only what its creator holds (a user-owned token is
+    /// always limited by its user's permissions, so it cannot escalate).
+    async fn ensure_token_grant(
+        &self,
+        principal: &Principal,
+        owner: &TokenOwner,
+        policies: &[TokenPolicy],
+        name: &str,
+    ) -> CoreResult<()> {
+        if let TokenOwner::Account(account) = owner {
+            self.ensure_can_grant(
+                principal,
+                account,
+                &self.token_allowed_groups(policies),
+                &format!("token `{name}`"),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     fn check_token_policies(
         &self,
         owner: &TokenOwner,
@@ -321,6 +356,8 @@ impl Portcullis {
             .map(check_condition)
             .transpose()?
             .unwrap_or_default();
+        self.ensure_token_grant(principal, &owner, &policies, &name)
+            .await?;
         let now = Timestamp::now();
         let token = ApiToken {
             id: TokenId::random(),
@@ -378,6 +415,8 @@ impl Portcullis {
         }
         if let Some(policies) = &input.policies {
             token.policies = self.check_token_policies(&owner, policies)?;
+            self.ensure_token_grant(principal, &owner, &token.policies, &token.name)
+                .await?;
         }
         if let Some(state) = input.state {
             token.state = state;

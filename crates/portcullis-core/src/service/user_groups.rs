@@ -82,6 +82,13 @@ impl Portcullis {
             }
             None => Vec::new(),
         };
+        self.ensure_can_grant(
+            principal,
+            account,
+            &self.allowed_group_names(&policies),
+            &format!("user group `{name}`"),
+        )
+        .await?;
         let now = Timestamp::now();
         let group = UserGroup {
             id: UserGroupId::random(),
@@ -123,6 +130,15 @@ impl Portcullis {
         };
         if name.is_none() && policies.is_none() {
             return Ok(current);
+        }
+        if let Some(p) = &policies {
+            self.ensure_can_grant(
+                principal,
+                account,
+                &self.allowed_group_names(p),
+                &format!("user group `{}`", current.name),
+            )
+            .await?;
         }
         self.store()
             .update_user_group(
@@ -192,6 +208,17 @@ impl Portcullis {
     ) -> CoreResult<Vec<GroupMember>> {
         require_account_access(self.store(), principal, account).await?;
         let ids = member_ids(ids)?;
+        if !ids.is_empty() {
+            // Putting someone in a group gives them the group's permissions.
+            let g = self.find_user_group(account, group).await?;
+            self.ensure_can_grant(
+                principal,
+                account,
+                &self.allowed_group_names(&g.policies),
+                &format!("membership of user group `{}`", g.name),
+            )
+            .await?;
+        }
         self.store()
             .add_group_members(account, group, &ids, Timestamp::now())
             .await
@@ -207,6 +234,17 @@ impl Portcullis {
     ) -> CoreResult<Vec<GroupMember>> {
         require_account_access(self.store(), principal, account).await?;
         let ids = member_ids(ids)?;
+        if !ids.is_empty() {
+            // Putting someone in a group gives them the group's permissions.
+            let g = self.find_user_group(account, group).await?;
+            self.ensure_can_grant(
+                principal,
+                account,
+                &self.allowed_group_names(&g.policies),
+                &format!("membership of user group `{}`", g.name),
+            )
+            .await?;
+        }
         self.store()
             .replace_group_members(account, group, &ids, Timestamp::now())
             .await

@@ -13,6 +13,7 @@ mod helpers;
 mod support;
 
 mod concurrency;
+mod escalation;
 mod group_members;
 mod pagination;
 mod policies;
