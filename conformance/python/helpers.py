@@ -44,7 +44,7 @@ ERR_BAD_PATH_ID = 7003
 
 
 def _data_dir() -> Path:
-    for candidate in (REPO_ROOT.parent / "shared" / "data", REPO_ROOT / "shared" / "data"):
+    for candidate in (REPO_ROOT / "crates" / "portcullis-core" / "data", REPO_ROOT.parent / "shared" / "data"):
         if (candidate / "permission_groups.json").is_file():
             return candidate
     raise FileNotFoundError("shared/data/permission_groups.json not found next to the repository")

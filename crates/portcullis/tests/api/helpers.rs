@@ -1046,8 +1046,9 @@ pub fn in_secs(secs: i64) -> String {
 
 /// A shared data file (`../shared/data/<name>`).
 pub fn shared_data(name: &str) -> Value {
+    // The project's own copy of the catalog data (shipped with its sources file).
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
+        .join("../portcullis-core/data")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -344,6 +344,38 @@ async fn concurrent_creates_on_both_replicas_keep_names_and_emails_unique() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sso_domains_on_both_replicas_stay_unique() {
+    let Some(p) = pair() else { return };
+    let (a, b) = (&p.a, &p.b);
+    let (ca, cb) = (a.admin(), b.admin());
+    let (sa, sb) = (a.acct("/sso_connectors"), b.acct("/sso_connectors"));
+    for round in 0..20 {
+        let domain = format!("race{round:02}.example");
+        let (r1, r2) = tokio::join!(
+            a.post(
+                &sa,
+                &ca,
+                json!({ "email_domain": domain, "begin_verification": false })
+            ),
+            b.post(
+                &sb,
+                &cb,
+                json!({ "email_domain": domain.to_uppercase(), "begin_verification": false })
+            ),
+        );
+        one_wins_one_conflicts(round, "SSO connector", &r1, &r2);
+    }
+    let r = b.get(&sb, &cb).await;
+    let domains: BTreeSet<String> = r
+        .list()
+        .iter()
+        .filter_map(|c| c["email_domain"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(r.list().len(), 20, "one connector per domain: {r}");
+    assert_eq!(domains.len(), 20, "one connector per domain: {r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_member_replacements_on_both_replicas_never_mix() {
     let Some(p) = pair() else { return };
     let (a, b) = (&p.a, &p.b);
