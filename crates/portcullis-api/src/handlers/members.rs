@@ -11,7 +11,7 @@ use portcullis_wire::body as w;
 use crate::convert;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
-use crate::handlers::{ok, One};
+use crate::handlers::{ok, page_items, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::MemberCreate {}
@@ -66,13 +66,7 @@ pub async fn list(
     for m in &result.items {
         items.push(member_out(&s.app, m).await?);
     }
-    let info = portcullis_wire::ResultInfo::new(
-        result.request.page,
-        result.request.per_page,
-        items.len() as u64,
-        result.total,
-    );
-    Ok(axum::Json(portcullis_wire::Envelope::page(items, info)))
+    Ok(page_items(&result, items))
 }
 
 /// `GET /accounts/{account_id}/members/{member_id}`.

@@ -26,7 +26,11 @@ pub fn ok<T: Serialize>(result: T) -> One<T> {
 
 /// Wraps one page of a paginated list.
 pub fn page<T, U: Serialize>(p: &Page<T>, f: impl Fn(&T) -> U) -> One<Vec<U>> {
-    let items: Vec<U> = p.items.iter().map(f).collect();
+    page_items(p, p.items.iter().map(f).collect())
+}
+
+/// Wraps the already converted items of one page.
+pub fn page_items<T, U: Serialize>(p: &Page<T>, items: Vec<U>) -> One<Vec<U>> {
     let info = ResultInfo::new(
         p.request.page,
         p.request.per_page,

@@ -10,7 +10,7 @@ use portcullis_wire::body as w;
 use crate::convert;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
-use crate::handlers::{ok, page, One};
+use crate::handlers::{ok, page, page_items, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::UserGroupCreate {}
@@ -55,13 +55,7 @@ pub async fn list(
     for g in &result.items {
         items.push(group_out(&s.app, g).await?);
     }
-    let info = portcullis_wire::ResultInfo::new(
-        result.request.page,
-        result.request.per_page,
-        items.len() as u64,
-        result.total,
-    );
-    Ok(axum::Json(portcullis_wire::Envelope::page(items, info)))
+    Ok(page_items(&result, items))
 }
 
 /// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.

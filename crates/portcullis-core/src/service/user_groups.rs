@@ -198,18 +198,18 @@ impl Portcullis {
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))
     }
 
-    /// Adds members (idempotent for members already in the group; all or nothing).
-    pub async fn add_group_members(
+    /// Checks access and the ids of an add or replace body. Putting someone in a group gives them
+    /// the group's permissions, so the caller must hold them (no escalation).
+    async fn members_to_put_in(
         &self,
         principal: &Principal,
         account: &AccountId,
         group: &UserGroupId,
         ids: &[String],
-    ) -> CoreResult<Vec<GroupMember>> {
+    ) -> CoreResult<Vec<MemberId>> {
         require_account_access(self.store(), principal, account).await?;
         let ids = member_ids(ids)?;
         if !ids.is_empty() {
-            // Putting someone in a group gives them the group's permissions.
             let g = self.find_user_group(account, group).await?;
             self.ensure_can_grant(
                 principal,
@@ -219,6 +219,20 @@ impl Portcullis {
             )
             .await?;
         }
+        Ok(ids)
+    }
+
+    /// Adds members (idempotent for members already in the group; all or nothing).
+    pub async fn add_group_members(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        group: &UserGroupId,
+        ids: &[String],
+    ) -> CoreResult<Vec<GroupMember>> {
+        let ids = self
+            .members_to_put_in(principal, account, group, ids)
+            .await?;
         self.store()
             .add_group_members(account, group, &ids, Timestamp::now())
             .await
@@ -232,19 +246,9 @@ impl Portcullis {
         group: &UserGroupId,
         ids: &[String],
     ) -> CoreResult<Vec<GroupMember>> {
-        require_account_access(self.store(), principal, account).await?;
-        let ids = member_ids(ids)?;
-        if !ids.is_empty() {
-            // Putting someone in a group gives them the group's permissions.
-            let g = self.find_user_group(account, group).await?;
-            self.ensure_can_grant(
-                principal,
-                account,
-                &self.allowed_group_names(&g.policies),
-                &format!("membership of user group `{}`", g.name),
-            )
+        let ids = self
+            .members_to_put_in(principal, account, group, ids)
             .await?;
-        }
         self.store()
             .replace_group_members(account, group, &ids, Timestamp::now())
             .await
