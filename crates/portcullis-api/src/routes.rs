@@ -101,8 +101,6 @@ pub struct Route {
     pub handler: fn() -> MethodRouter<AppState>,
 }
 
-const V4: &str = "/client/v4";
-
 macro_rules! p {
     ($path:literal) => {
         concat!("/client/v4", $path)
@@ -768,11 +766,6 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
-/// The API prefix.
-pub fn api_prefix() -> &'static str {
-    V4
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,7 +804,7 @@ mod tests {
                 r.operation_id
             );
             assert!(
-                r.path.starts_with(V4) || r.guard == Guard::Public,
+                r.path.starts_with("/client/v4") || r.guard == Guard::Public,
                 "{} is outside /client/v4",
                 r.path
             );
