@@ -20,14 +20,14 @@ use portcullis_core::model::{
 };
 use portcullis_core::page::{Page, PageRequest};
 use portcullis_core::store::{
-    AccountChanges, AccountStore, Bootstrap, MemberChanges, MemberStore, NewMember, NewToken,
-    Store, TokenStore, UserCredentials, UserStore,
+    AccountChanges, AccountStore, Bootstrap, KeepRole, MemberChanges, MemberStore, NewMember,
+    NewToken, Store, TokenStore, UserCredentials, UserStore,
 };
 use portcullis_core::time::Timestamp;
 use serde_json::{json, Value};
 use sqlx::{Pool, QueryBuilder, Transaction};
 
-use crate::backend::{Conn, Db, BEGIN_WRITE};
+use crate::backend::{Conn, Db, BEGIN_WRITE, FOR_UPDATE};
 
 /// Maps database errors to domain errors. Unique violations that a concurrent writer (another
 /// replica) wins are named by the constraint they broke.
@@ -489,6 +489,54 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Accepted holders of `role` in the account, counted with the account row locked (so that
+    /// concurrent member changes of one account are serialized); 0 when there is no role to keep.
+    pub(crate) async fn role_holders(
+        tx: &mut Conn,
+        account: &AccountId,
+        role: Option<&KeepRole>,
+    ) -> CoreResult<i64> {
+        let Some(role) = role else {
+            return Ok(0);
+        };
+        sqlx::query(&format!("select id from account where id = $1{FOR_UPDATE}"))
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let (n,): (i64,) = sqlx::query_as("select count(*) from member m join member_role r on r.member_id = m.id where m.account_id = $1 and m.status = 'accepted' and r.role_id = $2")
+            .bind(account.as_str())
+            .bind(&role.id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(n)
+    }
+
+    /// Fails (and so rolls the transaction back) when the change took the account's last
+    /// accepted holder of `role`.
+    pub(crate) async fn keep_a_holder(
+        tx: &mut Conn,
+        account: &AccountId,
+        member: &MemberId,
+        role: Option<&KeepRole>,
+        before: i64,
+    ) -> CoreResult<()> {
+        let Some(keep) = role else {
+            return Ok(());
+        };
+        if before > 0 && Self::role_holders(tx, account, role).await? == 0 {
+            return Err(CoreError::Invalid {
+                pointer: None,
+                message: format!(
+                    "member {member} is the last accepted {} of account {account}; add another before removing or demoting this one",
+                    keep.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Finds or creates the user with `email`; returns its id.
     pub(crate) async fn ensure_user(
         tx: &mut Conn,
@@ -915,6 +963,7 @@ impl MemberStore for SqlStore {
         now: Timestamp,
     ) -> CoreResult<Option<Member>> {
         let mut tx = self.write().await?;
+        let before = Self::role_holders(&mut tx, account, c.keep_role.as_ref()).await?;
         let done = sqlx::query("update member set status = coalesce($1, status), updated_at = $2 where id = $3 and account_id = $4")
             .bind(c.status.map(MemberStatus::as_str))
             .bind(now.micros())
@@ -929,6 +978,7 @@ impl MemberStore for SqlStore {
         if let Some(grants) = &c.grants {
             Self::write_grants(&mut tx, account, id, grants, now).await?;
         }
+        Self::keep_a_holder(&mut tx, account, id, c.keep_role.as_ref(), before).await?;
         let member = Self::member_where(
             &mut tx,
             "m.id = $1 and m.account_id = $2",
@@ -940,8 +990,14 @@ impl MemberStore for SqlStore {
         Ok(member)
     }
 
-    async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool> {
+    async fn delete_member(
+        &self,
+        account: &AccountId,
+        id: &MemberId,
+        keep_role: Option<&KeepRole>,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let before = Self::role_holders(&mut tx, account, keep_role).await?;
         // The member leaves every group it was in: those groups change.
         sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where id in (select user_group_id from user_group_member where member_id = $2)")
             .bind(Timestamp::now().micros())
@@ -955,6 +1011,7 @@ impl MemberStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        Self::keep_a_holder(&mut tx, account, id, keep_role, before).await?;
         tx.commit().await.map_err(db)?;
         Ok(done.rows_affected() > 0)
     }

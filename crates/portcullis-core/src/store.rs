@@ -46,6 +46,18 @@ pub struct MemberChanges {
     pub status: Option<MemberStatus>,
     /// New roles or policies.
     pub grants: Option<Grants>,
+    /// A role the account must keep at least one accepted holder of (if it has one now).
+    pub keep_role: Option<KeepRole>,
+}
+
+/// A role an account must not lose its last accepted holder of; checked inside the write's
+/// transaction (with the account row locked), so concurrent changes cannot both pass.
+#[derive(Debug, Clone)]
+pub struct KeepRole {
+    /// Role id.
+    pub id: String,
+    /// Role name, for the message.
+    pub name: String,
 }
 
 /// Changes to an account; `None` = unchanged.
@@ -168,8 +180,14 @@ pub trait MemberStore: Send + Sync {
         changes: &MemberChanges,
         now: Timestamp,
     ) -> CoreResult<Option<Member>>;
-    /// Removes a member (and their group memberships); false when absent.
-    async fn delete_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<bool>;
+    /// Removes a member (and their group memberships); false when absent. Refused (Invalid) when
+    /// it would remove the last accepted holder of `keep_role`.
+    async fn delete_member(
+        &self,
+        account: &AccountId,
+        id: &MemberId,
+        keep_role: Option<&KeepRole>,
+    ) -> CoreResult<bool>;
     /// Accepted members of the account holding the given legacy role.
     async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64>;
 }

@@ -80,7 +80,8 @@ pg_contract_tests!(
     concurrent_member_replaces_leave_one_set,
     member_add_racing_group_delete,
     account_delete_cascades,
-    sso_connectors_and_claims
+    sso_connectors_and_claims,
+    last_role_holder_survives_races
 );
 
 #[test]

@@ -15,7 +15,7 @@ use portcullis_core::model::{
     TokenCondition, TokenOwner, TokenPolicy, TokenState, UserGroup, UserGroupFilter,
 };
 use portcullis_core::page::{PageRequest, LARGE_LIST, SMALL_LIST};
-use portcullis_core::store::{AccountChanges, MemberChanges, NewMember, NewToken, Store};
+use portcullis_core::store::{AccountChanges, KeepRole, MemberChanges, NewMember, NewToken, Store};
 use portcullis_core::time::Timestamp;
 use portcullis_core::CoreError;
 
@@ -31,7 +31,7 @@ macro_rules! contract_tests {
             accounts_round_trip, members_and_users, member_grants_and_policies, tokens_round_trip,
             resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
-            account_delete_cascades, sso_connectors_and_claims);
+            account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -248,6 +248,7 @@ pub async fn members_and_users(store: S) {
             &MemberChanges {
                 status: Some(MemberStatus::Pending),
                 grants: None,
+                keep_role: None,
             },
             Timestamp::now(),
         )
@@ -264,8 +265,8 @@ pub async fn members_and_users(store: S) {
         store.get_member(&b, &m1.id).await.unwrap().is_none(),
         "members are per account"
     );
-    assert!(store.delete_member(&a, &m1.id).await.unwrap());
-    assert!(!store.delete_member(&a, &m1.id).await.unwrap());
+    assert!(store.delete_member(&a, &m1.id, None).await.unwrap());
+    assert!(!store.delete_member(&a, &m1.id, None).await.unwrap());
     assert_eq!(
         store
             .count_accepted_with_role(&b, ADMIN_ROLE)
@@ -315,6 +316,7 @@ pub async fn member_grants_and_policies(store: S) {
             &MemberChanges {
                 status: None,
                 grants: Some(roles.clone()),
+                keep_role: None,
             },
             Timestamp::now(),
         )
@@ -628,7 +630,7 @@ pub async fn group_members_semantics(store: S) {
         .await
         .unwrap()
         .is_none());
-    assert!(store.delete_member(&a, &m3).await.unwrap());
+    assert!(store.delete_member(&a, &m3, None).await.unwrap());
     let f = GroupMemberFilter::default();
     assert_eq!(
         store
@@ -890,4 +892,58 @@ pub async fn sso_connectors_and_claims(store: S) {
     assert!(!store.delete_sso(&a, &pending.id).await.unwrap());
     assert!(store.delete_account(&b).await.unwrap());
     assert!(store.get_sso(&b, &cb.id).await.unwrap().is_none());
+}
+
+/// Two concurrent demotions of an account's last two Super Administrators: exactly one passes,
+/// and the account keeps one (the rule is checked inside the write's transaction).
+pub async fn last_role_holder_survives_races(store: S) {
+    const SUPER: &str = "33666b9c79b9a5273fc7344ff42f953d";
+    let keep = KeepRole {
+        id: SUPER.into(),
+        name: "Super Administrator - All Privileges".into(),
+    };
+    for round in 0..10 {
+        let a = account(&store, &format!("A{round}")).await;
+        let mut ids = Vec::new();
+        for i in 0..2 {
+            let m = store
+                .create_member(
+                    &a,
+                    &new_member(
+                        &format!("sa{i}@example.com"),
+                        Grants::Roles(vec![SUPER.into()]),
+                    ),
+                )
+                .await
+                .unwrap();
+            ids.push(m.id);
+        }
+        let demote = |id: MemberId| {
+            let (s, a, keep) = (store.clone(), a.clone(), keep.clone());
+            tokio::spawn(async move {
+                let c = MemberChanges {
+                    status: None,
+                    grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
+                    keep_role: Some(keep),
+                };
+                s.update_member(&a, &id, &c, Timestamp::now()).await
+            })
+        };
+        let (r1, r2) = (demote(ids[0].clone()), demote(ids[1].clone()));
+        let results = [r1.await.unwrap(), r2.await.unwrap()];
+        let passed = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(passed, 1, "round {round}: {results:?}");
+        assert_eq!(store.count_accepted_with_role(&a, SUPER).await.unwrap(), 1);
+        // The last one cannot be deleted either.
+        let last = if results[0].is_err() {
+            &ids[0]
+        } else {
+            &ids[1]
+        };
+        assert!(store.delete_member(&a, last, Some(&keep)).await.is_err());
+        assert!(
+            store.get_member(&a, last).await.unwrap().is_some(),
+            "nothing half-done"
+        );
+    }
 }

@@ -1,14 +1,13 @@
 //! Account members.
 
 use crate::auth::{require_account_access, Principal};
-use crate::catalog::SUPER_ADMIN_ROLE;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserId};
 use crate::model::{Grants, Member, MemberFilter, MemberStatus};
 use crate::page::{Page, PageRequest};
 use crate::service::policies::PolicyDraft;
 use crate::service::{check_email, Portcullis};
-use crate::store::{MemberChanges, NewMember};
+use crate::store::{KeepRole, MemberChanges, NewMember};
 use crate::time::Timestamp;
 
 /// `POST /accounts/{a}/members`.
@@ -93,46 +92,13 @@ impl Portcullis {
         }
     }
 
-    fn super_admin_role_id(&self) -> Option<String> {
-        self.catalog()
-            .roles()
-            .iter()
-            .find(|r| r.name == SUPER_ADMIN_ROLE)
-            .map(|r| r.id.clone())
-    }
-
-    /// Refuses a change that would leave the account without an accepted Super Administrator.
-    async fn keep_a_super_admin(
-        &self,
-        account: &AccountId,
-        member: &Member,
-        after: Option<(MemberStatus, &Grants)>,
-    ) -> CoreResult<()> {
-        let Some(sa) = self.super_admin_role_id() else {
-            return Ok(());
-        };
-        let is_sa = |status: MemberStatus, grants: &Grants| {
-            status == MemberStatus::Accepted
-                && matches!(grants, Grants::Roles(r) if r.contains(&sa))
-        };
-        if !is_sa(member.status, &member.grants) {
-            return Ok(());
-        }
-        if let Some((status, grants)) = after {
-            if is_sa(status, grants) {
-                return Ok(());
-            }
-        }
-        if self.store().count_accepted_with_role(account, &sa).await? <= 1 {
-            return Err(CoreError::Invalid {
-                pointer: None,
-                message: format!(
-                    "member {} is the last accepted Super Administrator of account {account}; add another before removing or demoting this one",
-                    member.id
-                ),
-            });
-        }
-        Ok(())
+    /// The rule every member change keeps: an account never loses its last accepted Super
+    /// Administrator (checked by the store inside the write's transaction).
+    fn keep_super_admin(&self) -> Option<KeepRole> {
+        self.catalog().super_admin_role().map(|r| KeepRole {
+            id: r.id.clone(),
+            name: r.name.clone(),
+        })
     }
 
     /// `GET /accounts/{a}/members`.
@@ -239,15 +205,11 @@ impl Portcullis {
             )
             .await?;
         }
-        self.keep_a_super_admin(
-            account,
-            &current,
-            Some((status, grants.as_ref().unwrap_or(&current.grants))),
-        )
-        .await?;
+
         let changes = MemberChanges {
             status: input.status,
             grants,
+            keep_role: self.keep_super_admin(),
         };
         self.store()
             .update_member(account, id, &changes, Timestamp::now())
@@ -263,13 +225,11 @@ impl Portcullis {
         id: &MemberId,
     ) -> CoreResult<()> {
         require_account_access(self.store(), principal, account).await?;
-        let current = self
+        if self
             .store()
-            .get_member(account, id)
+            .delete_member(account, id, self.keep_super_admin().as_ref())
             .await?
-            .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
-        self.keep_a_super_admin(account, &current, None).await?;
-        if self.store().delete_member(account, id).await? {
+        {
             Ok(())
         } else {
             Err(CoreError::not_found("member", id.as_str()))
