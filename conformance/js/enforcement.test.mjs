@@ -55,8 +55,10 @@ describe('policy enforcement', () => {
     const c = p.client;
     const actor = p.actor;
 
-    // Minimal Account Access alone
-    assert.ok(ids(await collect(c.accounts.members.list({ account_id: a }))).includes(p.member.id));
+    // Minimal Account Access alone: the account itself and the permission groups, nothing else
+    // (Cloudflare: "Can view account, and nothing else"): not even the member list.
+    assert.equal((await c.accounts.get({ account_id: a })).id, a);
+    await expectDenied(c.accounts.members.list({ account_id: a }), K.ORG_READ, { actor, reason: 'no policy' });
     await expectDenied(c.iam.userGroups.list({ account_id: a }), K.MEMBER_LIST, { actor, reason: 'no policy' });
     await expectDenied(c.iam.resourceGroups.list({ account_id: a }), K.RG_LIST, { actor });
 
@@ -177,7 +179,8 @@ describe('policy enforcement', () => {
     await expectDenied(c.iam.resourceGroups.list({ account_id: a }), K.RG_LIST, { actor });
     await expectDenied(c.accounts.tokens.list({ account_id: a }), K.TOKEN_LIST, { actor });
     // the member's own policy is untouched
-    await c.accounts.members.list({ account_id: a });
+    await c.accounts.get({ account_id: a });
+    await expectDenied(c.accounts.members.list({ account_id: a }), K.ORG_READ, { actor });
 
     // back in: allowed again; the group deleted: gone again
     await w.join(readers.id, p);
@@ -293,7 +296,7 @@ describe('policy enforcement', () => {
     assert.deepEqual(decidedByView(d), [[readersPolicy, 'allow', 'user_group', readers.id]], JSON.stringify(d));
     assert.deepEqual(d.decided_by[0].source.user_group, { id: readers.id, name: readers.name });
     // allowed by the member's own policy and by the group
-    d = ds[K.ORG_READ];
+    d = ds[K.ACCOUNT_READ];
     assert.deepEqual(
       decidedByView(d),
       [

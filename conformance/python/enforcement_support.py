@@ -33,6 +33,7 @@ from helpers import (
 
 # --- permission keys (crates/portcullis-core/data/permission_keys.json) ----------------------------
 
+K_ACCOUNT_READ = "com.cloudflare.api.account.read"
 K_ORG_READ = "#organization:read"
 K_ORG_EDIT = "#organization:edit"
 K_MEMBER_LIST = "com.cloudflare.api.account.member.list"  # list user groups (and their members)
@@ -311,6 +312,7 @@ def probes(a: str) -> Dict[str, Callable[[Cloudflare], Any]]:
     """key -> a call through the SDK whose route requires exactly that key in account `a`.
     Writes create uniquely named objects (harmless when allowed)."""
     return {
+        K_ACCOUNT_READ: lambda c: c.accounts.get(account_id=a),
         K_ORG_READ: lambda c: c.accounts.members.list(account_id=a),
         K_ORG_EDIT: lambda c: c.accounts.members.create(
             account_id=a, email=unique_email("probe"), roles=[ROLE_ADMIN_READ_ONLY]

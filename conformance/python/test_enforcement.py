@@ -24,6 +24,7 @@ import pytest
 from conftest import unique
 from helpers import REPO_ROOT, account_key, account_policy
 from enforcement_support import (
+    K_ACCOUNT_READ,
     K_AUTHORIZE,
     K_MEMBER_CREATE,
     K_MEMBER_LIST,
@@ -84,8 +85,10 @@ def test_group_granted_read_only_member_reads_but_cannot_write(world: World):
     p = world.person(policies=[world.allow(PG_MINIMAL)])
     c = p.client
 
-    # Minimal Account Access alone: the account and its members, nothing of IAM beyond permission groups.
-    assert p.member_id in ids(c.accounts.members.list(account_id=a))
+    # Minimal Account Access alone: the account itself and the permission groups, nothing else
+    # (Cloudflare: "Can view account, and nothing else"): not even the member list.
+    assert c.accounts.get(account_id=a).id == a
+    expect_denied(lambda: c.accounts.members.list(account_id=a), K_ORG_READ, actor=p.actor, reason="no policy")
     expect_denied(lambda: c.iam.user_groups.list(account_id=a), K_MEMBER_LIST, actor=p.actor, reason="no policy")
     expect_denied(lambda: c.iam.resource_groups.list(account_id=a), K_RG_LIST, actor=p.actor)
 
@@ -215,7 +218,8 @@ def test_removal_from_the_group_revokes_its_grants_immediately(world: World):
     expect_denied(lambda: c.iam.resource_groups.list(account_id=a), K_RG_LIST, actor=p.actor)
     expect_denied(lambda: c.accounts.tokens.list(account_id=a), K_TOKEN_LIST, actor=p.actor)
     # the member's own policy is untouched
-    c.accounts.members.list(account_id=a)
+    c.accounts.get(account_id=a)
+    expect_denied(lambda: c.accounts.members.list(account_id=a), K_ORG_READ, actor=p.actor)
 
     # back in: allowed again; the group deleted: gone again
     world.join(readers.id, p)
@@ -339,7 +343,7 @@ def test_decisions_match_enforcement_and_name_the_deciding_policies(world: World
     assert decided_by_view(d) == [(readers_policy, "allow", "user_group", readers.id)], d
     assert d["decided_by"][0]["source"]["user_group"] == {"id": readers.id, "name": readers.name}, d
     # allowed by the member's own policy and by the group
-    d = ds[K_ORG_READ]
+    d = ds[K_ACCOUNT_READ]
     assert decided_by_view(d) == sorted(
         [(own_policy, "allow", "member", None), (readers_policy, "allow", "user_group", readers.id)]
     ), d

@@ -15,6 +15,7 @@ import { expectApiError, localGroupId, uniq } from './expect.mjs';
 
 /** Permission keys (crates/portcullis-core/data/permission_keys.json). */
 export const K = {
+  ACCOUNT_READ: 'com.cloudflare.api.account.read',
   ORG_READ: '#organization:read',
   ORG_EDIT: '#organization:edit',
   MEMBER_LIST: 'com.cloudflare.api.account.member.list',
@@ -103,6 +104,7 @@ export async function expectNotInAccount(promise, { actor } = {}) {
  */
 export function probes(a) {
   return {
+    [K.ACCOUNT_READ]: (c) => c.accounts.get({ account_id: a }),
     [K.ORG_READ]: (c) => c.accounts.members.list({ account_id: a }),
     [K.ORG_EDIT]: (c) => c.accounts.members.create({ account_id: a, email: `${uniq('probe')}@example.com`, roles: [ROLES.ADMIN_RO] }),
     [K.MEMBER_LIST]: (c) => c.iam.userGroups.list({ account_id: a }),

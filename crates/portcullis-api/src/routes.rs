@@ -443,7 +443,7 @@ pub static ROUTES: &[Route] = &[
         operation_id: "accounts-get",
         summary: "Account details",
         tag: "Accounts",
-        guard: Guard::Permission("#organization:read"),
+        guard: Guard::Permission("com.cloudflare.api.account.read"),
         query: &[],
         body: None,
         result: Shape::Object(schema::<w::Account>),
