@@ -361,11 +361,25 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path, db_url: &str) -> Server {
+        Server::start_with(dir, db_url, &[])
+    }
+
+    /// `serve` with more flags. Settings the environment could add are removed, so a test's
+    /// flags are all the server gets.
+    pub fn start_with(dir: &Path, db_url: &str, extra: &[&str]) -> Server {
         let n = SERVER_SEQ.fetch_add(1, Ordering::SeqCst);
         let log = dir.join(format!("serve-{n}.stderr"));
         let log_file = File::create(&log).expect("create server log");
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
+            .args(extra)
+            .env_remove("PORTCULLIS_DNS_SERVER")
+            .env_remove("PORTCULLIS_SSO_CODE_PREFIX")
+            .env_remove("PORTCULLIS_SSO_CHECK_INTERVAL")
+            .env_remove("PORTCULLIS_SSO_VERIFICATION_WINDOW")
+            .env_remove("PORTCULLIS_AUTHZ")
+            .env_remove("PORTCULLIS_CONFIG")
+            .env_remove("PORTCULLIS_CATALOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))

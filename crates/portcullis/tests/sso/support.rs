@@ -17,7 +17,7 @@ use tempfile::TempDir;
 
 use crate::helpers::{
     assert_id, assert_timestamp, bootstrap, check_envelope, db_guard, db_url_for, http_client,
-    is_id, str_field, Boot, Cred, Resp, SchemaGuard, BIN,
+    is_id, str_field, Boot, Cred, Resp, SchemaGuard, Server, BIN,
 };
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -205,63 +205,24 @@ impl SsoOpts {
     }
 }
 
-pub struct SsoServer {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
-}
+/// A `portcullis serve` with the SSO flags (the shared harness's server).
+pub type SsoServer = Server;
 
-impl SsoServer {
-    pub fn start(dir: &Path, db_url: &str, dns: &str, opts: SsoOpts) -> SsoServer {
-        let n = PROC_SEQ.fetch_add(1, Ordering::SeqCst);
-        let log = dir.join(format!("sso-serve-{n}.stderr"));
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
-            .args(["--dns-server", dns])
-            .args(["--sso-check-interval", &opts.interval.to_string()])
-            .args(["--sso-verification-window", &opts.window.to_string()])
-            // The environment must not override or add to the flags above.
-            .env_remove("PORTCULLIS_DNS_SERVER")
-            .env_remove("PORTCULLIS_SSO_CODE_PREFIX");
-        let (child, addr) = spawn_announcing(cmd, "portcullis serve", "listening on http://", &log);
-        SsoServer {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    /// SIGTERM, then wait for the process to exit (at most 15 s).
-    pub fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                return st;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("server did not exit within 15 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for SsoServer {
-    fn drop(&mut self) {
-        kill_quietly(&mut self.child);
-    }
+/// Starts `serve` pointed at the DNS fixture, with the given SSO timings.
+pub fn start_sso(dir: &Path, db_url: &str, dns: &str, opts: SsoOpts) -> SsoServer {
+    let (interval, window) = (opts.interval.to_string(), opts.window.to_string());
+    Server::start_with(
+        dir,
+        db_url,
+        &[
+            "--dns-server",
+            dns,
+            "--sso-check-interval",
+            &interval,
+            "--sso-verification-window",
+            &window,
+        ],
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +249,7 @@ impl SsoApp {
         let guard = db_guard(&db_url);
         let boot = bootstrap(&db_url, "SSO", "admin@example.com", &[]);
         let dns = DnsFixture::start(dir.path());
-        let server = SsoServer::start(dir.path(), &db_url, &dns.addr, opts);
+        let server = start_sso(dir.path(), &db_url, &dns.addr, opts);
         SsoApp {
             server: Some(server),
             dns,
@@ -314,7 +275,7 @@ impl SsoApp {
     pub fn restart(&mut self, opts: SsoOpts) {
         assert!(self.server.is_none(), "stop the server first");
         self.opts = opts;
-        self.server = Some(SsoServer::start(
+        self.server = Some(start_sso(
             self.dir.path(),
             &self.db_url,
             &self.dns.addr,
@@ -326,10 +287,7 @@ impl SsoApp {
     pub fn logs(&self) -> String {
         format!(
             "--- server stderr ---\n{}\n--- dns fixture stderr ---\n{}",
-            self.server
-                .as_ref()
-                .map(SsoServer::stderr)
-                .unwrap_or_default(),
+            self.server.as_ref().map(Server::stderr).unwrap_or_default(),
             self.dns.stderr()
         )
     }
