@@ -4,6 +4,7 @@ use axum::extract::State;
 use portcullis_core::ids::{AccountId, MemberId, UserGroupId};
 use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
 use portcullis_core::page::LARGE_LIST;
+use portcullis_core::service::user_groups::MembersChange;
 use portcullis_core::service::Portcullis;
 use portcullis_wire::body as w;
 
@@ -150,6 +151,21 @@ pub async fn get_member(
     Ok(ok(convert::group_member_detail(&m)))
 }
 
+async fn put_members(
+    s: &AppState,
+    p: &portcullis_core::auth::Principal,
+    ids: &Ids,
+    body: Vec<w::IdRef>,
+    change: MembersChange,
+) -> ApiResult<One<Vec<w::GroupMember>>> {
+    let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
+    let members = s
+        .app
+        .put_group_members(p, &account(ids), &group_id(ids), &wanted, change)
+        .await?;
+    Ok(ok(members.iter().map(convert::group_member).collect()))
+}
+
 /// `POST …/user_groups/{user_group_id}/members` with a bare array `[{"id"}]`.
 pub async fn add_members(
     State(s): State<AppState>,
@@ -157,12 +173,7 @@ pub async fn add_members(
     ids: Ids,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
-    let members = s
-        .app
-        .add_group_members(&p, &account(&ids), &group_id(&ids), &wanted)
-        .await?;
-    Ok(ok(members.iter().map(convert::group_member).collect()))
+    put_members(&s, &p, &ids, body, MembersChange::Add).await
 }
 
 /// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group).
@@ -172,12 +183,7 @@ pub async fn replace_members(
     ids: Ids,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
-    let members = s
-        .app
-        .replace_group_members(&p, &account(&ids), &group_id(&ids), &wanted)
-        .await?;
-    Ok(ok(members.iter().map(convert::group_member).collect()))
+    put_members(&s, &p, &ids, body, MembersChange::Replace).await
 }
 
 /// `DELETE …/user_groups/{user_group_id}/members/{member_id}`: answers the removed member.

@@ -12,6 +12,15 @@ use crate::time::Timestamp;
 /// Longest user-group name.
 pub const USER_GROUP_NAME_MAX: usize = 255;
 
+/// How a members body applies to a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembersChange {
+    /// Add to the current members (POST).
+    Add,
+    /// Replace the current members (PUT).
+    Replace,
+}
+
 /// Parses member ids of an add/replace body (`[{"id": ...}]`), dropping repeats.
 pub fn member_ids(ids: &[String]) -> CoreResult<Vec<MemberId>> {
     let mut out: Vec<MemberId> = Vec::with_capacity(ids.len());
@@ -198,15 +207,17 @@ impl Portcullis {
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))
     }
 
-    /// Checks access and the ids of an add or replace body. Putting someone in a group gives them
-    /// the group's permissions, so the caller must hold them (no escalation).
-    async fn members_to_put_in(
+    /// Adds members (`Add`: idempotent for members already in the group) or replaces the set
+    /// (`Replace`: `[]` empties it); all or nothing. Putting someone in a group gives them the
+    /// group's permissions, so the caller must hold them (no escalation).
+    pub async fn put_group_members(
         &self,
         principal: &Principal,
         account: &AccountId,
         group: &UserGroupId,
         ids: &[String],
-    ) -> CoreResult<Vec<MemberId>> {
+        change: MembersChange,
+    ) -> CoreResult<Vec<GroupMember>> {
         require_account_access(self.store(), principal, account).await?;
         let ids = member_ids(ids)?;
         if !ids.is_empty() {
@@ -219,39 +230,19 @@ impl Portcullis {
             )
             .await?;
         }
-        Ok(ids)
-    }
-
-    /// Adds members (idempotent for members already in the group; all or nothing).
-    pub async fn add_group_members(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        group: &UserGroupId,
-        ids: &[String],
-    ) -> CoreResult<Vec<GroupMember>> {
-        let ids = self
-            .members_to_put_in(principal, account, group, ids)
-            .await?;
-        self.store()
-            .add_group_members(account, group, &ids, Timestamp::now())
-            .await
-    }
-
-    /// Replaces the group's members (`[]` empties it).
-    pub async fn replace_group_members(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        group: &UserGroupId,
-        ids: &[String],
-    ) -> CoreResult<Vec<GroupMember>> {
-        let ids = self
-            .members_to_put_in(principal, account, group, ids)
-            .await?;
-        self.store()
-            .replace_group_members(account, group, &ids, Timestamp::now())
-            .await
+        let now = Timestamp::now();
+        match change {
+            MembersChange::Add => {
+                self.store()
+                    .add_group_members(account, group, &ids, now)
+                    .await
+            }
+            MembersChange::Replace => {
+                self.store()
+                    .replace_group_members(account, group, &ids, now)
+                    .await
+            }
+        }
     }
 
     /// Removes one member from a group; returns the removed member.
