@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use portcullis_core::changes::Change;
 use portcullis_core::error::{CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
 use portcullis_core::model::{
@@ -350,7 +351,8 @@ impl ResourceGroupStore for SqlStore {
             .await
             .map_err(db)?;
         Self::write_objects(&mut tx, g).await?;
-        tx.commit().await.map_err(db)
+        self.commit(tx, &[Change::Account(g.account_id.clone())])
+            .await
     }
 
     async fn update_resource_group(&self, g: &ResourceGroup) -> CoreResult<bool> {
@@ -368,7 +370,8 @@ impl ResourceGroupStore for SqlStore {
             return Ok(false);
         }
         Self::write_objects(&mut tx, g).await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(g.account_id.clone())])
+            .await?;
         Ok(true)
     }
 
@@ -422,7 +425,7 @@ impl ResourceGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(ResourceGroupDeletion::Deleted)
     }
 }
@@ -534,7 +537,8 @@ impl UserGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.commit(tx, &[Change::Account(g.account_id.clone())])
+            .await
     }
 
     async fn update_user_group(
@@ -578,7 +582,7 @@ impl UserGroupStore for SqlStore {
         }
         Self::touch_group(&mut tx, id, 0, now).await?;
         let group = Self::ug_get(&mut tx, account, id).await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(group)
     }
 
@@ -616,7 +620,7 @@ impl UserGroupStore for SqlStore {
                 .await
                 .map_err(db)?;
         }
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -714,7 +718,7 @@ impl UserGroupStore for SqlStore {
             Self::touch_group(&mut tx, group, added as i64, now).await?;
         }
         let out = Self::group_members_where(&mut tx, group, Some(members)).await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(out)
     }
 
@@ -749,7 +753,7 @@ impl UserGroupStore for SqlStore {
             Self::touch_group(&mut tx, group, added as i64 - removed as i64, now).await?;
         }
         let out = Self::group_members_where(&mut tx, group, None).await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(out)
     }
 
@@ -776,7 +780,7 @@ impl UserGroupStore for SqlStore {
             .map_err(db)?;
             Self::touch_group(&mut tx, group, -1, now).await?;
         }
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(found)
     }
 }

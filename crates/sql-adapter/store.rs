@@ -6,12 +6,16 @@
 //! case-insensitive order, `on conflict do nothing`, `true`/`false`.
 //!
 //! - Every write is one transaction (`BEGIN_WRITE`); a failure rolls back everything.
+//! - Writes that change what caches derive from the data commit through `SqlStore::commit`,
+//!   which announces the change (`backend::announce`) and records it in `Store::revisions`.
 //! - Queries are checked at run time and covered by the storage contract suite on both
 //!   backends; no sqlx type leaves the adapter.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use portcullis_core::changes::{Change, Revisions};
 use portcullis_core::error::{CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use portcullis_core::model::{
@@ -66,6 +70,10 @@ pub(crate) fn ts(v: i64) -> Timestamp {
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) pool: Pool<Db>,
+    /// What caches derived from this database are valid against (see `Store::revisions`).
+    pub(crate) revisions: Arc<Revisions>,
+    /// How this process tells others serving the same database what it changed.
+    pub(crate) feed: crate::backend::Feed,
 }
 
 type AccountRow = (String, String, String, bool, Option<String>, i64);
@@ -248,6 +256,23 @@ fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
 impl SqlStore {
     pub(crate) async fn write(&self) -> CoreResult<Transaction<'static, Db>> {
         self.pool.begin_with(BEGIN_WRITE).await.map_err(db)
+    }
+
+    /// Commits a write and records what it changed: announced to other processes inside the
+    /// transaction (so only a committed change is heard), recorded here once committed.
+    pub(crate) async fn commit(
+        &self,
+        mut tx: Transaction<'static, Db>,
+        changes: &[Change],
+    ) -> CoreResult<()> {
+        crate::backend::announce(&mut tx, &self.feed, changes)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        for change in changes {
+            self.revisions.record(change);
+        }
+        Ok(())
     }
 
     pub(crate) async fn load_grants(
@@ -651,7 +676,8 @@ impl AccountStore for SqlStore {
         if let Some(owner) = owner {
             Self::insert_member(&mut tx, &account.id, owner).await?;
         }
-        tx.commit().await.map_err(db)
+        self.commit(tx, &[Change::Account(account.id.clone())])
+            .await
     }
 
     async fn get_account(&self, id: &AccountId) -> CoreResult<Option<Account>> {
@@ -735,7 +761,7 @@ impl AccountStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(id.clone())]).await?;
         Ok(Some(account_from(row)))
     }
 
@@ -752,7 +778,8 @@ impl AccountStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(id.clone()), Change::Tokens])
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -796,7 +823,8 @@ impl AccountStore for SqlStore {
         .map_err(db)?;
         Self::insert_member(&mut tx, &plan.account.id, &plan.member).await?;
         Self::insert_token(&mut tx, &plan.token).await?;
-        tx.commit().await.map_err(db)
+        self.commit(tx, &[Change::Account(plan.account.id.clone())])
+            .await
     }
 }
 
@@ -883,7 +911,7 @@ impl MemberStore for SqlStore {
         )
         .await?
         .ok_or_else(|| CoreError::Unavailable("member missing after insert".into()))?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(member)
     }
 
@@ -986,7 +1014,7 @@ impl MemberStore for SqlStore {
             account.as_str(),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(member)
     }
 
@@ -1012,7 +1040,7 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db)?;
         Self::keep_a_holder(&mut tx, account, id, keep_role, before).await?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -1091,7 +1119,7 @@ impl TokenStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Tokens]).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -1106,7 +1134,7 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Tokens]).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -1129,7 +1157,7 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        self.commit(tx, &[Change::Tokens]).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -1173,5 +1201,9 @@ impl Store for SqlStore {
             .await
             .map(|_| ())
             .map_err(db)
+    }
+
+    fn revisions(&self) -> &Revisions {
+        &self.revisions
     }
 }

@@ -1,6 +1,7 @@
-//! Authentication: turning credentials into a [`Principal`], and the account-access rule that
-//! holds until the policy engine is wired in (a principal acts only in accounts where it is an
-//! accepted member, or in the account that owns the token).
+//! Authentication: turning credentials into a [`Principal`]. Credentials are read from the
+//! store on every request (never cached), so a rolled, deleted or disabled token and a replaced
+//! key stop working at once on every replica. What a principal may do in an account is decided
+//! by the services (`Portcullis::require_access`, `Portcullis::decide_request`).
 
 use std::net::IpAddr;
 
@@ -178,32 +179,4 @@ pub fn check_token_usable(
         }
     }
     Ok(())
-}
-
-/// Succeeds when `principal` may act inside `account`: an account-owned token of that account,
-/// or a user with an accepted membership there. Otherwise 403, whether or not the account exists.
-pub async fn require_account_access(
-    store: &dyn Store,
-    principal: &Principal,
-    account: &AccountId,
-) -> CoreResult<()> {
-    let denied = || {
-        CoreError::Forbidden(format!(
-            "Actor '{}' is not a member of account '{account}'",
-            principal.actor()
-        ))
-    };
-    match principal {
-        Principal::AccountToken { account_id, .. } => {
-            if account_id == account {
-                Ok(())
-            } else {
-                Err(denied())
-            }
-        }
-        Principal::User { user, .. } => match store.member_of(account, &user.id).await? {
-            Some(m) if m.status == crate::model::MemberStatus::Accepted => Ok(()),
-            _ => Err(denied()),
-        },
-    }
 }

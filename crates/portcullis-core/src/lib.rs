@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod changes;
 pub mod dns;
 pub mod error;
 pub mod ids;

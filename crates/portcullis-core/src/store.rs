@@ -376,4 +376,10 @@ pub trait Store:
 {
     /// Whether the database answers.
     async fn ping(&self) -> CoreResult<()>;
+
+    /// The change revisions of this store's data (see [`crate::changes`]): every write that
+    /// changes an account's policies records [`crate::changes::Change::Account`] once
+    /// committed, every token write (update, delete, roll) [`crate::changes::Change::Tokens`],
+    /// here and in every other process serving the same database.
+    fn revisions(&self) -> &crate::changes::Revisions;
 }

@@ -6,8 +6,11 @@
 //!   uniqueness (group names, member emails, user emails) is enforced by unique indexes, so two
 //!   replicas cannot both win. These locks are taken in one order (account, then group), so
 //!   writers wait for each other instead of failing with serialization errors.
-//! - Nothing is cached in the process: every read goes to the database, so once a write has
-//!   returned, every replica serves the new state.
+//! - Reads go to the database, so once a write has returned every replica serves the new
+//!   state. What the policy index caches is kept true across replicas by announcements: every
+//!   write that changes policies or tokens runs `pg_notify` inside its transaction, and each
+//!   serving replica `LISTEN`s ([`PostgresStore::hear_changes`]) and records what the others
+//!   changed; while it cannot hear them its caches are off.
 //! - Migrations take PostgreSQL's advisory lock (sqlx), so replicas starting together apply them
 //!   once. A `search_path` given in the URL (`?options=-c%20search_path%3Dname`) selects the
 //!   schema, created if missing.
@@ -16,9 +19,12 @@
 //! - The SQL itself is shared with the SQLite adapter (`crates/sql-adapter`).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_core::changes::{Change, Revisions};
 use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::ids::random_hex_id;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Executor;
 
@@ -34,6 +40,37 @@ mod backend {
     pub const FOR_UPDATE: &str = " for update";
     /// Claims skip rows another replica is claiming.
     pub const SKIP_LOCKED: &str = " for update skip locked";
+
+    /// Where this replica announces its changes and hears the others'.
+    #[derive(Clone)]
+    pub struct Feed {
+        /// The `NOTIFY` channel of this database and schema.
+        pub channel: String,
+        /// This process's id in announcements (its own are not recorded twice).
+        pub origin: String,
+        /// How to open the listening connection.
+        pub options: sqlx::postgres::PgConnectOptions,
+    }
+
+    /// Announces changes with `pg_notify` inside the transaction: PostgreSQL delivers the
+    /// notification when (and only if) the transaction commits.
+    pub async fn announce(
+        tx: &mut Conn,
+        feed: &Feed,
+        changes: &[portcullis_core::changes::Change],
+    ) -> Result<(), sqlx::Error> {
+        let mut payload = feed.origin.clone();
+        for change in changes {
+            payload.push(' ');
+            payload.push_str(&change.encode());
+        }
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(&feed.channel)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+    }
 }
 
 #[path = "../../sql-adapter/groups.rs"]
@@ -102,6 +139,7 @@ impl PostgresStore {
     pub async fn open(url: &str) -> CoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| CoreError::Unavailable(format!("bad database URL: {e}")))?;
+        let pool_options = options.clone();
         let timeout_ms = env_number("PORTCULLIS_DB_STATEMENT_TIMEOUT_MS", 10_000);
         let max = u32::try_from(env_number("PORTCULLIS_DB_MAX_CONNECTIONS", 10)).unwrap_or(10);
         let pool = PgPoolOptions::new()
@@ -115,7 +153,7 @@ impl PostgresStore {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(pool_options)
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         if let Some(schema) = schema_of(url)? {
@@ -130,7 +168,16 @@ impl PostgresStore {
                 Err(e) => return Err(CoreError::Unavailable(format!("cannot create schema: {e}"))),
             }
         }
-        let store = Self { pool };
+        let schema = schema_of(url)?;
+        let store = Self {
+            pool,
+            revisions: Arc::new(Revisions::new(false)),
+            feed: backend::Feed {
+                channel: channel_name(schema.as_deref()),
+                origin: random_hex_id(),
+                options,
+            },
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -146,6 +193,89 @@ impl PostgresStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Starts hearing the changes other replicas commit (`LISTEN` on one dedicated connection,
+    /// outside the pool) and recording them in [`Store::revisions`]. Until it listens, and
+    /// whenever the connection is lost, the revisions are not live and caches are bypassed;
+    /// each (re)connection invalidates everything cached before, since changes may have been
+    /// missed. Reconnects with a backoff of 100 ms doubling to 5 s. Runs until aborted.
+    ///
+    /// [`Store::revisions`]: portcullis_core::store::Store::revisions
+    pub fn hear_changes(&self) -> tokio::task::JoinHandle<()> {
+        let revisions = Arc::clone(&self.revisions);
+        let channel = self.feed.channel.clone();
+        let origin = self.feed.origin.clone();
+        let options = self.feed.options.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match listen(&options, &channel).await {
+                    Ok(mut listener) => {
+                        revisions.set_live(true);
+                        delay = Duration::from_millis(100);
+                        tracing::info!(%channel, "hearing other replicas' changes");
+                        let why = loop {
+                            match listener.try_recv().await {
+                                Ok(Some(n)) => apply(&revisions, &origin, n.payload()),
+                                Ok(None) => break "connection lost".to_owned(),
+                                Err(e) => break e.to_string(),
+                            }
+                        };
+                        revisions.set_live(false);
+                        tracing::warn!(%channel, %why, "no longer hearing other replicas' changes; caches are off until reconnected");
+                    }
+                    Err(e) => {
+                        tracing::warn!(%channel, error = %e, "cannot listen for other replicas' changes; caches stay off");
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        })
+    }
+}
+
+/// The `NOTIFY` channel of a database's schema. Channels are per database, not per schema, so
+/// the schema is part of the name (hashed when the name would pass PostgreSQL's 63 bytes).
+fn channel_name(schema: Option<&str>) -> String {
+    let Some(schema) = schema else {
+        return "portcullis_changes".into();
+    };
+    let name = format!("portcullis_changes_{schema}");
+    if name.len() <= 63 {
+        return name;
+    }
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = schema.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("portcullis_changes_{hash:016x}")
+}
+
+async fn listen(
+    options: &PgConnectOptions,
+    channel: &str,
+) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options.clone());
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+    // A lost connection is reported at once; this task reconnects and invalidates.
+    listener.eager_reconnect(false);
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
+/// Records the changes of one announcement (`<origin> <change> …`) made by another process.
+fn apply(revisions: &Revisions, own_origin: &str, payload: &str) {
+    let mut parts = payload.split(' ');
+    if parts.next() == Some(own_origin) {
+        return;
+    }
+    for part in parts {
+        revisions.record(&Change::decode(part));
     }
 }
 
@@ -166,5 +296,16 @@ mod tests {
             Some("x".into())
         );
         assert!(schema_of("postgres://h/db?options=-c%20search_path%3DBad;drop").is_err());
+    }
+
+    #[test]
+    fn channel_names_fit_and_differ_per_schema() {
+        use super::channel_name;
+        assert_eq!(channel_name(None), "portcullis_changes");
+        assert_eq!(channel_name(Some("t1")), "portcullis_changes_t1");
+        let long_a = "a".repeat(60);
+        let long_b = format!("{}b", "a".repeat(59));
+        assert!(channel_name(Some(&long_a)).len() <= 63);
+        assert_ne!(channel_name(Some(&long_a)), channel_name(Some(&long_b)));
     }
 }

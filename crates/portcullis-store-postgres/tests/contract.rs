@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use portcullis_core::ids::AccountId;
 use portcullis_core::store::Store;
 use portcullis_store_postgres::PostgresStore;
 use rand::Rng;
@@ -53,7 +55,26 @@ async fn fresh() -> Option<(Arc<dyn Store>, Schema)> {
     let store = PostgresStore::open(&scoped).await.unwrap_or_else(|e| {
         panic!("PORTCULLIS_TEST_POSTGRES_URL is set but PostgreSQL is unusable: {e}")
     });
+    live(&store).await;
     Some((Arc::new(store), guard))
+}
+
+/// Starts hearing other processes' changes and waits until the store is live.
+async fn live(store: &PostgresStore) {
+    drop(store.hear_changes());
+    wait_for(|| store.revisions().is_live(), "the store to go live").await;
+}
+
+async fn wait_for(mut done: impl FnMut() -> bool, what: &str) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    started.elapsed()
 }
 
 macro_rules! pg_contract_tests {
@@ -81,7 +102,8 @@ pg_contract_tests!(
     member_add_racing_group_delete,
     account_delete_cascades,
     sso_connectors_and_claims,
-    last_role_holder_survives_races
+    last_role_holder_survives_races,
+    changes_are_recorded
 );
 
 #[test]
@@ -105,5 +127,86 @@ fn migrations_align_with_sqlite() {
             env!("CARGO_MANIFEST_DIR"),
             "/../portcullis-store-sqlite/migrations"
         ))
+    );
+}
+
+/// Two replicas (two stores on one schema): a change committed by one moves the other's stamp
+/// once the announcement arrives; its own announcements are not recorded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_replica() {
+    let Some((a, schema)) = fresh().await else {
+        return;
+    };
+    let scoped = format!(
+        "{}{}options=-c%20search_path%3D{}",
+        schema.url,
+        if schema.url.contains('?') { '&' } else { '?' },
+        schema.name
+    );
+    let b = PostgresStore::open(&scoped).await.unwrap();
+    live(&b).await;
+    let account = portcullis_core::model::Account {
+        id: AccountId::random(),
+        name: "Shared".into(),
+        account_type: portcullis_core::model::AccountType::Standard,
+        enforce_twofactor: false,
+        abuse_contact_email: None,
+        created_on: portcullis_core::time::Timestamp::now(),
+    };
+    let before_a = a.revisions().account(&account.id);
+    let before_b = b.revisions().account(&account.id);
+    a.create_account(&account, None).await.unwrap();
+    assert_ne!(
+        a.revisions().account(&account.id),
+        before_a,
+        "recorded at once by the writer"
+    );
+    let took = wait_for(
+        || b.revisions().account(&account.id) != before_b,
+        "the other replica to hear the change",
+    )
+    .await;
+    eprintln!("announcement heard by the other replica after {took:?}");
+    // The writer hears its own announcement too, and ignores it: its stamp moved exactly once.
+    let after_a = a.revisions().account(&account.id);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(a.revisions().account(&account.id), after_a);
+
+    // One announcement can carry several changes: deleting the account drops its tokens too.
+    let before = b.revisions().tokens();
+    assert!(a.delete_account(&account.id).await.unwrap());
+    wait_for(
+        || b.revisions().tokens() != before,
+        "the other replica to hear the tokens change",
+    )
+    .await;
+    b.close().await;
+}
+
+/// A replica that loses its listening connection stops caching until it is back, and what it
+/// cached before is stale afterwards (changes may have been missed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_turns_caches_off_until_it_is_back() {
+    let Some((store, schema)) = fresh().await else {
+        return;
+    };
+    let account = AccountId::random();
+    let before = store.revisions().account(&account);
+    assert!(before.is_some());
+    let pool = sqlx::PgPool::connect(&schema.url).await.unwrap();
+    let channel = format!("portcullis_changes_{}", schema.name);
+    let killed: Vec<(bool,)> =
+        sqlx::query_as("select pg_terminate_backend(pid) from pg_stat_activity where query = $1")
+            .bind(format!("LISTEN \"{channel}\""))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(killed.len(), 1, "one listening connection per replica");
+    wait_for(|| !store.revisions().is_live(), "the loss to be noticed").await;
+    wait_for(|| store.revisions().is_live(), "the listener to come back").await;
+    assert_ne!(
+        store.revisions().account(&account),
+        before,
+        "everything cached before the loss is stale"
     );
 }

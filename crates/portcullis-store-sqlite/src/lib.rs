@@ -3,11 +3,15 @@
 //! - One file (or `:memory:`), WAL journal, foreign keys on, a 10 s busy timeout.
 //! - Every write is one `BEGIN IMMEDIATE` transaction: writers queue on the database lock instead
 //!   of failing on a lock upgrade, so concurrent writes apply one after the other.
+//! - Caches: every change is made by this process, so `Store::revisions` is live from the start
+//!   and changes are recorded as they commit.
 //! - The SQL itself is shared with the PostgreSQL adapter (`crates/sql-adapter`).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_core::changes::Revisions;
 use portcullis_core::error::{CoreError, CoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -23,6 +27,20 @@ mod backend {
     pub const FOR_UPDATE: &str = "";
     /// Claims skip rows other writers hold: not needed, writers are serialized.
     pub const SKIP_LOCKED: &str = "";
+
+    /// Nothing to announce: one server process serves a SQLite file, and the CLI commands that
+    /// write to it while it runs (`bootstrap`, `user-key`) change nothing a server caches.
+    #[derive(Clone)]
+    pub struct Feed;
+
+    /// Announces changes to other processes: none listen.
+    pub async fn announce(
+        _: &mut Conn,
+        _: &Feed,
+        _: &[portcullis_core::changes::Change],
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
 }
 
 #[path = "../../sql-adapter/groups.rs"]
@@ -66,7 +84,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot open `{url}`: {e}")))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            revisions: Arc::new(Revisions::new(true)),
+            feed: backend::Feed,
+        };
         store.migrate().await?;
         Ok(store)
     }

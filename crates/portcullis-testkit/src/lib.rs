@@ -31,7 +31,8 @@ macro_rules! contract_tests {
             accounts_round_trip, members_and_users, member_grants_and_policies, tokens_round_trip,
             resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
-            account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races);
+            account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
+            changes_are_recorded);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -946,4 +947,166 @@ pub async fn last_role_holder_survives_races(store: S) {
             "nothing half-done"
         );
     }
+}
+
+/// Caches stay true: every write that changes what an account's effective policies are computed
+/// from moves that account's stamp (and no other account's) once committed; token writes move
+/// the tokens' stamp; reads, token uses and failed writes move nothing. The store must be live.
+pub async fn changes_are_recorded(store: S) {
+    let a = account(&store, "Changes").await;
+    let other = account(&store, "Unrelated").await;
+    let stamps = || {
+        let r = store.revisions();
+        (r.account(&a), r.account(&other), r.tokens())
+    };
+    assert!(
+        stamps().0.is_some(),
+        "the store must be live for this contract"
+    );
+    let moves_account = |what: &str, before: (_, _, _)| {
+        let now = stamps();
+        assert_ne!(now.0, before.0, "{what} must move the account's stamp");
+        assert_eq!(now.1, before.1, "{what} must leave other accounts' stamps");
+    };
+    let moves_nothing = |what: &str, before| {
+        assert_eq!(stamps(), before, "{what} must move no stamp");
+    };
+
+    let s = stamps();
+    let m = member(&store, &a, "changes@example.com").await;
+    moves_account("create_member", s);
+    let s = stamps();
+    store
+        .update_member(
+            &a,
+            &m,
+            &MemberChanges {
+                status: None,
+                grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
+                keep_role: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    moves_account("update_member", s);
+    let s = stamps();
+    let rg = resource_group(&store, &a, &["*"]).await;
+    moves_account("create_resource_group", s);
+    let s = stamps();
+    let mut group = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .remove(0);
+    group.objects = vec!["com.cloudflare.api.account.zone.*".into()];
+    assert!(store.update_resource_group(&group).await.unwrap());
+    moves_account("update_resource_group", s);
+    let s = stamps();
+    let g = user_group(&store, &a, "Changes", vec![]).await;
+    moves_account("create_user_group", s);
+    let s = stamps();
+    store
+        .update_user_group(
+            &a,
+            &g,
+            None,
+            Some(&[policy(ADMIN_ROLE, &rg)]),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    moves_account("update_user_group", s);
+    let s = stamps();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("add_group_members", s);
+    let s = stamps();
+    store
+        .replace_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("replace_group_members", s);
+    let s = stamps();
+    store
+        .remove_group_member(&a, &g, &m, Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("remove_group_member", s);
+
+    // Reads and a failed write move nothing.
+    let s = stamps();
+    store.member_of(&a, &UserId::random()).await.unwrap();
+    store.get_member(&a, &m).await.unwrap();
+    store.user_groups_of_member(&a, &m).await.unwrap();
+    let failed = store
+        .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now())
+        .await;
+    assert!(failed.is_err());
+    moves_nothing("reads and a refused write", s);
+
+    let s = stamps();
+    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    moves_account("delete_user_group", s);
+    let s = stamps();
+    store.delete_resource_group(&a, &rg).await.unwrap();
+    moves_account("delete_resource_group", s);
+    let s = stamps();
+    assert!(store.delete_member(&a, &m, None).await.unwrap());
+    moves_account("delete_member", s);
+
+    // Tokens.
+    let now = Timestamp::now();
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "t".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: None,
+        condition: TokenCondition::default(),
+        policies: vec![],
+    };
+    let hash = format!("changes-{}", token.id);
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: hash.clone(),
+        })
+        .await
+        .unwrap();
+    let s = stamps();
+    store
+        .touch_token(&token.id, Timestamp::now())
+        .await
+        .unwrap();
+    store.find_token(&hash).await.unwrap();
+    moves_nothing("using a token", s);
+    let owner = TokenOwner::Account(a.clone());
+    let mut changed = token.clone();
+    changed.state = TokenState::Disabled;
+    let s = stamps();
+    assert!(store.update_token(&changed).await.unwrap());
+    assert_ne!(stamps().2, s.2, "update_token must move the tokens' stamp");
+    let s = stamps();
+    assert!(store
+        .roll_token(&owner, &token.id, &format!("{hash}-2"), Timestamp::now())
+        .await
+        .unwrap());
+    assert_ne!(stamps().2, s.2, "roll_token must move the tokens' stamp");
+    let s = stamps();
+    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    assert_ne!(stamps().2, s.2, "delete_token must move the tokens' stamp");
+
+    // Deleting the account drops its policies and its tokens.
+    let s = stamps();
+    assert!(store.delete_account(&a).await.unwrap());
+    let now = stamps();
+    assert_ne!(now.0, s.0, "delete_account must move the account's stamp");
+    assert_ne!(now.2, s.2, "delete_account must move the tokens' stamp");
 }

@@ -138,7 +138,9 @@ struct ConfigFile {
     catalog: Option<PathBuf>,
 }
 
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store at `url`. A server (`serving`) also starts hearing the changes other
+/// replicas make (PostgreSQL), which its policy index needs; one-shot commands do not.
+async fn open_store(url: &str, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url)
             .await
@@ -148,6 +150,10 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         let store = PostgresStore::open(url)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if serving {
+            // Runs for the life of the process; stopped with the runtime.
+            drop(store.hear_changes());
+        }
         Ok(Arc::new(store))
     } else {
         bail!(
@@ -172,7 +178,7 @@ async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
         .clone()
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     Ok(Portcullis::new(
-        open_store(&url).await?,
+        open_store(&url, false).await?,
         load_catalog(None)?,
     ))
 }
@@ -257,7 +263,7 @@ async fn serve(
         .or(file.database)
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     let catalog = load_catalog(catalog.or(file.catalog).as_ref())?;
-    let store = open_store(&url).await?;
+    let store = open_store(&url, true).await?;
     let resolver = SystemTxtResolver::new(&sso.dns_server).map_err(|e| anyhow::anyhow!(e))?;
     let app = Portcullis::new(store, catalog)
         .with_authz(authz)

@@ -1,7 +1,6 @@
 //! Permission groups: the member catalog (`/iam/permission_groups`) and the token catalog.
 
 use axum::extract::State;
-use portcullis_core::auth::require_account_access;
 use portcullis_core::catalog::{TokenPermissionGroup, SCOPE_USER};
 use portcullis_core::ids::AccountId;
 use portcullis_core::page::{Page, SMALL_LIST};
@@ -26,7 +25,7 @@ pub async fn list(
     q: Query,
 ) -> ApiResult<One<Vec<w::PermissionGroup>>> {
     let request = q.page(SMALL_LIST)?;
-    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    s.app.require_access(&p, &account(&ids)).await?;
     let id = q.get("id");
     let name = q.get("name").map(str::trim);
     let label = q.get("label");
@@ -54,7 +53,7 @@ pub async fn get(
     Auth(p): Auth,
     ids: Ids,
 ) -> ApiResult<One<w::PermissionGroup>> {
-    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    s.app.require_access(&p, &account(&ids)).await?;
     let id = ids.get("permission_group_id");
     let g = s
         .app
@@ -90,7 +89,7 @@ pub async fn account_token_groups(
     ids: Ids,
     q: Query,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
-    require_account_access(s.app.store(), &p, &account(&ids)).await?;
+    s.app.require_access(&p, &account(&ids)).await?;
     Ok(ok(token_groups(&s, &q, false)))
 }
 

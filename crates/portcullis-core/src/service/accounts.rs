@@ -1,6 +1,6 @@
 //! Accounts and the current user.
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::model::{Account, AccountType, Grants, MemberStatus, User};
@@ -64,7 +64,7 @@ impl Portcullis {
 
     /// `GET /accounts/{id}`.
     pub async fn get_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<Account> {
-        require_account_access(self.store(), principal, id).await?;
+        self.require_access(principal, id).await?;
         self.store()
             .get_account(id)
             .await?
@@ -78,7 +78,7 @@ impl Portcullis {
         id: &AccountId,
         update: AccountUpdate,
     ) -> CoreResult<Account> {
-        require_account_access(self.store(), principal, id).await?;
+        self.require_access(principal, id).await?;
         let name = update
             .name
             .as_deref()

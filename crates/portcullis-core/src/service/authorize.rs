@@ -11,14 +11,16 @@
 //! - Default deny; a matching deny beats every allow.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use portcullis_authz::{decide, Decision, Effect, PermissionPattern, Reason, ResourcePattern};
 use serde_json::Value;
 
-use crate::auth::{check_token_usable, require_account_access, Principal};
+use crate::auth::{check_token_usable, Principal};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId};
+use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
+use crate::service::index::{Layer, LayerKind, MemberView, TokenView};
 use crate::service::Portcullis;
 use crate::time::Timestamp;
 
@@ -71,7 +73,8 @@ pub struct EffectivePolicy {
 }
 
 impl EffectivePolicy {
-    fn engine(&self) -> portcullis_authz::Policy {
+    /// The policy as the engine runs it.
+    pub fn engine(&self) -> portcullis_authz::Policy {
         portcullis_authz::Policy {
             id: self.id.clone(),
             effect: match self.access {
@@ -303,14 +306,119 @@ impl Portcullis {
         account: &AccountId,
         member: &MemberId,
     ) -> CoreResult<(Member, Vec<EffectivePolicy>)> {
-        require_account_access(self.store(), principal, account).await?;
-        let m = self
-            .store()
-            .get_member(account, member)
+        self.require_access(principal, account).await?;
+        let view = self
+            .member_view(account, member)
             .await?
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))?;
+        Ok((view.member.clone(), view.layer.policies.clone()))
+    }
+
+    async fn view_of(
+        &self,
+        account: &AccountId,
+        m: Option<Member>,
+    ) -> CoreResult<Option<Arc<MemberView>>> {
+        let Some(m) = m else { return Ok(None) };
         let policies = self.member_policies(account, &m).await?;
-        Ok((m, policies))
+        Ok(Some(Arc::new(MemberView {
+            member: m,
+            layer: Arc::new(Layer::new(LayerKind::Member, policies)),
+        })))
+    }
+
+    /// `user`'s membership of `account` with its effective policies (from the policy index).
+    pub async fn member_view_of(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+    ) -> CoreResult<Option<Arc<MemberView>>> {
+        self.index()
+            .member_of(self.store().revisions(), account, user, || async {
+                let m = self.store().member_of(account, user).await?;
+                self.view_of(account, m).await
+            })
+            .await
+    }
+
+    /// Membership `id` of `account` with its effective policies (from the policy index).
+    pub async fn member_view(
+        &self,
+        account: &AccountId,
+        id: &MemberId,
+    ) -> CoreResult<Option<Arc<MemberView>>> {
+        self.index()
+            .member(self.store().revisions(), account, id, || async {
+                let m = self.store().get_member(account, id).await?;
+                self.view_of(account, m).await
+            })
+            .await
+    }
+
+    fn token_view(&self, account: &AccountId, token: ApiToken) -> Arc<TokenView> {
+        let policies = self.token_policies(account, &token);
+        Arc::new(TokenView {
+            token,
+            layer: Arc::new(Layer::new(LayerKind::Token, policies)),
+        })
+    }
+
+    /// Token `id` with its policies in `account` (from the policy index).
+    async fn token_view_by_id(
+        &self,
+        account: &AccountId,
+        id: &TokenId,
+    ) -> CoreResult<Option<Arc<TokenView>>> {
+        self.index()
+            .token(self.store().revisions(), account, id, None, || async {
+                let t = self.store().token_by_id(id).await?;
+                Ok(t.map(|t| self.token_view(account, t)))
+            })
+            .await
+    }
+
+    /// The policies of a token the caller just authenticated with (from the policy index
+    /// unless the token changed since it was indexed).
+    async fn token_layer(&self, account: &AccountId, token: &ApiToken) -> CoreResult<Arc<Layer>> {
+        let view = self
+            .index()
+            .token(
+                self.store().revisions(),
+                account,
+                &token.id,
+                Some(token.modified_on),
+                || async { Ok(Some(self.token_view(account, token.clone()))) },
+            )
+            .await?;
+        Ok(match view {
+            Some(v) => Arc::clone(&v.layer),
+            None => self.token_view(account, token.clone()).layer.clone(),
+        })
+    }
+
+    /// Succeeds when `principal` may act inside `account`: an account-owned token of that
+    /// account, or a user with an accepted membership there. Otherwise 403, whether or not the
+    /// account exists. (Reads the policy index, not the database, when it is warm.)
+    pub async fn require_access(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+    ) -> CoreResult<()> {
+        let allowed = match principal {
+            Principal::AccountToken { account_id, .. } => account_id == account,
+            Principal::User { user, .. } => self
+                .member_view_of(account, &user.id)
+                .await?
+                .is_some_and(|v| v.member.status == MemberStatus::Accepted),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(format!(
+                "Actor '{}' is not a member of account '{account}'",
+                principal.actor()
+            )))
+        }
     }
 
     /// Expands a check's permission into keys (a group id becomes the keys it grants).
@@ -342,29 +450,28 @@ impl Portcullis {
         &self,
         account: &AccountId,
         subject: &Subject,
-    ) -> CoreResult<(Vec<Vec<EffectivePolicy>>, Option<String>)> {
-        let mut layers: Vec<Vec<EffectivePolicy>> = Vec::new();
+    ) -> CoreResult<(Vec<Arc<Layer>>, Option<String>)> {
+        let mut layers: Vec<Arc<Layer>> = Vec::new();
         let mut blocked: Option<String> = None;
         match subject {
             Subject::Member(id) => {
                 let m = self
-                    .store()
-                    .get_member(account, id)
+                    .member_view(account, id)
                     .await?
                     .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
-                if m.status != MemberStatus::Accepted {
+                if m.member.status != MemberStatus::Accepted {
                     blocked = Some(format!(
                         "member {id} has not accepted membership (status pending)"
                     ));
                 }
-                layers.push(self.member_policies(account, &m).await?);
+                layers.push(Arc::clone(&m.layer));
             }
             Subject::Token(id) => {
-                let t = self
-                    .store()
-                    .token_by_id(id)
+                let view = self
+                    .token_view_by_id(account, id)
                     .await?
                     .ok_or_else(|| CoreError::not_found("token", id.as_str()))?;
+                let t = &view.token;
                 match &t.owner {
                     TokenOwner::Account(a) if a == account => {}
                     TokenOwner::Account(_) => {
@@ -372,25 +479,24 @@ impl Portcullis {
                     }
                     TokenOwner::User(user) => {
                         let m = self
-                            .store()
-                            .member_of(account, user)
+                            .member_view_of(account, user)
                             .await?
                             .ok_or_else(|| CoreError::not_found("token", id.as_str()))?;
-                        if m.status != MemberStatus::Accepted {
+                        if m.member.status != MemberStatus::Accepted {
                             blocked = Some(format!(
                                 "the token's user has not accepted membership of account {account}"
                             ));
                         }
-                        layers.push(self.member_policies(account, &m).await?);
+                        layers.push(Arc::clone(&m.layer));
                     }
                 }
                 // Address conditions are checked when a token is used; a decision has no address.
                 if t.condition.is_empty() {
-                    if let Err(e) = check_token_usable(&t, None, Timestamp::now()) {
+                    if let Err(e) = check_token_usable(t, None, Timestamp::now()) {
                         blocked = Some(format!("token {id} cannot be used: {e}"));
                     }
                 }
-                layers.push(self.token_policies(account, &t));
+                layers.push(Arc::clone(&view.layer));
             }
         }
         Ok((layers, blocked))
@@ -399,15 +505,11 @@ impl Portcullis {
     /// Decides checks whose permissions are already expanded to keys.
     fn evaluate(
         account: &AccountId,
-        layers: &[Vec<EffectivePolicy>],
+        layers: &[Arc<Layer>],
         blocked: Option<&str>,
         checks: &[(Check, Vec<String>)],
     ) -> Vec<CheckResult> {
         let account_key = format!("com.cloudflare.api.account.{account}");
-        let engine_layers: Vec<Vec<portcullis_authz::Policy>> = layers
-            .iter()
-            .map(|l| l.iter().map(EffectivePolicy::engine).collect())
-            .collect();
         let mut out = Vec::with_capacity(checks.len());
         for (check, keys) in checks {
             let resource = check
@@ -418,18 +520,14 @@ impl Portcullis {
             let mut decided: BTreeSet<String> = BTreeSet::new();
             let mut reasons: Vec<String> = blocked.iter().map(|b| (*b).to_owned()).collect();
             for key in keys {
-                for (layer, engine) in layers.iter().zip(&engine_layers) {
-                    let d: Decision = decide(engine, key, &resource);
+                for layer in layers {
+                    let d: Decision = decide(&layer.engine, key, &resource);
                     decided.extend(d.decided_by.iter().cloned());
                     if !d.is_allowed() {
                         allowed = false;
-                        let by = if matches!(
-                            layer.first().map(|p| &p.source),
-                            Some(PolicySource::Token { .. })
-                        ) {
-                            "the token's policies"
-                        } else {
-                            "the member's policies"
+                        let by = match layer.kind {
+                            LayerKind::Token => "the token's policies",
+                            LayerKind::Member => "the member's policies",
                         };
                         reasons.push(match d.reason {
                             Reason::ExplicitDeny => {
@@ -442,7 +540,7 @@ impl Portcullis {
             }
             let decided_by = layers
                 .iter()
-                .flatten()
+                .flat_map(|l| l.policies.iter())
                 .filter(|p| decided.contains(&p.id))
                 .filter(|p| allowed == (p.access == Access::Allow))
                 .map(|p| DecidedBy {
@@ -478,7 +576,7 @@ impl Portcullis {
         subject: &Subject,
         checks: &[Check],
     ) -> CoreResult<Vec<CheckResult>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         if checks.is_empty() || checks.len() > MAX_CHECKS {
             return Err(CoreError::invalid(
                 "/checks",
@@ -510,32 +608,31 @@ impl Portcullis {
         account: &AccountId,
         keys: &[String],
     ) -> CoreResult<Vec<CheckResult>> {
-        // The caller was authenticated already: its token is at hand, so only a user's
-        // membership (and its policies) is read, once.
+        // The caller was authenticated already: its token is at hand; a user's membership and
+        // policies come from the policy index.
         let not_member = || {
             CoreError::Forbidden(format!(
                 "Actor '{}' is not a member of account '{account}'",
                 principal.actor()
             ))
         };
-        let mut layers: Vec<Vec<EffectivePolicy>> = Vec::new();
+        let mut layers: Vec<Arc<Layer>> = Vec::new();
         match principal {
             Principal::AccountToken { token, account_id } => {
                 if account_id != account {
                     return Err(not_member());
                 }
-                layers.push(self.token_policies(account, token));
+                layers.push(self.token_layer(account, token).await?);
             }
             Principal::User { user, token } => {
                 let m = self
-                    .store()
-                    .member_of(account, &user.id)
+                    .member_view_of(account, &user.id)
                     .await?
-                    .filter(|m| m.status == MemberStatus::Accepted)
+                    .filter(|m| m.member.status == MemberStatus::Accepted)
                     .ok_or_else(not_member)?;
-                layers.push(self.member_policies(account, &m).await?);
+                layers.push(Arc::clone(&m.layer));
                 if let Some(t) = token {
-                    layers.push(self.token_policies(account, t));
+                    layers.push(self.token_layer(account, t).await?);
                 }
             }
         }

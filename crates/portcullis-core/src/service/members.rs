@@ -1,6 +1,6 @@
 //! Account members.
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserId};
 use crate::model::{Grants, Member, MemberFilter, MemberStatus};
@@ -109,7 +109,7 @@ impl Portcullis {
         filter: &MemberFilter,
         page: PageRequest,
     ) -> CoreResult<Page<Member>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store().list_members(account, filter, page).await
     }
 
@@ -120,7 +120,7 @@ impl Portcullis {
         account: &AccountId,
         id: &MemberId,
     ) -> CoreResult<Member> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store()
             .get_member(account, id)
             .await?
@@ -134,7 +134,7 @@ impl Portcullis {
         account: &AccountId,
         input: MemberCreate,
     ) -> CoreResult<Member> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let email = check_email("/email", &input.email)?;
         let grants = self
             .check_grants(
@@ -172,7 +172,7 @@ impl Portcullis {
         id: &MemberId,
         input: MemberUpdate,
     ) -> CoreResult<Member> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let current = self
             .store()
             .get_member(account, id)
@@ -224,7 +224,7 @@ impl Portcullis {
         account: &AccountId,
         id: &MemberId,
     ) -> CoreResult<()> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         if self
             .store()
             .delete_member(account, id, self.keep_super_admin().as_ref())

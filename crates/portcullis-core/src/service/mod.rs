@@ -12,6 +12,7 @@ use crate::store::Store;
 pub mod accounts;
 pub mod authorize;
 pub mod bootstrap;
+pub mod index;
 pub mod members;
 pub mod policies;
 pub mod resource_groups;
@@ -45,11 +46,12 @@ impl std::str::FromStr for AuthzMode {
     }
 }
 
-/// The application: store, catalog, the DNS resolver SSO verification uses, and the
-/// enforcement mode.
+/// The application: store, catalog, the DNS resolver SSO verification uses, the enforcement
+/// mode and the policy index (shared by clones).
 #[derive(Clone)]
 pub struct Portcullis {
     store: Arc<dyn Store>,
+    index: Arc<index::PolicyIndex>,
     catalog: Arc<Catalog>,
     resolver: Option<Arc<dyn TxtResolver>>,
     sso: sso::SsoSettings,
@@ -62,6 +64,7 @@ impl Portcullis {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
         Self {
             store,
+            index: Arc::new(index::PolicyIndex::new()),
             catalog,
             resolver: None,
             sso: sso::SsoSettings::default(),
@@ -100,6 +103,11 @@ impl Portcullis {
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The policy index.
+    pub fn index(&self) -> &index::PolicyIndex {
+        &self.index
     }
 }
 

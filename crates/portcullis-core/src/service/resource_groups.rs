@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{is_id, AccountId, ResourceGroupId};
 use crate::model::{PolicyHolder, ResourceGroup, ResourceGroupDeletion};
@@ -111,7 +111,7 @@ impl Portcullis {
         id: Option<&str>,
         name: Option<&str>,
     ) -> CoreResult<Vec<ResourceGroup>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store().list_resource_groups(account, id, name).await
     }
 
@@ -122,7 +122,7 @@ impl Portcullis {
         account: &AccountId,
         id: &ResourceGroupId,
     ) -> CoreResult<ResourceGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.find_resource_group(account, id).await
     }
 
@@ -146,7 +146,7 @@ impl Portcullis {
         name: &str,
         scope: &ScopeDraft,
     ) -> CoreResult<ResourceGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let name = check_name("/name", name, RESOURCE_GROUP_NAME_MAX)?;
         let (scope_key, objects) = check_scope(account, scope)?;
         let now = Timestamp::now();
@@ -172,7 +172,7 @@ impl Portcullis {
         name: Option<&str>,
         scope: Option<&ScopeDraft>,
     ) -> CoreResult<ResourceGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let mut group = self.find_resource_group(account, id).await?;
         if let Some(name) = name {
             group.name = check_name("/name", name, RESOURCE_GROUP_NAME_MAX)?;
@@ -198,7 +198,7 @@ impl Portcullis {
         account: &AccountId,
         id: &ResourceGroupId,
     ) -> CoreResult<()> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         match self.store().delete_resource_group(account, id).await? {
             ResourceGroupDeletion::Deleted => Ok(()),
             ResourceGroupDeletion::NotFound => Err(CoreError::not_found("resource group", id.as_str())),

@@ -8,7 +8,7 @@
 
 use rand::Rng;
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::dns::DnsError;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{random_hex_id, AccountId, SsoConnectorId};
@@ -177,7 +177,7 @@ impl Portcullis {
         principal: &Principal,
         account: &AccountId,
     ) -> CoreResult<Vec<SsoConnector>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store().list_sso(account).await
     }
 
@@ -188,7 +188,7 @@ impl Portcullis {
         account: &AccountId,
         id: &SsoConnectorId,
     ) -> CoreResult<SsoConnector> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.find_sso(account, id).await
     }
 
@@ -201,7 +201,7 @@ impl Portcullis {
         begin_verification: Option<bool>,
         use_fedramp_language: Option<bool>,
     ) -> CoreResult<SsoConnector> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let domain = normalize_domain(email_domain)?;
         let now = Timestamp::now();
         let mut c = SsoConnector {
@@ -247,7 +247,7 @@ impl Portcullis {
         enabled: Option<bool>,
         use_fedramp_language: Option<bool>,
     ) -> CoreResult<SsoConnector> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let mut c = self.find_sso(account, id).await?;
         if enabled == Some(true) && c.status != SsoStatus::Verified {
             return Err(CoreError::invalid(
@@ -283,7 +283,7 @@ impl Portcullis {
         account: &AccountId,
         id: &SsoConnectorId,
     ) -> CoreResult<()> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         if self.store().delete_sso(account, id).await? {
             Ok(())
         } else {
@@ -299,7 +299,7 @@ impl Portcullis {
         account: &AccountId,
         id: &SsoConnectorId,
     ) -> CoreResult<(SsoConnector, CheckOutcome)> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let mut c = self.find_sso(account, id).await?;
         if c.status == SsoStatus::Verified {
             return Ok((c, CheckOutcome::Verified));

@@ -3,7 +3,7 @@
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::catalog::SCOPE_USER;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{is_id, AccountId, PolicyId, TokenId};
@@ -190,7 +190,7 @@ impl Portcullis {
     ) -> CoreResult<TokenOwner> {
         match scope {
             TokenScope::Account(account) => {
-                require_account_access(self.store(), principal, account).await?;
+                self.require_access(principal, account).await?;
                 Ok(TokenOwner::Account(account.clone()))
             }
             TokenScope::User => principal

@@ -1,6 +1,6 @@
 //! User groups and their members.
 
-use crate::auth::{require_account_access, Principal};
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserGroupId};
 use crate::model::{GroupMember, GroupMemberFilter, UserGroup, UserGroupFilter};
@@ -59,7 +59,7 @@ impl Portcullis {
         filter: &UserGroupFilter,
         page: PageRequest,
     ) -> CoreResult<Page<UserGroup>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store().list_user_groups(account, filter, page).await
     }
 
@@ -70,7 +70,7 @@ impl Portcullis {
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<UserGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.find_user_group(account, id).await
     }
 
@@ -82,7 +82,7 @@ impl Portcullis {
         name: &str,
         policies: Option<&[PolicyDraft]>,
     ) -> CoreResult<UserGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let name = check_name("/name", name, USER_GROUP_NAME_MAX)?;
         let policies = match policies {
             Some(drafts) => {
@@ -121,7 +121,7 @@ impl Portcullis {
         name: Option<&str>,
         policies: Option<&[PolicyDraft]>,
     ) -> CoreResult<UserGroup> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let current = self.find_user_group(account, id).await?;
         let name = name
             .map(|n| check_name("/name", n, USER_GROUP_NAME_MAX))
@@ -168,7 +168,7 @@ impl Portcullis {
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<()> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         if self.store().delete_user_group(account, id).await? {
             Ok(())
         } else {
@@ -185,7 +185,7 @@ impl Portcullis {
         filter: &GroupMemberFilter,
         page: PageRequest,
     ) -> CoreResult<Page<GroupMember>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store()
             .list_group_members(account, group, filter, page)
             .await?
@@ -200,7 +200,7 @@ impl Portcullis {
         group: &UserGroupId,
         member: &MemberId,
     ) -> CoreResult<GroupMember> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store()
             .get_group_member(account, group, member)
             .await?
@@ -218,7 +218,7 @@ impl Portcullis {
         ids: &[String],
         change: MembersChange,
     ) -> CoreResult<Vec<GroupMember>> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         let ids = member_ids(ids)?;
         if !ids.is_empty() {
             let g = self.find_user_group(account, group).await?;
@@ -253,7 +253,7 @@ impl Portcullis {
         group: &UserGroupId,
         member: &MemberId,
     ) -> CoreResult<GroupMember> {
-        require_account_access(self.store(), principal, account).await?;
+        self.require_access(principal, account).await?;
         self.store()
             .remove_group_member(account, group, member, Timestamp::now())
             .await?

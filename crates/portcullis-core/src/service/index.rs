@@ -1,0 +1,398 @@
+//! The policy index: members' and tokens' effective policies, compiled for the engine and kept
+//! in memory, so a decision reads no database on the hot path.
+//!
+//! Every entry carries the [`Stamp`] of what it was computed from (its account's policies, or
+//! the tokens), read *before* loading; it is used only while the store's current stamp is still
+//! the same. Stores record every committed change (and, with PostgreSQL, the changes other
+//! replicas announce), so a write invalidates exactly the entries of its account the moment it
+//! commits here, and when the announcement arrives on the other replicas. While a store cannot
+//! hear other replicas (not live), nothing is cached or served from the cache.
+//!
+//! Absent members are cached too (`None`): any write that adds a member to an account changes
+//! that account's stamp. Each map holds at most [`MAX_ENTRIES`] entries and is emptied when full
+//! (entries are cheap to recompute; a bound matters more than a clever eviction order).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::changes::{Revisions, Stamp};
+use crate::error::CoreResult;
+use crate::ids::{AccountId, MemberId, TokenId, UserId};
+use crate::model::{ApiToken, Member};
+use crate::service::authorize::EffectivePolicy;
+use crate::time::Timestamp;
+
+/// Entries per map before it is emptied.
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// Whose policies a layer holds (for reasons in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// A member's (own, roles, user groups).
+    Member,
+    /// A token's.
+    Token,
+}
+
+/// One set of policies that must allow a request, as loaded and as the engine runs them.
+#[derive(Debug)]
+pub struct Layer {
+    /// Whose.
+    pub kind: LayerKind,
+    /// With their provenance.
+    pub policies: Vec<EffectivePolicy>,
+    /// Compiled for the engine (same order).
+    pub engine: Vec<portcullis_authz::Policy>,
+}
+
+impl Layer {
+    /// Compiles `policies`.
+    pub fn new(kind: LayerKind, policies: Vec<EffectivePolicy>) -> Self {
+        let engine = policies.iter().map(EffectivePolicy::engine).collect();
+        Self {
+            kind,
+            policies,
+            engine,
+        }
+    }
+}
+
+/// A member with their effective policies.
+#[derive(Debug)]
+pub struct MemberView {
+    /// The membership (status matters: only accepted members hold permissions).
+    pub member: Member,
+    /// Own policies or roles, and those of their user groups.
+    pub layer: Arc<Layer>,
+}
+
+/// A token with its policies inside one account.
+#[derive(Debug)]
+pub struct TokenView {
+    /// The token as loaded.
+    pub token: ApiToken,
+    /// Its policies.
+    pub layer: Arc<Layer>,
+}
+
+struct Entry<V> {
+    stamp: Stamp,
+    value: V,
+}
+
+struct Map<K, V>(RwLock<HashMap<K, Entry<V>>>);
+
+impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Self(RwLock::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, stamp: Stamp) -> Option<V> {
+        let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(key)
+            .filter(|e| e.stamp == stamp)
+            .map(|e| e.value.clone())
+    }
+
+    fn put(&self, key: K, stamp: Stamp, value: V) {
+        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(key, Entry { stamp, value });
+    }
+
+    fn len(&self) -> usize {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+type MemberEntry = Option<Arc<MemberView>>;
+
+/// The index. One per application; shared by every request.
+pub struct PolicyIndex {
+    by_user: Map<(AccountId, UserId), MemberEntry>,
+    by_member: Map<(AccountId, MemberId), MemberEntry>,
+    tokens: Map<(AccountId, TokenId), Option<Arc<TokenView>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Counters of the index, for benchmarks and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Lookups answered from memory.
+    pub hits: u64,
+    /// Lookups that loaded from the store.
+    pub misses: u64,
+    /// Entries held (all maps).
+    pub entries: usize,
+}
+
+impl Default for PolicyIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PolicyIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self {
+            by_user: Map::new(),
+            by_member: Map::new(),
+            tokens: Map::new(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.by_user.len() + self.by_member.len() + self.tokens.len(),
+        }
+    }
+
+    fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn remember(&self, account: &AccountId, stamp: Stamp, view: &MemberEntry) {
+        if let Some(v) = view {
+            self.by_user.put(
+                (account.clone(), v.member.user.id.clone()),
+                stamp,
+                view.clone(),
+            );
+            self.by_member
+                .put((account.clone(), v.member.id.clone()), stamp, view.clone());
+        }
+    }
+
+    /// `user`'s membership of `account` with its policies; `load` runs on a miss.
+    pub async fn member_of<F, Fut>(
+        &self,
+        revisions: &Revisions,
+        account: &AccountId,
+        user: &UserId,
+        load: F,
+    ) -> CoreResult<MemberEntry>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = CoreResult<MemberEntry>>,
+    {
+        let key = (account.clone(), user.clone());
+        self.member_lookup(revisions, account, &self.by_user, key, load)
+            .await
+    }
+
+    /// Membership `member` of `account` with its policies; `load` runs on a miss.
+    pub async fn member<F, Fut>(
+        &self,
+        revisions: &Revisions,
+        account: &AccountId,
+        member: &MemberId,
+        load: F,
+    ) -> CoreResult<MemberEntry>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = CoreResult<MemberEntry>>,
+    {
+        let key = (account.clone(), member.clone());
+        self.member_lookup(revisions, account, &self.by_member, key, load)
+            .await
+    }
+
+    /// Looks `key` up in `map` (one of the two member maps); a loaded member is remembered
+    /// under both keys, an absent one under `key`.
+    async fn member_lookup<K, F, Fut>(
+        &self,
+        revisions: &Revisions,
+        account: &AccountId,
+        map: &Map<K, MemberEntry>,
+        key: K,
+        load: F,
+    ) -> CoreResult<MemberEntry>
+    where
+        K: Eq + Hash,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = CoreResult<MemberEntry>>,
+    {
+        let stamp = revisions.account(account);
+        if let Some(stamp) = stamp {
+            if let Some(v) = map.get(&key, stamp) {
+                self.hit();
+                return Ok(v);
+            }
+        }
+        self.miss();
+        let view = load().await?;
+        if let Some(stamp) = stamp {
+            self.remember(account, stamp, &view);
+            if view.is_none() {
+                map.put(key, stamp, None);
+            }
+        }
+        Ok(view)
+    }
+
+    /// Token `id` with its policies in `account`; `load` runs on a miss. When the caller holds
+    /// a fresher copy of the token (`seen`: its `modified_on`), an entry of another version is
+    /// not used.
+    pub async fn token<F, Fut>(
+        &self,
+        revisions: &Revisions,
+        account: &AccountId,
+        id: &TokenId,
+        seen: Option<Timestamp>,
+        load: F,
+    ) -> CoreResult<Option<Arc<TokenView>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = CoreResult<Option<Arc<TokenView>>>>,
+    {
+        let stamp = revisions.tokens();
+        let key = (account.clone(), id.clone());
+        if let Some(stamp) = stamp {
+            if let Some(v) = self.tokens.get(&key, stamp) {
+                let current = match (&v, seen) {
+                    (Some(view), Some(seen)) => view.token.modified_on == seen,
+                    (None, Some(_)) => false,
+                    (_, None) => true,
+                };
+                if current {
+                    self.hit();
+                    return Ok(v);
+                }
+            }
+        }
+        self.miss();
+        let view = load().await?;
+        if let Some(stamp) = stamp {
+            self.tokens.put(key, stamp, view.clone());
+        }
+        Ok(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Change;
+    use crate::model::{Grants, MemberStatus, User};
+
+    fn member(account: &AccountId) -> Member {
+        let now = Timestamp::now();
+        Member {
+            id: MemberId::random(),
+            account_id: account.clone(),
+            user: User {
+                id: UserId::random(),
+                email: "a@example.com".into(),
+                first_name: None,
+                last_name: None,
+                two_factor_enabled: false,
+                operator: false,
+                created_on: now,
+                modified_on: now,
+            },
+            status: MemberStatus::Accepted,
+            grants: Grants::Roles(Vec::new()),
+            created_on: now,
+        }
+    }
+
+    fn view(m: &Member) -> MemberEntry {
+        Some(Arc::new(MemberView {
+            member: m.clone(),
+            layer: Arc::new(Layer::new(LayerKind::Member, Vec::new())),
+        }))
+    }
+
+    #[tokio::test]
+    async fn hits_until_the_account_changes() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::new();
+        let (a, b) = (AccountId::random(), AccountId::random());
+        let m = member(&a);
+        let load = || async { Ok(view(&m)) };
+        index.member_of(&revisions, &a, &m.user.id, load).await.ok();
+        // Cached under both keys.
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        assert!(index
+            .member_of(&revisions, &a, &m.user.id, fail)
+            .await
+            .is_ok());
+        assert!(index.member(&revisions, &a, &m.id, fail).await.is_ok());
+        // Another account's change leaves it; this account's change drops it.
+        revisions.record(&Change::Account(b));
+        assert!(index.member(&revisions, &a, &m.id, fail).await.is_ok());
+        revisions.record(&Change::Account(a.clone()));
+        assert!(index.member(&revisions, &a, &m.id, fail).await.is_err());
+        assert_eq!(index.stats().hits, 3);
+    }
+
+    #[tokio::test]
+    async fn absent_members_are_cached_until_the_account_changes() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::new();
+        let a = AccountId::random();
+        let u = UserId::random();
+        let none = || async { Ok(None) };
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        assert!(index
+            .member_of(&revisions, &a, &u, none)
+            .await
+            .ok()
+            .flatten()
+            .is_none());
+        assert!(index.member_of(&revisions, &a, &u, fail).await.is_ok());
+        revisions.record(&Change::Account(a.clone()));
+        assert!(index.member_of(&revisions, &a, &u, fail).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_cached_while_not_live() {
+        let revisions = Revisions::new(false);
+        let index = PolicyIndex::new();
+        let a = AccountId::random();
+        let m = member(&a);
+        let load = || async { Ok(view(&m)) };
+        index.member_of(&revisions, &a, &m.user.id, load).await.ok();
+        assert_eq!(index.stats().entries, 0);
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        assert!(index
+            .member_of(&revisions, &a, &m.user.id, fail)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_load_that_races_a_write_leaves_a_stale_entry_not_a_wrong_one() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::new();
+        let a = AccountId::random();
+        let m = member(&a);
+        // The write commits while the load runs: the entry carries the stamp read before it.
+        let load = || async {
+            revisions.record(&Change::Account(a.clone()));
+            Ok(view(&m))
+        };
+        index.member_of(&revisions, &a, &m.user.id, load).await.ok();
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        assert!(index
+            .member_of(&revisions, &a, &m.user.id, fail)
+            .await
+            .is_err());
+    }
+}
