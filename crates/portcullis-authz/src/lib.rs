@@ -137,34 +137,64 @@ impl Decision {
     }
 }
 
-/// Decides whether `policies` allow `permission` on `resource`.
-pub fn decide(policies: &[Policy], permission: &str, resource: &str) -> Decision {
+/// The engine's answer by position: like [`Decision`], with the deciding policies given as
+/// indices into the slice decided over (no allocation per matching policy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The outcome.
+    pub effect: Effect,
+    /// Why.
+    pub reason: Reason,
+    /// Indices of the policies that decided (as [`Decision::decided_by`]).
+    pub decided_by: Vec<usize>,
+}
+
+/// Decides whether `policies` allow `permission` on `resource`, naming the deciding policies by
+/// position.
+pub fn decide_at(policies: &[Policy], permission: &str, resource: &str) -> Verdict {
     let mut allows = Vec::new();
     let mut denies = Vec::new();
-    for policy in policies.iter().filter(|p| p.matches(permission, resource)) {
-        match policy.effect {
-            Effect::Allow => allows.push(policy.id.clone()),
-            Effect::Deny => denies.push(policy.id.clone()),
+    for (i, policy) in policies.iter().enumerate() {
+        if policy.matches(permission, resource) {
+            match policy.effect {
+                Effect::Allow => allows.push(i),
+                Effect::Deny => denies.push(i),
+            }
         }
     }
     if !denies.is_empty() {
-        Decision {
+        Verdict {
             effect: Effect::Deny,
             reason: Reason::ExplicitDeny,
             decided_by: denies,
         }
     } else if !allows.is_empty() {
-        Decision {
+        Verdict {
             effect: Effect::Allow,
             reason: Reason::Allowed,
             decided_by: allows,
         }
     } else {
-        Decision {
+        Verdict {
             effect: Effect::Deny,
             reason: Reason::NoMatchingPolicy,
             decided_by: Vec::new(),
         }
+    }
+}
+
+/// Decides whether `policies` allow `permission` on `resource`.
+pub fn decide(policies: &[Policy], permission: &str, resource: &str) -> Decision {
+    let v = decide_at(policies, permission, resource);
+    Decision {
+        effect: v.effect,
+        reason: v.reason,
+        decided_by: v
+            .decided_by
+            .iter()
+            .filter_map(|&i| policies.get(i))
+            .map(|p| p.id.clone())
+            .collect(),
     }
 }
 

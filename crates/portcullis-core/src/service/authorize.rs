@@ -10,10 +10,9 @@
 //!   resource keys (`*` the whole account, `prefix.*` every key with that prefix, else exact).
 //! - Default deny; a matching deny beats every allow.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use portcullis_authz::{decide, Decision, Effect, PermissionPattern, Reason, ResourcePattern};
+use portcullis_authz::{decide_at, Effect, PermissionPattern, Reason, ResourcePattern};
 use serde_json::Value;
 
 use crate::auth::{check_token_usable, Principal};
@@ -517,13 +516,14 @@ impl Portcullis {
                 .clone()
                 .unwrap_or_else(|| account_key.clone());
             let mut allowed = blocked.is_none();
-            let mut decided: BTreeSet<String> = BTreeSet::new();
+            // (layer, policy) positions of the policies that matched.
+            let mut decided: Vec<(usize, usize)> = Vec::new();
             let mut reasons: Vec<String> = blocked.iter().map(|b| (*b).to_owned()).collect();
             for key in keys {
-                for layer in layers {
-                    let d: Decision = decide(&layer.engine, key, &resource);
-                    decided.extend(d.decided_by.iter().cloned());
-                    if !d.is_allowed() {
+                for (l, layer) in layers.iter().enumerate() {
+                    let d = decide_at(&layer.engine, key, &resource);
+                    decided.extend(d.decided_by.iter().map(|&p| (l, p)));
+                    if d.effect != Effect::Allow {
                         allowed = false;
                         let by = match layer.kind {
                             LayerKind::Token => "the token's policies",
@@ -538,10 +538,11 @@ impl Portcullis {
                     }
                 }
             }
-            let decided_by = layers
+            decided.sort_unstable();
+            decided.dedup();
+            let decided_by = decided
                 .iter()
-                .flat_map(|l| l.policies.iter())
-                .filter(|p| decided.contains(&p.id))
+                .filter_map(|&(l, p)| layers.get(l)?.policies.get(p))
                 .filter(|p| allowed == (p.access == Access::Allow))
                 .map(|p| DecidedBy {
                     policy_id: p.id.clone(),
