@@ -516,3 +516,124 @@ fn replicas_started_together_on_an_empty_schema_both_serve() {
     }
     drop((s1, s2));
 }
+
+/// Decides `permission` for `member` on `app` (the decision API); returns `allowed`.
+async fn allowed_on(app: &TestApp, member: &str, permission: &str) -> bool {
+    let r = app
+        .post(
+            &app.acct("/iam/authorize"),
+            &app.admin(),
+            json!({ "principal": { "member_id": member }, "checks": [{ "permission": permission }] }),
+        )
+        .await;
+    r.ok()[0]["allowed"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("no decision: {r}"))
+}
+
+/// Polls `app` until the decision is `want` (policy indexes of other replicas learn of a
+/// change when PostgreSQL delivers its announcement); returns how many decisions it took
+/// (1: the first one after the write was already right).
+async fn converges(app: &TestApp, member: &str, permission: &str, want: bool) -> u32 {
+    let started = std::time::Instant::now();
+    let mut attempts = 1;
+    while allowed_on(app, member, permission).await != want {
+        attempts += 1;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "replica B still decides allowed={} for {permission} 5 s after the change on A",
+            !want
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    attempts
+}
+
+/// "Administrator" (account-scoped): every key of it must be allowed.
+const PG_ADMINISTRATOR: &str = "2e5a4b3d2af5a7bd64c4a79ad4078ff1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_changes_on_one_replica_reach_the_other_replicas_decisions() {
+    let Some(p) = pair() else { return };
+    let (a, b) = (&p.a, &p.b);
+    let m = str_field(
+        &a.create_member(
+            &a.boot.account_id,
+            &a.admin(),
+            "decided@example.com",
+            &[ROLE_ADMIN_READ_ONLY],
+            Some("accepted"),
+        )
+        .await,
+        "id",
+    );
+    let everything = {
+        let r = a
+            .post(
+                &rg_path(a, ""),
+                &a.admin(),
+                json!({ "name": "all", "scope": { "key": format!("com.cloudflare.api.account.{}", a.boot.account_id), "objects": [{ "key": "*" }] } }),
+            )
+            .await;
+        str_field(r.ok(), "id")
+    };
+    let g = {
+        let r = a
+            .post(
+                &ug_path(a, ""),
+                &a.admin(),
+                json!({ "name": "Admins", "policies": [{ "access": "allow", "permission_groups": [{ "id": PG_ADMINISTRATOR }], "resource_groups": [{ "id": everything }] }] }),
+            )
+            .await;
+        str_field(r.ok(), "id")
+    };
+    // B decides (twice: its index is warm) before each change on A.
+    for _ in 0..2 {
+        assert!(!allowed_on(b, &m, PG_ADMINISTRATOR).await);
+    }
+    a.post(
+        &gm_path(a, &g, ""),
+        &a.admin(),
+        id_list(std::slice::from_ref(&m)),
+    )
+    .await
+    .ok();
+    assert!(
+        allowed_on(a, &m, PG_ADMINISTRATOR).await,
+        "the writer decides from its own index at once"
+    );
+    let joined = converges(b, &m, PG_ADMINISTRATOR, true).await;
+    for _ in 0..2 {
+        assert!(allowed_on(b, &m, PG_ADMINISTRATOR).await);
+    }
+    a.delete(&gm_path(a, &g, &format!("/{m}")), &a.admin())
+        .await
+        .ok();
+    let left = converges(b, &m, PG_ADMINISTRATOR, false).await;
+    // A deny added to the group on A, after the member is back in it.
+    a.post(
+        &gm_path(a, &g, ""),
+        &a.admin(),
+        id_list(std::slice::from_ref(&m)),
+    )
+    .await
+    .ok();
+    converges(b, &m, PG_ADMINISTRATOR, true).await;
+    a.put(
+        &ug_path(a, &format!("/{g}")),
+        &a.admin(),
+        json!({ "policies": [
+            { "access": "allow", "permission_groups": [{ "id": PG_ADMINISTRATOR }], "resource_groups": [{ "id": everything }] },
+            { "access": "deny", "permission_groups": [{ "id": PG_ADMINISTRATOR }], "resource_groups": [{ "id": everything }] }
+        ] }),
+    )
+    .await
+    .ok();
+    let denied = converges(b, &m, PG_ADMINISTRATOR, false).await;
+    let _ = writeln!(
+        std::io::stderr(),
+        "decisions on replica B until they followed A's write: join {joined}, leave {left}, deny {denied}"
+    );
+    // And A, the writer, answers from its own index at once.
+    assert!(!allowed_on(a, &m, PG_ADMINISTRATOR).await);
+}
