@@ -9,7 +9,7 @@
 //! hear other replicas (not live), nothing is cached or served from the cache.
 //!
 //! Absent members are cached too (`None`): any write that adds a member to an account changes
-//! that account's stamp. Each map holds at most [`MAX_ENTRIES`] entries and is emptied when full
+//! that account's stamp. Absent tokens are not (creating a token changes no stamp). Each map holds at most [`MAX_ENTRIES`] entries and is emptied when full
 //! (entries are cheap to recompute; a bound matters more than a clever eviction order).
 
 use std::collections::HashMap;
@@ -278,8 +278,9 @@ impl PolicyIndex {
         }
         self.miss();
         let view = load().await?;
-        if let Some(stamp) = stamp {
-            self.tokens.put(key, stamp, view.clone());
+        // Unknown tokens are not remembered: creating a token records no change.
+        if let (Some(stamp), Some(v)) = (stamp, &view) {
+            self.tokens.put(key, stamp, Some(Arc::clone(v)));
         }
         Ok(view)
     }
@@ -394,5 +395,75 @@ mod tests {
             .member_of(&revisions, &a, &m.user.id, fail)
             .await
             .is_err());
+    }
+
+    fn token(account: &AccountId) -> ApiToken {
+        let now = Timestamp::now();
+        ApiToken {
+            id: TokenId::random(),
+            owner: crate::model::TokenOwner::Account(account.clone()),
+            name: "t".into(),
+            state: crate::model::TokenState::Active,
+            issued_on: now,
+            modified_on: now,
+            last_used_on: None,
+            not_before: None,
+            expires_on: None,
+            condition: crate::model::TokenCondition::default(),
+            policies: Vec::new(),
+        }
+    }
+
+    fn token_view(t: &ApiToken) -> Option<Arc<TokenView>> {
+        Some(Arc::new(TokenView {
+            token: t.clone(),
+            layer: Arc::new(Layer::new(LayerKind::Token, Vec::new())),
+        }))
+    }
+
+    #[tokio::test]
+    async fn tokens_are_dropped_by_token_changes_and_by_a_fresher_copy() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::new();
+        let a = AccountId::random();
+        let t = token(&a);
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let load = || async { Ok(token_view(&t)) };
+        index.token(&revisions, &a, &t.id, None, load).await.ok();
+        assert!(index.token(&revisions, &a, &t.id, None, fail).await.is_ok());
+        // The caller holds the same version: served from memory.
+        let seen = Some(t.modified_on);
+        assert!(index.token(&revisions, &a, &t.id, seen, fail).await.is_ok());
+        // The caller holds a newer version (changed on another replica, not heard yet): reload.
+        let newer = Some(t.modified_on.plus_seconds(1));
+        assert!(index
+            .token(&revisions, &a, &t.id, newer, fail)
+            .await
+            .is_err());
+        // An account change does not drop tokens; a token change does.
+        revisions.record(&Change::Account(a.clone()));
+        assert!(index.token(&revisions, &a, &t.id, None, fail).await.is_ok());
+        revisions.record(&Change::Tokens);
+        assert!(index
+            .token(&revisions, &a, &t.id, None, fail)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_tokens_are_not_remembered() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::new();
+        let a = AccountId::random();
+        let id = TokenId::random();
+        let none = || async { Ok(None) };
+        assert!(index
+            .token(&revisions, &a, &id, None, none)
+            .await
+            .ok()
+            .flatten()
+            .is_none());
+        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        assert!(index.token(&revisions, &a, &id, None, fail).await.is_err());
     }
 }
