@@ -376,8 +376,9 @@ impl Portcullis {
             .await
     }
 
-    /// The policies of a token the caller just authenticated with (from the policy index
-    /// unless the token changed since it was indexed).
+    /// The policies of a token the caller just authenticated with, from the policy index. On a
+    /// miss the token is read again: the authenticated copy may predate a write that committed
+    /// before the index's stamp was read, and must not be remembered as current.
     async fn token_layer(&self, account: &AccountId, token: &ApiToken) -> CoreResult<Arc<Layer>> {
         let view = self
             .index()
@@ -386,13 +387,15 @@ impl Portcullis {
                 account,
                 &token.id,
                 Some(token.modified_on),
-                || async { Ok(Some(self.token_view(account, token.clone()))) },
+                || async {
+                    let t = self.store().token_by_id(&token.id).await?;
+                    Ok(t.map(|t| self.token_view(account, t)))
+                },
             )
             .await?;
-        Ok(match view {
-            Some(v) => Arc::clone(&v.layer),
-            None => self.token_view(account, token.clone()).layer.clone(),
-        })
+        // Deleted since it authenticated this request: it holds nothing any more.
+        let view = view.ok_or_else(|| CoreError::InvalidToken("the token was deleted".into()))?;
+        Ok(Arc::clone(&view.layer))
     }
 
     /// Succeeds when `principal` may act inside `account`: an account-owned token of that

@@ -15,6 +15,7 @@ mod support;
 mod concurrency;
 mod escalation;
 mod group_members;
+mod index;
 mod pagination;
 mod policies;
 mod resource_groups;
