@@ -8,7 +8,7 @@ use portcullis_core::error::{CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
 use portcullis_core::model::{
     GroupMember, GroupMemberFilter, MemberStatus, Policy, PolicyHolder, ResourceGroup,
-    ResourceGroupDeletion, UserGroup, UserGroupFilter,
+    ResourceGroupDeletion, ResourceGroupUpdate, UserGroup, UserGroupFilter,
 };
 use portcullis_core::page::{Page, PageRequest};
 use portcullis_core::store::{ResourceGroupStore, UserGroupStore};
@@ -71,6 +71,35 @@ fn group_member(r: GmRow) -> GroupMember {
         status: MemberStatus::parse(&r.1),
         added_on: ts(r.2),
         user: user_from((r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10)),
+    }
+}
+
+/// A policy's holder and one of its permission groups.
+type HolderRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// The holder of a policy from its `member_id` (with email) or `user_group_id` (with name).
+fn holder_from(
+    member: Option<String>,
+    email: Option<String>,
+    group: Option<String>,
+    group_name: Option<String>,
+) -> Option<PolicyHolder> {
+    match (member, group) {
+        (Some(m), _) => Some(PolicyHolder::Member(
+            MemberId::from_trusted(m),
+            email.unwrap_or_default(),
+        )),
+        (None, Some(g)) => Some(PolicyHolder::UserGroup(
+            UserGroupId::from_trusted(g),
+            group_name.unwrap_or_default(),
+        )),
+        (None, None) => None,
     }
 }
 
@@ -355,8 +384,13 @@ impl ResourceGroupStore for SqlStore {
             .await
     }
 
-    async fn update_resource_group(&self, g: &ResourceGroup) -> CoreResult<bool> {
+    async fn update_resource_group(
+        &self,
+        g: &ResourceGroup,
+        incompatible: &[String],
+    ) -> CoreResult<ResourceGroupUpdate> {
         let mut tx = self.write().await?;
+        // Updating the row first locks it (PostgreSQL) for the rest of the check.
         let done = sqlx::query("update resource_group set name = $1, scope_key = $2, updated_at = $3 where id = $4 and account_id = $5")
             .bind(&g.name)
             .bind(&g.scope_key)
@@ -367,12 +401,40 @@ impl ResourceGroupStore for SqlStore {
             .await
             .map_err(db)?;
         if done.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(ResourceGroupUpdate::NotFound);
+        }
+        if !incompatible.is_empty() {
+            let mut q = QueryBuilder::<Db>::new(
+                "select distinct p.member_id, u.email, p.user_group_id, g.name, pg.permission_group_id \
+                 from policy_resource_group r join policy p on p.id = r.policy_id \
+                 join policy_permission_group pg on pg.policy_id = p.id \
+                 left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
+                 left join user_group g on g.id = p.user_group_id \
+                 where r.resource_group_id = ",
+            );
+            q.push_bind(g.id.as_str());
+            q.push(" and pg.permission_group_id in (");
+            let mut ids = q.separated(", ");
+            for id in incompatible {
+                ids.push_bind(id.as_str());
+            }
+            q.push(") order by g.name, u.email, pg.permission_group_id");
+            let rows: Vec<HolderRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
+            if !rows.is_empty() {
+                // Dropping the transaction rolls the update back.
+                return Ok(ResourceGroupUpdate::Incompatible(
+                    rows.into_iter()
+                        .filter_map(|(mid, email, gid, gname, pg)| {
+                            holder_from(mid, email, gid, gname).map(|h| (h, pg))
+                        })
+                        .collect(),
+                ));
+            }
         }
         Self::write_objects(&mut tx, g).await?;
         self.commit(tx, &[Change::Account(g.account_id.clone())])
             .await?;
-        Ok(true)
+        Ok(ResourceGroupUpdate::Updated)
     }
 
     async fn delete_resource_group(
@@ -405,17 +467,7 @@ impl ResourceGroupStore for SqlStore {
         if !users.is_empty() {
             let holders = users
                 .into_iter()
-                .filter_map(|(mid, email, gid, gname)| match (mid, gid) {
-                    (Some(m), _) => Some(PolicyHolder::Member(
-                        MemberId::from_trusted(m),
-                        email.unwrap_or_default(),
-                    )),
-                    (None, Some(g)) => Some(PolicyHolder::UserGroup(
-                        UserGroupId::from_trusted(g),
-                        gname.unwrap_or_default(),
-                    )),
-                    (None, None) => None,
-                })
+                .filter_map(|(mid, email, gid, gname)| holder_from(mid, email, gid, gname))
                 .collect();
             return Ok(ResourceGroupDeletion::InUse(holders));
         }

@@ -405,6 +405,18 @@ pub enum PolicyHolder {
     UserGroup(crate::ids::UserGroupId, String),
 }
 
+/// Outcome of changing a resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceGroupUpdate {
+    /// Changed.
+    Updated,
+    /// No such resource group in the account.
+    NotFound,
+    /// Refused, nothing changed: these policy holders use the group with these permission
+    /// groups (ids), which its new objects would not fit.
+    Incompatible(Vec<(PolicyHolder, String)>),
+}
+
 /// Outcome of deleting a resource group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceGroupDeletion {

@@ -16,8 +16,8 @@ use crate::ids::{
 };
 use crate::model::{
     Account, ApiToken, Grants, GroupMember, GroupMemberFilter, Member, MemberFilter, MemberStatus,
-    Policy, ResourceGroup, ResourceGroupDeletion, SsoConnector, TokenOwner, User, UserGroup,
-    UserGroupFilter,
+    Policy, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate, SsoConnector, TokenOwner,
+    User, UserGroup, UserGroupFilter,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Timestamp;
@@ -210,8 +210,14 @@ pub trait ResourceGroupStore: Send + Sync {
     ) -> CoreResult<Vec<ResourceGroup>>;
     /// Inserts a resource group.
     async fn create_resource_group(&self, group: &ResourceGroup) -> CoreResult<()>;
-    /// Replaces name, scope and objects; false when absent.
-    async fn update_resource_group(&self, group: &ResourceGroup) -> CoreResult<bool>;
+    /// Replaces name, scope and objects. Refused, with nothing written, when a policy using the
+    /// group holds one of the `incompatible` permission groups (ids): checked inside the write's
+    /// transaction, so a policy committed just before is seen.
+    async fn update_resource_group(
+        &self,
+        group: &ResourceGroup,
+        incompatible: &[String],
+    ) -> CoreResult<ResourceGroupUpdate>;
     /// Deletes a resource group unless a policy still uses it.
     async fn delete_resource_group(
         &self,

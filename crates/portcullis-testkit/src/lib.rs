@@ -11,8 +11,9 @@ use portcullis_core::ids::{
 };
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, GroupMemberFilter, MemberFilter, MemberOrder,
-    MemberStatus, Policy, ResourceGroup, ResourceGroupDeletion, SsoConnector, SsoStatus,
-    TokenCondition, TokenOwner, TokenPolicy, TokenState, UserGroup, UserGroupFilter,
+    MemberStatus, Policy, PolicyHolder, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate,
+    SsoConnector, SsoStatus, TokenCondition, TokenOwner, TokenPolicy, TokenState, UserGroup,
+    UserGroupFilter,
 };
 use portcullis_core::page::{PageRequest, LARGE_LIST, SMALL_LIST};
 use portcullis_core::store::{AccountChanges, KeepRole, MemberChanges, NewMember, NewToken, Store};
@@ -439,6 +440,42 @@ pub async fn resource_groups_in_use(store: S) {
         "objects keep their order"
     );
     let g = user_group(&store, &a, "Eng", vec![policy("pg", &rg)]).await;
+    // A change its users' permission groups would not fit is refused, and nothing changes.
+    let mut changed = got[0].clone();
+    changed.objects = vec!["com.cloudflare.api.account.zone.1".into()];
+    changed.name = "renamed".into();
+    match store
+        .update_resource_group(&changed, &["other".into(), "pg".into()])
+        .await
+        .unwrap()
+    {
+        ResourceGroupUpdate::Incompatible(uses) => assert_eq!(
+            uses,
+            [(
+                PolicyHolder::UserGroup(g.clone(), "Eng".into()),
+                "pg".into()
+            )]
+        ),
+        other => panic!("expected incompatible, got {other:?}"),
+    }
+    let kept = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap();
+    assert_eq!(kept, got, "a refused change writes nothing");
+    assert_eq!(
+        store
+            .update_resource_group(&changed, &["other".into()])
+            .await
+            .unwrap(),
+        ResourceGroupUpdate::Updated
+    );
+    let mut missing = changed.clone();
+    missing.id = ResourceGroupId::random();
+    assert_eq!(
+        store.update_resource_group(&missing, &[]).await.unwrap(),
+        ResourceGroupUpdate::NotFound
+    );
     match store.delete_resource_group(&a, &rg).await.unwrap() {
         ResourceGroupDeletion::InUse(holders) => assert_eq!(holders.len(), 1),
         other => panic!("expected in use, got {other:?}"),
@@ -1000,7 +1037,10 @@ pub async fn changes_are_recorded(store: S) {
         .unwrap()
         .remove(0);
     group.objects = vec!["com.cloudflare.api.account.zone.*".into()];
-    assert!(store.update_resource_group(&group).await.unwrap());
+    assert_eq!(
+        store.update_resource_group(&group, &[]).await.unwrap(),
+        ResourceGroupUpdate::Updated
+    );
     moves_account("update_resource_group", s);
     let s = stamps();
     let g = user_group(&store, &a, "Changes", vec![]).await;

@@ -33,7 +33,7 @@ pub struct ExpandedPolicy {
 }
 
 /// Whether a resource group can carry a permission group of scope `scope`.
-fn scope_compatible(scope: &str, group: &ResourceGroup) -> bool {
+pub(crate) fn scope_compatible(scope: &str, group: &ResourceGroup) -> bool {
     let covers_account = |o: &String| o == "*" || *o == group.scope_key;
     match scope {
         SCOPE_USER => false,
@@ -171,6 +171,24 @@ impl Portcullis {
             });
         }
         Ok(out)
+    }
+
+    /// Ids of the catalog's permission groups (member and token groups) that a policy could not
+    /// use with `group` as it is now.
+    pub(crate) fn groups_incompatible_with(&self, group: &ResourceGroup) -> Vec<String> {
+        self.catalog()
+            .member_groups()
+            .iter()
+            .map(|g| (g.id.as_str(), g.scope()))
+            .chain(
+                self.catalog()
+                    .token_groups()
+                    .iter()
+                    .map(|t| (t.id.as_str(), t.scopes.first().map_or("", String::as_str))),
+            )
+            .filter(|(_, scope)| !scope_compatible(scope, group))
+            .map(|(id, _)| id.to_owned())
+            .collect()
     }
 
     /// Expands stored policies for responses (permission groups from the catalog, resource groups

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{is_id, AccountId, ResourceGroupId};
-use crate::model::{PolicyHolder, ResourceGroup, ResourceGroupDeletion};
+use crate::model::{PolicyHolder, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate};
 use crate::service::{check_name, Portcullis};
 use crate::time::Timestamp;
 
@@ -184,8 +184,43 @@ impl Portcullis {
         }
         if name.is_some() || scope.is_some() {
             group.modified_on = Timestamp::now();
-            if !self.store().update_resource_group(&group).await? {
-                return Err(CoreError::not_found("resource group", id.as_str()));
+            // New objects must still fit every policy that uses the group.
+            let incompatible = if scope.is_some() {
+                self.groups_incompatible_with(&group)
+            } else {
+                Vec::new()
+            };
+            match self
+                .store()
+                .update_resource_group(&group, &incompatible)
+                .await?
+            {
+                ResourceGroupUpdate::Updated => {}
+                ResourceGroupUpdate::NotFound => {
+                    return Err(CoreError::not_found("resource group", id.as_str()))
+                }
+                ResourceGroupUpdate::Incompatible(uses) => {
+                    let uses: Vec<String> = uses
+                        .iter()
+                        .map(|(holder, pg)| {
+                            let name = self
+                                .catalog()
+                                .policy_group(pg)
+                                .map_or_else(|| pg.clone(), |g| g.name);
+                            format!(
+                                "permission group `{name}` ({pg}) in a policy of {}",
+                                holders(std::slice::from_ref(holder))
+                            )
+                        })
+                        .collect();
+                    return Err(CoreError::InvalidCombination {
+                        pointer: Some("/scope".into()),
+                        message: format!(
+                            "/scope: resource group {id} is used by policies its new objects would not fit: {}; change those policies first",
+                            uses.join("; ")
+                        ),
+                    });
+                }
             }
         }
         Ok(group)

@@ -637,3 +637,100 @@ async fn member_policy_update_releases_the_group() {
     let r = app.delete(&path, &app.admin()).await;
     assert_eq!(r.ok(), &json!({ "id": rg }), "{r}");
 }
+
+/// New objects must still fit every policy that uses the group (api-decisions.md "Resource
+/// groups"): refused with 400/1006 naming each policy holder and permission group, and nothing
+/// changes; a change they still fit goes through.
+#[tokio::test]
+async fn update_is_refused_when_policies_using_the_group_would_not_fit() {
+    let app = TestApp::spawn();
+    let whole = rg_all(&app, "Whole").await;
+    let zones = rg_zones(&app, "Zones").await;
+    let g = create_ug(
+        &app,
+        "Admins",
+        Some(json!([policy("allow", &[PG_ADMINISTRATOR], &[&whole])])),
+    )
+    .await;
+    let gid = str_field(&g, "id");
+    let r = app
+        .post(
+            &app.acct("/members"),
+            &app.admin(),
+            json!({
+                "email": "zoe@example.com",
+                "policies": [policy("allow", &[PG_ZONE_READ], &[&zones])],
+            }),
+        )
+        .await;
+    let mid = str_field(r.ok(), "id");
+    let account = app.boot.account_id.clone();
+
+    // The account-scoped group needs the whole account: zones only would not fit it.
+    let path = rg_path(&app, &format!("/{whole}"));
+    let r = app
+        .put(
+            &path,
+            &app.admin(),
+            json!({ "name": "Shrunk", "scope": scope_for(&account, &[zone(7)]) }),
+        )
+        .await;
+    assert_error_mentions(
+        &r,
+        400,
+        1006,
+        &[
+            &format!("user group `Admins` ({gid})"),
+            PG_ADMINISTRATOR,
+            "change those policies first",
+        ],
+    );
+    let r = app.get(&path, &app.admin()).await;
+    assert_eq!(r.ok()["name"], json!("Whole"), "nothing changed: {r}");
+    assert_eq!(object_keys(r.ok()), ["*"], "{r}");
+
+    // The zone-scoped group fits any zones, but not the account key.
+    let zpath = rg_path(&app, &format!("/{zones}"));
+    let r = app
+        .put(
+            &zpath,
+            &app.admin(),
+            json!({ "scope": scope_for(&account, &[zone(8), zone(9)]) }),
+        )
+        .await;
+    assert_eq!(object_keys(r.ok()), [zone(8), zone(9)], "{r}");
+    let r = app
+        .put(
+            &zpath,
+            &app.admin(),
+            json!({ "scope": scope_for(&account, &[account_resource(&account)]) }),
+        )
+        .await;
+    assert_error_mentions(
+        &r,
+        400,
+        1006,
+        &[&format!("member zoe@example.com ({mid})"), PG_ZONE_READ],
+    );
+
+    // A rename alone is always fine; once the group stops using it, anything goes.
+    let r = app
+        .put(&path, &app.admin(), json!({ "name": "Renamed" }))
+        .await;
+    assert_eq!(r.ok()["name"], json!("Renamed"), "{r}");
+    app.put(
+        &ug_path(&app, &format!("/{gid}")),
+        &app.admin(),
+        json!({ "policies": [] }),
+    )
+    .await
+    .ok();
+    let r = app
+        .put(
+            &path,
+            &app.admin(),
+            json!({ "scope": scope_for(&account, &[zone(7)]) }),
+        )
+        .await;
+    assert_eq!(object_keys(r.ok()), [zone(7)], "{r}");
+}
