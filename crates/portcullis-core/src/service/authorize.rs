@@ -171,20 +171,25 @@ impl Portcullis {
         self.catalog().grants(group_name).to_vec()
     }
 
-    async fn policies_from(
+    /// Expands stored policies (each with its source) for the engine: permission groups to the
+    /// keys they grant, resource groups (read in one query for all) to their objects.
+    async fn expand_for_engine(
         &self,
         account: &AccountId,
-        policies: &[Policy],
-        source: PolicySource,
+        sets: Vec<(PolicySource, Vec<Policy>)>,
     ) -> CoreResult<Vec<EffectivePolicy>> {
-        let ids: Vec<ResourceGroupId> = policies
+        let ids: Vec<ResourceGroupId> = sets
             .iter()
-            .flat_map(|p| p.resource_groups.clone())
+            .flat_map(|(_, ps)| ps.iter().flat_map(|p| p.resource_groups.iter().cloned()))
             .collect();
-        let groups = self.store().get_resource_groups(account, &ids).await?;
-        Ok(policies
-            .iter()
-            .map(|p| {
+        let groups = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.store().get_resource_groups(account, &ids).await?
+        };
+        let mut out = Vec::new();
+        for (source, policies) in sets {
+            for p in policies {
                 let mut permissions = Vec::new();
                 let mut pgs = Vec::new();
                 for id in &p.permission_groups {
@@ -203,7 +208,7 @@ impl Portcullis {
                         rgs.push((g.id.to_string(), g.name.clone()));
                     }
                 }
-                EffectivePolicy {
+                out.push(EffectivePolicy {
                     id: p.id.to_string(),
                     access: p.access,
                     source: source.clone(),
@@ -211,9 +216,10 @@ impl Portcullis {
                     resource_groups: rgs,
                     permissions,
                     resources,
-                }
-            })
-            .collect())
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// A member's effective policies (own, roles, user groups), computed from the store.
@@ -223,6 +229,7 @@ impl Portcullis {
         member: &Member,
     ) -> CoreResult<Vec<EffectivePolicy>> {
         let mut out = Vec::new();
+        let mut sets: Vec<(PolicySource, Vec<Policy>)> = Vec::new();
         match &member.grants {
             Grants::Roles(ids) => {
                 for id in ids {
@@ -250,9 +257,7 @@ impl Portcullis {
                     });
                 }
             }
-            Grants::Policies(p) => {
-                out.extend(self.policies_from(account, p, PolicySource::Member).await?)
-            }
+            Grants::Policies(p) => sets.push((PolicySource::Member, p.clone())),
         }
         for group in self
             .store()
@@ -263,8 +268,9 @@ impl Portcullis {
                 id: group.id.clone(),
                 name: group.name.clone(),
             };
-            out.extend(self.policies_from(account, &group.policies, source).await?);
+            sets.push((source, group.policies));
         }
+        out.extend(self.expand_for_engine(account, sets).await?);
         Ok(out)
     }
 
