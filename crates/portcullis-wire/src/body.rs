@@ -551,8 +551,25 @@ pub struct TokenVerify {
 /// Health answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
     pub status: String,
+    /// The policy index (`/readyz` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_index: Option<PolicyIndexHealth>,
+}
+
+/// State of the in-memory policy index that decisions read.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyIndexHealth {
+    /// Whether it is in use: false while a PostgreSQL replica cannot hear the other replicas'
+    /// changes (decisions then read the database; correct, slower).
+    pub live: bool,
+    /// Entries held.
+    pub entries: u64,
+    /// Lookups answered from memory since start.
+    pub hits: u64,
+    /// Lookups that loaded from the database since start.
+    pub misses: u64,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_wire::body::Health;
+use portcullis_wire::body::{Health, PolicyIndexHealth};
 
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::{ok, One};
@@ -13,14 +13,22 @@ use crate::server::AppState;
 pub async fn healthz() -> One<Health> {
     ok(Health {
         status: "ok".into(),
+        policy_index: None,
     })
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers; also reports the policy index.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<One<Health>> {
     state.app.store().ping().await.map_err(ApiError::from)?;
+    let stats = state.app.index().stats();
     Ok(ok(Health {
         status: "ready".into(),
+        policy_index: Some(PolicyIndexHealth {
+            live: state.app.store().revisions().is_live(),
+            entries: u64::try_from(stats.entries).unwrap_or(u64::MAX),
+            hits: stats.hits,
+            misses: stats.misses,
+        }),
     }))
 }
 

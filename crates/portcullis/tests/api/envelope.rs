@@ -15,6 +15,45 @@ async fn healthz_answers_200_with_the_envelope() {
     assert_eq!(r.ok()["status"], json!("ok"), "{r}");
 }
 
+/// `/readyz` reports the policy index: live (SQLite hears every change from the start; a
+/// PostgreSQL replica once it listens), and decisions served from memory once warm.
+#[tokio::test]
+async fn readyz_reports_the_policy_index() {
+    let app = TestApp::spawn();
+    let url = format!("{}/readyz", app.base());
+    let ready = || async { app.send(Method::GET, &url, &Cred::Anon, Body::None).await };
+    let r = ready().await;
+    assert_eq!(r.ok()["status"], json!("ready"), "{r}");
+    let index = &r.ok()["policy_index"];
+    for field in ["entries", "hits", "misses"] {
+        assert!(index[field].is_u64(), "{field}: {r}");
+    }
+    let live = if is_postgres() {
+        // The listener connects in the background right after start.
+        let started = std::time::Instant::now();
+        loop {
+            let r = ready().await;
+            if r.ok()["policy_index"]["live"] == json!(true) {
+                break r;
+            }
+            assert!(started.elapsed().as_secs() < 10, "never live: {r}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    } else {
+        r
+    };
+    assert_eq!(live.ok()["policy_index"]["live"], json!(true), "{live}");
+    let hits = live.ok()["policy_index"]["hits"].as_u64().unwrap_or(0);
+    // The admin's requests are decided from the index: the second one is a hit.
+    for _ in 0..2 {
+        app.get(&app.acct(""), &app.admin()).await.ok();
+    }
+    let r = ready().await;
+    let index = &r.ok()["policy_index"];
+    assert!(index["hits"].as_u64().unwrap_or(0) > hits, "{r}");
+    assert!(index["entries"].as_u64().unwrap_or(0) >= 1, "{r}");
+}
+
 #[tokio::test]
 async fn success_envelope_shape() {
     let app = TestApp::spawn();
