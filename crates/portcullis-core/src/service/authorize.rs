@@ -368,39 +368,32 @@ impl Portcullis {
         })
     }
 
-    /// Token `id` with its policies in `account` (from the policy index).
+    /// Token `id` with its policies in `account` (from the policy index). `seen`: the
+    /// `modified_on` of a copy the caller already holds; an entry of another version is not used.
+    /// On a miss the token is always read again, after the index's stamp: a copy read earlier
+    /// (as authentication does) may predate a write that committed since, and must not be
+    /// remembered as current.
     async fn token_view_by_id(
         &self,
         account: &AccountId,
         id: &TokenId,
+        seen: Option<Timestamp>,
     ) -> CoreResult<Option<Arc<TokenView>>> {
         self.index()
-            .token(self.store().revisions(), account, id, None, || async {
+            .token(self.store().revisions(), account, id, seen, || async {
                 let t = self.store().token_by_id(id).await?;
                 Ok(t.map(|t| self.token_view(account, t)))
             })
             .await
     }
 
-    /// The policies of a token the caller just authenticated with, from the policy index. On a
-    /// miss the token is read again: the authenticated copy may predate a write that committed
-    /// before the index's stamp was read, and must not be remembered as current.
+    /// The policies of a token the caller just authenticated with.
     async fn token_layer(&self, account: &AccountId, token: &ApiToken) -> CoreResult<Arc<Layer>> {
         let view = self
-            .index()
-            .token(
-                self.store().revisions(),
-                account,
-                &token.id,
-                Some(token.modified_on),
-                || async {
-                    let t = self.store().token_by_id(&token.id).await?;
-                    Ok(t.map(|t| self.token_view(account, t)))
-                },
-            )
-            .await?;
-        // Deleted since it authenticated this request: it holds nothing any more.
-        let view = view.ok_or_else(|| CoreError::InvalidToken("the token was deleted".into()))?;
+            .token_view_by_id(account, &token.id, Some(token.modified_on))
+            .await?
+            // Deleted since it authenticated this request: it holds nothing any more.
+            .ok_or_else(|| CoreError::InvalidToken("the token was deleted".into()))?;
         Ok(Arc::clone(&view.layer))
     }
 
@@ -476,7 +469,7 @@ impl Portcullis {
             }
             Subject::Token(id) => {
                 let view = self
-                    .token_view_by_id(account, id)
+                    .token_view_by_id(account, id, None)
                     .await?
                     .ok_or_else(|| CoreError::not_found("token", id.as_str()))?;
                 let t = &view.token;
