@@ -885,7 +885,9 @@ impl UserStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        // The user (e.g. its operator flag) is part of every cached membership of theirs, in
+        // accounts this write does not name: a rare operator action, so everything is dropped.
+        self.commit(tx, &[Change::Everything]).await?;
         Ok(user_from(row))
     }
 }

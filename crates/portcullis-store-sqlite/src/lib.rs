@@ -29,7 +29,7 @@ mod backend {
     pub const SKIP_LOCKED: &str = "";
 
     /// Nothing to announce: one server process serves a SQLite file, and the CLI commands that
-    /// write to it while it runs (`bootstrap`, `user-key`) change nothing a server caches.
+    /// write to it while it runs (`bootstrap`, `user-key`) change nothing a server's decisions read.
     #[derive(Clone)]
     pub struct Feed;
 
