@@ -1005,6 +1005,9 @@ pub async fn changes_are_recorded(store: S) {
         assert_ne!(now.0, before.0, "{what} must move the account's stamp");
         assert_eq!(now.1, before.1, "{what} must leave other accounts' stamps");
     };
+    let moves_tokens = |what: &str, before: (_, _, _)| {
+        assert_ne!(stamps().2, before.2, "{what} must move the tokens' stamp");
+    };
     let moves_nothing = |what: &str, before| {
         assert_eq!(stamps(), before, "{what} must move no stamp");
     };
@@ -1132,16 +1135,16 @@ pub async fn changes_are_recorded(store: S) {
     changed.state = TokenState::Disabled;
     let s = stamps();
     assert!(store.update_token(&changed).await.unwrap());
-    assert_ne!(stamps().2, s.2, "update_token must move the tokens' stamp");
+    moves_tokens("update_token", s);
     let s = stamps();
     assert!(store
         .roll_token(&owner, &token.id, &format!("{hash}-2"), Timestamp::now())
         .await
         .unwrap());
-    assert_ne!(stamps().2, s.2, "roll_token must move the tokens' stamp");
+    moves_tokens("roll_token", s);
     let s = stamps();
     assert!(store.delete_token(&owner, &token.id).await.unwrap());
-    assert_ne!(stamps().2, s.2, "delete_token must move the tokens' stamp");
+    moves_tokens("delete_token", s);
 
     // Deleting the account drops its policies and its tokens.
     let s = stamps();
