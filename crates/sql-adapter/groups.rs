@@ -65,13 +65,17 @@ fn like_pattern(needle: &str) -> String {
     out
 }
 
-fn group_member(r: GmRow) -> GroupMember {
-    GroupMember {
+fn group_member(r: GmRow) -> CoreResult<GroupMember> {
+    Ok(GroupMember {
+        status: MemberStatus::try_from(r.1.as_str())?,
         member_id: MemberId::from_trusted(r.0),
-        status: MemberStatus::parse(&r.1),
         added_on: ts(r.2),
         user: user_from((r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10)),
-    }
+    })
+}
+
+fn group_members(rows: Vec<GmRow>) -> CoreResult<Vec<GroupMember>> {
+    rows.into_iter().map(group_member).collect()
 }
 
 /// A policy's holder and one of its permission groups.
@@ -104,17 +108,24 @@ fn holder_from(
 }
 
 impl SqlStore {
-    async fn rg_from_rows(conn: &mut Conn, rows: Vec<RgRow>) -> CoreResult<Vec<ResourceGroup>> {
+    async fn rg_from_rows(
+        conn: &mut Conn,
+        account: &AccountId,
+        rows: Vec<RgRow>,
+    ) -> CoreResult<Vec<ResourceGroup>> {
         let mut objects: HashMap<String, Vec<String>> = HashMap::new();
         if !rows.is_empty() {
             let mut q = QueryBuilder::<Db>::new(
-                "select resource_group_id, object_key from resource_group_object where resource_group_id in (",
+                "select o.resource_group_id, o.object_key from resource_group_object o \
+                 join resource_group g on g.id = o.resource_group_id where g.account_id = ",
             );
+            q.push_bind(account.as_str().to_owned());
+            q.push(" and o.resource_group_id in (");
             let mut sep = q.separated(", ");
             for r in &rows {
                 sep.push_bind(r.0.clone());
             }
-            q.push(") order by resource_group_id, position");
+            q.push(") order by o.resource_group_id, o.position");
             let found: Vec<(String, String)> =
                 q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
             for (id, key) in found {
@@ -136,8 +147,9 @@ impl SqlStore {
     }
 
     async fn write_objects(tx: &mut Conn, g: &ResourceGroup) -> CoreResult<()> {
-        sqlx::query("delete from resource_group_object where resource_group_id = $1")
+        sqlx::query("delete from resource_group_object where resource_group_id in (select id from resource_group where id = $1 and account_id = $2)")
             .bind(g.id.as_str())
+            .bind(g.account_id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -153,9 +165,13 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn ug_from_rows(conn: &mut Conn, rows: Vec<UgRow>) -> CoreResult<Vec<UserGroup>> {
+    async fn ug_from_rows(
+        conn: &mut Conn,
+        account: &AccountId,
+        rows: Vec<UgRow>,
+    ) -> CoreResult<Vec<UserGroup>> {
         let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut policies = Self::load_policies(conn, "user_group_id", &ids).await?;
+        let mut policies = Self::load_policies(conn, account, "user_group_id", &ids).await?;
         Ok(rows
             .into_iter()
             .map(|r| UserGroup {
@@ -181,7 +197,7 @@ impl SqlStore {
             .await
             .map_err(db)?;
         match row {
-            Some(r) => Ok(Self::ug_from_rows(conn, vec![r]).await?.pop()),
+            Some(r) => Ok(Self::ug_from_rows(conn, account, vec![r]).await?.pop()),
             None => Ok(None),
         }
     }
@@ -229,36 +245,50 @@ impl SqlStore {
             .ok_or_else(|| CoreError::not_found("user group", group.as_str()))
     }
 
-    /// Checks that every id is a member of the account; returns their emails.
+    /// Checks that every id is a member of the account; returns their emails (one query).
     async fn member_emails(
         conn: &mut Conn,
         account: &AccountId,
         members: &[MemberId],
     ) -> CoreResult<Vec<String>> {
-        let mut out = Vec::with_capacity(members.len());
-        for m in members {
-            let row: Option<(String,)> = sqlx::query_as("select u.email from member m join app_user u on u.id = m.user_id where m.id = $1 and m.account_id = $2")
-                .bind(m.as_str())
-                .bind(account.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-            match row {
-                Some((email,)) => out.push(email),
-                None => return Err(CoreError::not_found("member", m.as_str())),
-            }
+        if members.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let mut q = QueryBuilder::<Db>::new(
+            "select m.id, u.email from member m join app_user u on u.id = m.user_id where m.account_id = ",
+        );
+        q.push_bind(account.as_str().to_owned());
+        q.push(" and m.id in (");
+        let mut sep = q.separated(", ");
+        for m in members {
+            sep.push_bind(m.as_str().to_owned());
+        }
+        q.push(")");
+        let rows: Vec<(String, String)> =
+            q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let emails: HashMap<String, String> = rows.into_iter().collect();
+        members
+            .iter()
+            .map(|m| {
+                emails
+                    .get(m.as_str())
+                    .cloned()
+                    .ok_or_else(|| CoreError::not_found("member", m.as_str()))
+            })
+            .collect()
     }
 
     async fn group_members_where(
         conn: &mut Conn,
+        account: &AccountId,
         group: &UserGroupId,
         members: Option<&[MemberId]>,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
+            "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where m.account_id = "
         ));
+        q.push_bind(account.as_str().to_owned());
+        q.push(" and g.user_group_id = ");
         q.push_bind(group.as_str().to_owned());
         if let Some(members) = members {
             if members.is_empty() {
@@ -273,22 +303,24 @@ impl SqlStore {
         }
         q.push(" order by g.email, g.member_id");
         let rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        Ok(rows.into_iter().map(group_member).collect())
+        group_members(rows)
     }
 
     /// Records a membership change: `delta` members more (or fewer), `modified_on` moves.
     async fn touch_group(
         conn: &mut Conn,
+        account: &AccountId,
         group: &UserGroupId,
         delta: i64,
         now: Timestamp,
     ) -> CoreResult<()> {
         sqlx::query(
-            "update user_group set updated_at = $1, member_count = member_count + $2 where id = $3",
+            "update user_group set updated_at = $1, member_count = member_count + $2 where id = $3 and account_id = $4",
         )
         .bind(now.micros())
         .bind(delta)
         .bind(group.as_str())
+        .bind(account.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -340,7 +372,7 @@ impl ResourceGroupStore for SqlStore {
         }
         q.push(")");
         let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        Self::rg_from_rows(&mut conn, rows).await
+        Self::rg_from_rows(&mut conn, account, rows).await
     }
 
     async fn list_resource_groups(
@@ -364,7 +396,7 @@ impl ResourceGroupStore for SqlStore {
         }
         q.push(" order by lower(name), id");
         let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        Self::rg_from_rows(&mut conn, rows).await
+        Self::rg_from_rows(&mut conn, account, rows).await
     }
 
     async fn create_resource_group(&self, g: &ResourceGroup) -> CoreResult<()> {
@@ -410,8 +442,10 @@ impl ResourceGroupStore for SqlStore {
                  join policy_permission_group pg on pg.policy_id = p.id \
                  left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
                  left join user_group g on g.id = p.user_group_id \
-                 where r.resource_group_id = ",
+                 where p.account_id = ",
             );
+            q.push_bind(g.account_id.as_str());
+            q.push(" and r.resource_group_id = ");
             q.push_bind(g.id.as_str());
             q.push(" and pg.permission_group_id in (");
             let mut ids = q.separated(", ");
@@ -458,8 +492,9 @@ impl ResourceGroupStore for SqlStore {
              join policy p on p.id = r.policy_id \
              left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
              left join user_group g on g.id = p.user_group_id \
-             where r.resource_group_id = $1 order by g.name, u.email",
+             where p.account_id = $1 and r.resource_group_id = $2 order by g.name, u.email",
         )
+        .bind(account.as_str())
         .bind(id.as_str())
         .fetch_all(&mut *tx)
         .await
@@ -546,7 +581,7 @@ impl UserGroupStore for SqlStore {
             rows.reverse();
         }
         Ok(Page {
-            items: Self::ug_from_rows(&mut conn, rows).await?,
+            items: Self::ug_from_rows(&mut conn, account, rows).await?,
             total: u64::try_from(total).unwrap_or(0),
             request: page,
         })
@@ -609,17 +644,19 @@ impl UserGroupStore for SqlStore {
             if let Some(clash) = Self::name_taken(&mut tx, account, name, Some(id)).await? {
                 return Err(CoreError::Conflict(clash));
             }
-            sqlx::query("update user_group set name = $1, name_folded = $2 where id = $3")
+            sqlx::query("update user_group set name = $1, name_folded = $2 where id = $3 and account_id = $4")
                 .bind(name)
                 .bind(name.to_lowercase())
                 .bind(id.as_str())
+                .bind(account.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
         if let Some(policies) = policies {
-            sqlx::query("delete from policy where user_group_id = $1")
+            sqlx::query("delete from policy where user_group_id = $1 and account_id = $2")
                 .bind(id.as_str())
+                .bind(account.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -632,7 +669,7 @@ impl UserGroupStore for SqlStore {
             )
             .await?;
         }
-        Self::touch_group(&mut tx, id, 0, now).await?;
+        Self::touch_group(&mut tx, account, id, 0, now).await?;
         let group = Self::ug_get(&mut tx, account, id).await?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(group)
@@ -654,7 +691,7 @@ impl UserGroupStore for SqlStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        Self::ug_from_rows(&mut conn, rows).await
+        Self::ug_from_rows(&mut conn, account, rows).await
     }
 
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
@@ -665,15 +702,16 @@ impl UserGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        if done.rows_affected() > 0 {
-            sqlx::query("update account set user_group_count = user_group_count - 1 where id = $1")
-                .bind(account.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
         }
+        sqlx::query("update account set user_group_count = user_group_count - 1 where id = $1")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn list_group_members(
@@ -684,16 +722,17 @@ impl UserGroupStore for SqlStore {
         page: PageRequest,
     ) -> CoreResult<Option<Page<GroupMember>>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        if Self::require_group(&mut conn, account, group, false)
-            .await
-            .is_err()
-        {
-            return Ok(None);
+        match Self::require_group(&mut conn, account, group, false).await {
+            Ok(()) => {}
+            Err(CoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
         }
         let build = |select: &str| {
             let mut q = QueryBuilder::<Db>::new(format!(
-                "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where g.user_group_id = "
+                "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where m.account_id = "
             ));
+            q.push_bind(account.as_str().to_owned());
+            q.push(" and g.user_group_id = ");
             q.push_bind(group.as_str().to_owned());
             if let Some(f) = &filter.fuzzy_email {
                 q.push(" and g.email like ");
@@ -703,11 +742,14 @@ impl UserGroupStore for SqlStore {
             q
         };
         let total: i64 = if filter.fuzzy_email.is_none() {
-            let (n,): (i64,) = sqlx::query_as("select member_count from user_group where id = $1")
-                .bind(group.as_str())
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
+            let (n,): (i64,) = sqlx::query_as(
+                "select member_count from user_group where id = $1 and account_id = $2",
+            )
+            .bind(group.as_str())
+            .bind(account.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
             n
         } else {
             build("count(*)")
@@ -734,7 +776,7 @@ impl UserGroupStore for SqlStore {
             rows.reverse();
         }
         Ok(Some(Page {
-            items: rows.into_iter().map(group_member).collect(),
+            items: group_members(rows)?,
             total: u64::try_from(total).unwrap_or(0),
             request: page,
         }))
@@ -748,11 +790,14 @@ impl UserGroupStore for SqlStore {
     ) -> CoreResult<Option<GroupMember>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         Self::require_group(&mut conn, account, group, false).await?;
-        Ok(
-            Self::group_members_where(&mut conn, group, Some(std::slice::from_ref(member)))
-                .await?
-                .pop(),
+        Ok(Self::group_members_where(
+            &mut conn,
+            account,
+            group,
+            Some(std::slice::from_ref(member)),
         )
+        .await?
+        .pop())
     }
 
     async fn add_group_members(
@@ -766,11 +811,12 @@ impl UserGroupStore for SqlStore {
         Self::require_group(&mut tx, account, group, true).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
+        let out = Self::group_members_where(&mut tx, account, group, Some(members)).await?;
         if added > 0 {
-            Self::touch_group(&mut tx, group, added as i64, now).await?;
+            Self::touch_group(&mut tx, account, group, added as i64, now).await?;
+            self.commit(tx, &[Change::Account(account.clone())]).await?;
         }
-        let out = Self::group_members_where(&mut tx, group, Some(members)).await?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        // Otherwise nothing changed: the transaction is dropped (rolled back), no stamp moves.
         Ok(out)
     }
 
@@ -801,11 +847,11 @@ impl UserGroupStore for SqlStore {
             .map_err(db)?
             .rows_affected();
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
+        let out = Self::group_members_where(&mut tx, account, group, None).await?;
         if removed + added > 0 {
-            Self::touch_group(&mut tx, group, added as i64 - removed as i64, now).await?;
+            Self::touch_group(&mut tx, account, group, added as i64 - removed as i64, now).await?;
+            self.commit(tx, &[Change::Account(account.clone())]).await?;
         }
-        let out = Self::group_members_where(&mut tx, group, None).await?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(out)
     }
 
@@ -818,9 +864,10 @@ impl UserGroupStore for SqlStore {
     ) -> CoreResult<Option<GroupMember>> {
         let mut tx = self.write().await?;
         Self::require_group(&mut tx, account, group, true).await?;
-        let found = Self::group_members_where(&mut tx, group, Some(std::slice::from_ref(member)))
-            .await?
-            .pop();
+        let found =
+            Self::group_members_where(&mut tx, account, group, Some(std::slice::from_ref(member)))
+                .await?
+                .pop();
         if found.is_some() {
             sqlx::query(
                 "delete from user_group_member where user_group_id = $1 and member_id = $2",
@@ -830,9 +877,9 @@ impl UserGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            Self::touch_group(&mut tx, group, -1, now).await?;
+            Self::touch_group(&mut tx, account, group, -1, now).await?;
+            self.commit(tx, &[Change::Account(account.clone())]).await?;
         }
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(found)
     }
 }

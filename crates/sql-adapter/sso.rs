@@ -27,21 +27,21 @@ type SsoRow = (
 
 const SSO_COLS: &str = "id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at";
 
-fn sso_from(r: SsoRow) -> SsoConnector {
-    SsoConnector {
+fn sso_from(r: SsoRow) -> CoreResult<SsoConnector> {
+    Ok(SsoConnector {
+        status: SsoStatus::try_from(r.6.as_str())?,
         id: SsoConnectorId::from_trusted(r.0),
         account_id: AccountId::from_trusted(r.1),
         email_domain: r.2,
         enabled: r.3,
         use_fedramp_language: r.4,
         code: r.5,
-        status: SsoStatus::parse(&r.6),
         pending_since: r.7.map(ts),
         next_check_at: r.8.map(ts),
         dns_failures: u32::try_from(r.9).unwrap_or(0),
         created_on: ts(r.10),
         updated_on: ts(r.11),
-    }
+    })
 }
 
 fn conflict(e: sqlx::Error, c: &SsoConnector) -> CoreError {
@@ -65,7 +65,7 @@ impl SsoStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        Ok(rows.into_iter().map(sso_from).collect())
+        rows.into_iter().map(sso_from).collect()
     }
 
     async fn get_sso(
@@ -80,7 +80,7 @@ impl SsoStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(sso_from))
+        row.map(sso_from).transpose()
     }
 
     async fn create_sso(&self, c: &SsoConnector) -> CoreResult<()> {
@@ -125,8 +125,11 @@ impl SsoStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, c))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         tx.commit().await.map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn delete_sso(&self, account: &AccountId, id: &SsoConnectorId) -> CoreResult<bool> {
@@ -137,8 +140,11 @@ impl SsoStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         tx.commit().await.map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn claim_sso_checks(
@@ -159,20 +165,23 @@ impl SsoStore for SqlStore {
             .await
             .map_err(db)?;
         for r in &rows {
-            sqlx::query("update sso_connector set lease_until = $1 where id = $2")
-                .bind(lease_until.micros())
-                .bind(&r.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "update sso_connector set lease_until = $1 where id = $2 and account_id = $3",
+            )
+            .bind(lease_until.micros())
+            .bind(&r.0)
+            .bind(&r.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
-        Ok(rows.into_iter().map(sso_from).collect())
+        rows.into_iter().map(sso_from).collect()
     }
 
     async fn record_sso_check(&self, c: &SsoConnector) -> CoreResult<bool> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("update sso_connector set status = $1, pending_since = $2, next_check_at = $3, dns_failures = $4, updated_at = $5, lease_until = null where id = $6 and status = 'pending' and code = $7")
+        let done = sqlx::query("update sso_connector set status = $1, pending_since = $2, next_check_at = $3, dns_failures = $4, updated_at = $5, lease_until = null where id = $6 and account_id = $8 and status = 'pending' and code = $7")
             .bind(c.status.as_str())
             .bind(c.pending_since.map(Timestamp::micros))
             .bind(c.next_check_at.map(Timestamp::micros))
@@ -180,6 +189,7 @@ impl SsoStore for SqlStore {
             .bind(c.updated_on.micros())
             .bind(c.id.as_str())
             .bind(&c.code)
+            .bind(c.account_id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -122,15 +122,15 @@ const ACCOUNT_COLS: &str =
 const MEMBER_COLS: &str = "m.id, m.account_id, m.status, m.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
 
-fn account_from(r: AccountRow) -> Account {
-    Account {
+fn account_from(r: AccountRow) -> CoreResult<Account> {
+    Ok(Account {
+        account_type: AccountType::try_from(r.2.as_str())?,
         id: AccountId::from_trusted(r.0),
         name: r.1,
-        account_type: AccountType::parse(&r.2),
         enforce_twofactor: r.3,
         abuse_contact_email: r.4,
         created_on: ts(r.5),
-    }
+    })
 }
 
 pub(crate) fn user_from(r: UserRow) -> User {
@@ -151,23 +151,29 @@ fn condition_to_json(c: &TokenCondition) -> String {
     json!({"in": list(&c.request_ip_in), "not_in": list(&c.request_ip_not_in)}).to_string()
 }
 
-fn condition_from_json(s: &str) -> TokenCondition {
-    let v: Value = serde_json::from_str(s).unwrap_or(Value::Null);
-    let list = |k: &str| -> Vec<ipnet::IpNet> {
-        v.get(k)
+/// Reads a stored token condition. Anything unreadable (bad JSON, a missing list, an address
+/// that does not parse) is an error: dropping it would lift the token's IP restriction.
+fn condition_from_json(id: &str, s: &str) -> CoreResult<TokenCondition> {
+    let corrupt = |why: &str| CoreError::Corrupt(format!("api_token {id}: condition_json {why}"));
+    let v: Value = serde_json::from_str(s).map_err(|_| corrupt("is not JSON"))?;
+    let list = |k: &str| -> CoreResult<Vec<ipnet::IpNet>> {
+        let items = v
+            .get(k)
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .filter_map(|s| s.parse().ok())
-                    .collect()
+            .ok_or_else(|| corrupt(&format!("has no `{k}` list")))?;
+        items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| corrupt(&format!("has an unreadable `{k}` entry {item}")))
             })
-            .unwrap_or_default()
+            .collect()
     };
-    TokenCondition {
-        request_ip_in: list("in"),
-        request_ip_not_in: list("not_in"),
-    }
+    Ok(TokenCondition {
+        request_ip_in: list("in")?,
+        request_ip_not_in: list("not_in")?,
+    })
 }
 
 fn policies_to_json(p: &[TokenPolicy]) -> String {
@@ -186,64 +192,82 @@ fn policies_to_json(p: &[TokenPolicy]) -> String {
     .to_string()
 }
 
-fn policies_from_json(s: &str) -> Vec<TokenPolicy> {
-    let v: Value = serde_json::from_str(s).unwrap_or(Value::Null);
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| TokenPolicy {
-                    id: PolicyId::from_trusted(
-                        p.get("id")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                    ),
-                    access: Access::parse(
-                        p.get("effect").and_then(Value::as_str).unwrap_or("allow"),
-                    ),
-                    permission_groups: p
-                        .get("permission_groups")
-                        .and_then(Value::as_array)
-                        .map(|g| {
-                            g.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    resources: p
-                        .get("resources")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default(),
+/// Reads a stored token policy list. Anything unreadable (bad JSON, a policy without an id,
+/// an unknown effect, a malformed permission-group or resource entry) is an error, never
+/// "allow" or "no policies".
+fn policies_from_json(id: &str, s: &str) -> CoreResult<Vec<TokenPolicy>> {
+    let corrupt = |why: String| CoreError::Corrupt(format!("api_token {id}: policies_json {why}"));
+    let v: Value = serde_json::from_str(s).map_err(|_| corrupt("is not JSON".into()))?;
+    let list = v
+        .as_array()
+        .ok_or_else(|| corrupt("is not a list".into()))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let field = |k: &str| {
+                p.get(k)
+                    .ok_or_else(|| corrupt(format!("policy {i} has no `{k}`")))
+            };
+            let policy_id = field("id")?
+                .as_str()
+                .ok_or_else(|| corrupt(format!("policy {i} has a non-text id")))?;
+            let effect = field("effect")?
+                .as_str()
+                .ok_or_else(|| corrupt(format!("policy {i} has a non-text effect")))?;
+            let groups = field("permission_groups")?
+                .as_array()
+                .ok_or_else(|| corrupt(format!("policy {i}: permission_groups is not a list")))?
+                .iter()
+                .map(|g| {
+                    g.as_str().map(str::to_owned).ok_or_else(|| {
+                        corrupt(format!("policy {i} has a non-text permission group"))
+                    })
                 })
-                .collect()
+                .collect::<CoreResult<Vec<String>>>()?;
+            let resources = field("resources")?
+                .as_object()
+                .cloned()
+                .ok_or_else(|| corrupt(format!("policy {i}: resources is not an object")))?;
+            Ok(TokenPolicy {
+                id: PolicyId::from_trusted(policy_id.to_owned()),
+                access: Access::try_from(effect)?,
+                permission_groups: groups,
+                resources,
+            })
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-fn token_from(r: TokenRow) -> (ApiToken, String) {
+/// Decodes a token row; fails closed (a token that cannot be read cannot be used).
+fn token_from(r: TokenRow) -> CoreResult<(ApiToken, String)> {
     let owner = match (r.1, r.2) {
-        (Some(a), _) => TokenOwner::Account(AccountId::from_trusted(a)),
+        (Some(a), None) => TokenOwner::Account(AccountId::from_trusted(a)),
         (None, Some(u)) => TokenOwner::User(UserId::from_trusted(u)),
-        (None, None) => TokenOwner::User(UserId::from_trusted(String::new())),
+        _ => {
+            return Err(CoreError::Corrupt(format!(
+                "api_token {}: exactly one of account_id and user_id must be set",
+                r.0
+            )))
+        }
     };
-    (
+    let condition = condition_from_json(&r.0, &r.10)?;
+    let policies = policies_from_json(&r.0, &r.11)?;
+    Ok((
         ApiToken {
+            state: TokenState::try_from(r.4.as_str())?,
             id: TokenId::from_trusted(r.0),
             owner,
             name: r.3,
-            state: TokenState::parse(&r.4),
             issued_on: ts(r.5),
             modified_on: ts(r.6),
             last_used_on: r.7.map(ts),
             not_before: r.8.map(ts),
             expires_on: r.9.map(ts),
-            condition: condition_from_json(&r.10),
-            policies: policies_from_json(&r.11),
+            condition,
+            policies,
         },
         r.12,
-    )
+    ))
 }
 
 fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
@@ -277,6 +301,7 @@ impl SqlStore {
 
     pub(crate) async fn load_grants(
         conn: &mut Conn,
+        account: &AccountId,
         member_ids: &[String],
     ) -> CoreResult<HashMap<String, Grants>> {
         let mut out: HashMap<String, Grants> = HashMap::new();
@@ -284,13 +309,15 @@ impl SqlStore {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Db>::new(
-            "select member_id, role_id from member_role where member_id in (",
+            "select r.member_id, r.role_id from member_role r join member m on m.id = r.member_id where m.account_id = ",
         );
+        q.push_bind(account.as_str());
+        q.push(" and r.member_id in (");
         let mut sep = q.separated(", ");
         for id in member_ids {
             sep.push_bind(id.as_str());
         }
-        q.push(") order by member_id, position");
+        q.push(") order by r.member_id, r.position");
         let rows: Vec<(String, String)> =
             q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         for (member, role) in rows {
@@ -302,7 +329,9 @@ impl SqlStore {
                 Grants::Policies(_) => {}
             }
         }
-        for (member, policies) in Self::load_policies(conn, "member_id", member_ids).await? {
+        for (member, policies) in
+            Self::load_policies(conn, account, "member_id", member_ids).await?
+        {
             out.insert(member, Grants::Policies(policies));
         }
         Ok(out)
@@ -312,6 +341,7 @@ impl SqlStore {
     /// `user_group_id`), in written order.
     pub(crate) async fn load_policies(
         conn: &mut Conn,
+        account: &AccountId,
         col: &str,
         holders: &[String],
     ) -> CoreResult<HashMap<String, Vec<Policy>>> {
@@ -320,8 +350,10 @@ impl SqlStore {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select id, {col}, access from policy where {col} in ("
+            "select id, {col}, access from policy where account_id = "
         ));
+        q.push_bind(account.as_str());
+        q.push(format!(" and {col} in ("));
         let mut sep = q.separated(", ");
         for id in holders {
             sep.push_bind(id.as_str());
@@ -330,12 +362,12 @@ impl SqlStore {
         let rows: Vec<(String, String, String)> =
             q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         let policy_ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut details = Self::load_policy_details(conn, &policy_ids).await?;
+        let mut details = Self::load_policy_details(conn, account, &policy_ids).await?;
         for (id, holder, access) in rows {
             let (pgs, rgs) = details.remove(&id).unwrap_or_default();
             out.entry(holder).or_default().push(Policy {
+                access: Access::try_from(access.as_str())?,
                 id: PolicyId::from_trusted(id),
-                access: Access::parse(&access),
                 permission_groups: pgs,
                 resource_groups: rgs,
             });
@@ -345,6 +377,7 @@ impl SqlStore {
 
     pub(crate) async fn load_policy_details(
         conn: &mut Conn,
+        account: &AccountId,
         policy_ids: &[String],
     ) -> CoreResult<HashMap<String, (Vec<String>, Vec<ResourceGroupId>)>> {
         let mut out: HashMap<String, (Vec<String>, Vec<ResourceGroupId>)> = HashMap::new();
@@ -358,13 +391,15 @@ impl SqlStore {
                 "resource_group_id"
             };
             let mut q = QueryBuilder::<Db>::new(format!(
-                "select policy_id, {col} from {table} where policy_id in ("
+                "select t.policy_id, t.{col} from {table} t join policy p on p.id = t.policy_id where p.account_id = "
             ));
+            q.push_bind(account.as_str());
+            q.push(" and t.policy_id in (");
             let mut sep = q.separated(", ");
             for id in policy_ids {
                 sep.push_bind(id.as_str());
             }
-            q.push(") order by policy_id, position");
+            q.push(") order by t.policy_id, t.position");
             let rows: Vec<(String, String)> =
                 q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
             for (policy, value) in rows {
@@ -381,43 +416,44 @@ impl SqlStore {
 
     pub(crate) async fn members_from_rows(
         conn: &mut Conn,
+        account: &AccountId,
         rows: Vec<MemberRow>,
     ) -> CoreResult<Vec<Member>> {
         let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut grants = Self::load_grants(conn, &ids).await?;
-        Ok(rows
-            .into_iter()
+        let mut grants = Self::load_grants(conn, account, &ids).await?;
+        rows.into_iter()
             .map(|r| {
                 let g = grants.remove(&r.0).unwrap_or(Grants::Roles(Vec::new()));
-                Member {
+                Ok(Member {
+                    status: MemberStatus::try_from(r.2.as_str())?,
                     id: MemberId::from_trusted(r.0),
                     account_id: AccountId::from_trusted(r.1),
-                    status: MemberStatus::parse(&r.2),
                     created_on: ts(r.3),
                     user: user_from((r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11)),
                     grants: g,
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 
+    /// The member of `account` whose `col` (`m.id` or `m.user_id`) is `value`.
     pub(crate) async fn member_where(
         conn: &mut Conn,
-        clause: &str,
-        a: &str,
-        b: &str,
+        account: &AccountId,
+        col: &str,
+        value: &str,
     ) -> CoreResult<Option<Member>> {
         let sql = format!(
-            "select {MEMBER_COLS} from member m join app_user u on u.id = m.user_id where {clause}"
+            "select {MEMBER_COLS} from member m join app_user u on u.id = m.user_id where m.account_id = $1 and {col} = $2"
         );
         let row: Option<MemberRow> = sqlx::query_as(&sql)
-            .bind(a)
-            .bind(b)
+            .bind(account.as_str())
+            .bind(value)
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
         match row {
-            Some(r) => Ok(Self::members_from_rows(conn, vec![r]).await?.pop()),
+            Some(r) => Ok(Self::members_from_rows(conn, account, vec![r]).await?.pop()),
             None => Ok(None),
         }
     }
@@ -429,13 +465,15 @@ impl SqlStore {
         grants: &Grants,
         now: Timestamp,
     ) -> CoreResult<()> {
-        sqlx::query("delete from member_role where member_id = $1")
+        sqlx::query("delete from member_role where member_id in (select id from member where id = $1 and account_id = $2)")
             .bind(member.as_str())
+            .bind(account.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("delete from policy where member_id = $1")
+        sqlx::query("delete from policy where member_id = $1 and account_id = $2")
             .bind(member.as_str())
+            .bind(account.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -687,7 +725,7 @@ impl AccountStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(account_from))
+        row.map(account_from).transpose()
     }
 
     async fn list_accounts(
@@ -723,7 +761,10 @@ impl AccountStore for SqlStore {
         q.push_bind(offset);
         let rows: Vec<AccountRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
         Ok(Page {
-            items: rows.into_iter().map(account_from).collect(),
+            items: rows
+                .into_iter()
+                .map(account_from)
+                .collect::<CoreResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
             request: page,
         })
@@ -761,8 +802,9 @@ impl AccountStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        let account = account_from(row)?;
         self.commit(tx, &[Change::Account(id.clone())]).await?;
-        Ok(Some(account_from(row)))
+        Ok(Some(account))
     }
 
     async fn delete_account(&self, id: &AccountId) -> CoreResult<bool> {
@@ -778,9 +820,12 @@ impl AccountStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         self.commit(tx, &[Change::Account(id.clone()), Change::Tokens])
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn any_account(&self) -> CoreResult<bool> {
@@ -905,38 +950,21 @@ impl MemberStore for SqlStore {
             return Err(CoreError::not_found("account", account.as_str()));
         }
         Self::insert_member(&mut tx, account, m).await?;
-        let member = Self::member_where(
-            &mut tx,
-            "m.id = $1 and m.account_id = $2",
-            m.id.as_str(),
-            account.as_str(),
-        )
-        .await?
-        .ok_or_else(|| CoreError::Unavailable("member missing after insert".into()))?;
+        let member = Self::member_where(&mut tx, account, "m.id", m.id.as_str())
+            .await?
+            .ok_or_else(|| CoreError::Unavailable("member missing after insert".into()))?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(member)
     }
 
     async fn get_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<Option<Member>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Self::member_where(
-            &mut conn,
-            "m.id = $1 and m.account_id = $2",
-            id.as_str(),
-            account.as_str(),
-        )
-        .await
+        Self::member_where(&mut conn, account, "m.id", id.as_str()).await
     }
 
     async fn member_of(&self, account: &AccountId, user: &UserId) -> CoreResult<Option<Member>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Self::member_where(
-            &mut conn,
-            "m.account_id = $1 and m.user_id = $2",
-            account.as_str(),
-            user.as_str(),
-        )
-        .await
+        Self::member_where(&mut conn, account, "m.user_id", user.as_str()).await
     }
 
     async fn list_members(
@@ -979,7 +1007,7 @@ impl MemberStore for SqlStore {
         q.push_bind(offset);
         let rows: Vec<MemberRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
         Ok(Page {
-            items: Self::members_from_rows(&mut conn, rows).await?,
+            items: Self::members_from_rows(&mut conn, account, rows).await?,
             total: u64::try_from(total).unwrap_or(0),
             request: page,
         })
@@ -1009,13 +1037,7 @@ impl MemberStore for SqlStore {
             Self::write_grants(&mut tx, account, id, grants, now).await?;
         }
         Self::keep_a_holder(&mut tx, account, id, c.keep_role.as_ref(), before).await?;
-        let member = Self::member_where(
-            &mut tx,
-            "m.id = $1 and m.account_id = $2",
-            id.as_str(),
-            account.as_str(),
-        )
-        .await?;
+        let member = Self::member_where(&mut tx, account, "m.id", id.as_str()).await?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(member)
     }
@@ -1028,14 +1050,27 @@ impl MemberStore for SqlStore {
     ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let before = Self::role_holders(&mut tx, account, keep_role).await?;
-        // The member leaves every group it was in: those groups change.
-        sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where id in (select user_group_id from user_group_member where member_id = $2)")
+        let found: Option<(String,)> = sqlx::query_as(&format!(
+            "select id from member where id = $1 and account_id = $2{FOR_UPDATE}"
+        ))
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        if found.is_none() {
+            // Nothing to delete: dropping the transaction rolls back; nothing moves.
+            return Ok(false);
+        }
+        // The member leaves every group it was in (in this account): those groups change.
+        sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where account_id = $2 and id in (select user_group_id from user_group_member where member_id = $3)")
             .bind(Timestamp::now().micros())
+            .bind(account.as_str())
             .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let done = sqlx::query("delete from member where id = $1 and account_id = $2")
+        sqlx::query("delete from member where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
             .execute(&mut *tx)
@@ -1043,7 +1078,7 @@ impl MemberStore for SqlStore {
             .map_err(db)?;
         Self::keep_a_holder(&mut tx, account, id, keep_role, before).await?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64> {
@@ -1074,7 +1109,7 @@ impl TokenStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(|r| token_from(r).0))
+        Ok(row.map(token_from).transpose()?.map(|t| t.0))
     }
 
     async fn list_tokens(
@@ -1099,7 +1134,10 @@ impl TokenStore for SqlStore {
             .await
             .map_err(db)?;
         Ok(Page {
-            items: rows.into_iter().map(|r| token_from(r).0).collect(),
+            items: rows
+                .into_iter()
+                .map(|r| token_from(r).map(|t| t.0))
+                .collect::<CoreResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
             request: page,
         })
@@ -1121,8 +1159,11 @@ impl TokenStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         self.commit(tx, &[Change::Tokens]).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn delete_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<bool> {
@@ -1136,8 +1177,11 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         self.commit(tx, &[Change::Tokens]).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn roll_token(
@@ -1159,18 +1203,22 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         self.commit(tx, &[Change::Tokens]).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
-    async fn token_by_id(&self, id: &TokenId) -> CoreResult<Option<ApiToken>> {
-        let sql = format!("select {TOKEN_COLS} from api_token where id = $1");
+    async fn token_in(&self, account: &AccountId, id: &TokenId) -> CoreResult<Option<ApiToken>> {
+        let sql = format!("select {TOKEN_COLS} from api_token where id = $1 and (account_id = $2 or user_id in (select user_id from member where account_id = $2))");
         let row: Option<TokenRow> = sqlx::query_as(&sql)
             .bind(id.as_str())
+            .bind(account.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(|r| token_from(r).0))
+        Ok(row.map(token_from).transpose()?.map(|t| t.0))
     }
 
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>> {
@@ -1180,7 +1228,7 @@ impl TokenStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(token_from))
+        row.map(token_from).transpose()
     }
 
     async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()> {

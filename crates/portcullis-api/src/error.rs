@@ -50,6 +50,14 @@ impl ApiError {
         }
     }
 
+    /// A 500 whose detail goes to the log only.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            log_detail: Some(detail.into()),
+            ..Self::new(ErrorKind::Internal)
+        }
+    }
+
     /// The catalog's message with a detail in `error_chain`.
     pub fn with_chain(kind: ErrorKind, chain: Vec<Message>) -> Self {
         let mut m = Message::new(kind.code(), kind.default_message());
@@ -112,6 +120,10 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidKey => Self::new(ErrorKind::InvalidKey),
             CoreError::Unavailable(detail) => Self {
                 log_detail: Some(detail),
+                ..Self::new(ErrorKind::Internal)
+            },
+            e @ CoreError::Corrupt(_) => Self {
+                log_detail: Some(e.to_string()),
                 ..Self::new(ErrorKind::Internal)
             },
         }

@@ -12,6 +12,8 @@ use portcullis_core::auth::{authenticate, Credentials, Principal};
 use portcullis_core::ids::is_id;
 use portcullis_core::page::{PageLimits, PageRequest};
 use portcullis_core::secret::is_api_key_format;
+use portcullis_core::service::access::Authorized;
+use portcullis_core::service::check_storable;
 use portcullis_core::time::Timestamp;
 use portcullis_wire::{ErrorKind, Message};
 use serde::de::DeserializeOwned;
@@ -19,12 +21,35 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::server::AppState;
 
+/// Highest page number accepted (larger ones are refused, not silently clamped).
+pub const MAX_PAGE: u64 = 1_000_000_000;
+
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
+
+/// The gate's pass: the route layer put it here after [`Portcullis::enforce`] let the caller in
+/// (see `server::enforce`). Handlers of account routes take it and hand it to the services,
+/// which need it to reach the account's data.
+///
+/// [`Portcullis::enforce`]: portcullis_core::service::Portcullis::enforce
+#[derive(Debug, Clone)]
+pub struct Authz(pub Authorized);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authz {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Authz>().cloned().ok_or_else(|| {
+            ApiError::internal(
+                "a handler that needs the authorization gate is on a route without it",
+            )
+        })
+    }
+}
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
@@ -151,6 +176,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(q) = parts.uri.query() {
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                let pointer = format!("/query/{}", k.replace('\0', "\\u0000"));
+                check_storable(&pointer, &k)?;
+                check_storable(&pointer, &v)?;
                 map.entry(k.into_owned()).or_default().push(v.into_owned());
             }
         }
@@ -196,7 +224,13 @@ impl Query {
                         format!("query parameter `page`: must be 1 or more, got `{raw}`"),
                     ));
                 }
-                Some(v.min(1e12) as u64)
+                if v > MAX_PAGE as f64 {
+                    return Err(ApiError::invalid(
+                        "/query/page",
+                        format!("query parameter `page`: must be at most {MAX_PAGE}, got `{raw}`"),
+                    ));
+                }
+                Some(v as u64)
             }
         };
         let per_page = match self.get("per_page") {
@@ -277,8 +311,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], empty: &str) -> Result<T, A
             vec![Message::new(ErrorKind::MalformedJson.code(), e.to_string())],
         )
     })?;
-    let de = value;
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    storable(&value, &mut String::new())?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let pointer = pointer_from_path(&e.path().to_string());
         let inner = e.inner().to_string();
         let inner = inner.replace("invalid type: ", "wrong type: ");
@@ -303,6 +337,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], empty: &str) -> Result<T, A
             message,
         )
     })
+}
+
+/// Refuses any string (or object key) that a backend could not store (see
+/// [`check_storable`]), naming its pointer.
+fn storable(value: &serde_json::Value, pointer: &mut String) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let at = |p: &str| {
+        if p.is_empty() {
+            "/".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    match value {
+        Value::String(s) => check_storable(&at(pointer), s).map_err(ApiError::from),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                storable(item, pointer)?;
+                pointer.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(
+                    &k.replace('~', "~0")
+                        .replace('/', "~1")
+                        .replace('\0', "\\u0000"),
+                );
+                check_storable(&at(pointer), k)?;
+                storable(v, pointer)?;
+                pointer.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {

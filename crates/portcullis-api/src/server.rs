@@ -9,12 +9,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use portcullis_core::service::{AuthzMode, Portcullis};
+use portcullis_core::service::Portcullis;
 use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{ApiError, InternalDetail};
-use crate::extract::{Auth, Ids};
+use crate::extract::{Auth, Authz, Ids};
 use crate::routes::{Guard, ROUTES};
 use portcullis_core::ids::AccountId;
 
@@ -45,9 +45,10 @@ struct RouteGuard {
     summary: &'static str,
 }
 
-/// Enforces a route's permission key before its handler runs: authenticates (the handler reuses
-/// the principal), then asks the policy engine whether the caller holds the key in the path's
-/// account.
+/// The route layer of every account route: authenticates (the handler reuses the principal),
+/// then passes the caller through the gate ([`Portcullis::enforce`]) with the route's
+/// permission key and the path's account. The pass ([`Authz`]) is what the handler hands to
+/// the services; without it they cannot reach the account's data.
 async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
     use axum::extract::FromRequestParts;
     let (mut parts, body) = req.into_parts();
@@ -55,41 +56,26 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    if g.state.app.authz_mode() != AuthzMode::Off {
-        let ids = match Ids::from_request_parts(&mut parts, &g.state).await {
-            Ok(ids) => ids,
-            Err(e) => return e.into_response(),
-        };
-        let account = AccountId::from_trusted(ids.get("account_id").to_owned());
-        match g.state.app.decide_request(&auth.0, &account, g.key).await {
-            Ok(d) if d.allowed => {}
-            Ok(d) => {
-                let actor = auth.0.actor();
-                let mut action = g.summary.to_owned();
-                if let Some(first) = action.get(..1) {
-                    action = format!("{}{}", first.to_lowercase(), &action[1..]);
-                }
-                let detail = format!(
-                    "Actor '{actor}' requires permission '{}' to {action}: {}",
-                    g.key, d.reason
-                );
-                if g.state.app.authz_mode() == AuthzMode::Soft {
-                    tracing::warn!(%actor, key = g.key, reason = %d.reason, "authz soft mode: would have denied");
-                } else {
-                    return ApiError::with_chain(
-                        ErrorKind::Forbidden,
-                        vec![portcullis_wire::Message::new(
-                            ErrorKind::Forbidden.code(),
-                            detail,
-                        )],
-                    )
-                    .into_response();
-                }
-            }
-            Err(e) => return ApiError::from(e).into_response(),
-        }
+    let ids = match Ids::from_request_parts(&mut parts, &g.state).await {
+        Ok(ids) => ids,
+        Err(e) => return e.into_response(),
+    };
+    let account = AccountId::from_trusted(ids.get("account_id").to_owned());
+    let mut action = g.summary.to_owned();
+    if let Some(first) = action.get(..1) {
+        action = format!("{}{}", first.to_lowercase(), &action[1..]);
     }
+    let pass = match g
+        .state
+        .app
+        .enforce(auth.0.clone(), account, g.key, &action)
+        .await
+    {
+        Ok(pass) => pass,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     parts.extensions.insert(auth);
+    parts.extensions.insert(Authz(pass));
     next.run(Request::from_parts(parts, body)).await
 }
 

@@ -42,6 +42,11 @@ pub enum CoreError {
     /// The store failed; the message is for logs only.
     #[error("storage failure: {0}")]
     Unavailable(String),
+    /// Stored data that cannot be read (an unknown enumeration value, unparsable JSON, a
+    /// malformed address). Fails closed: the request that needed it fails (500, logged) and
+    /// nothing is granted from it. The message is for logs only.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 impl CoreError {
@@ -59,6 +64,12 @@ impl CoreError {
             kind,
             id: id.into(),
         }
+    }
+}
+
+impl From<crate::model::UnknownValue> for CoreError {
+    fn from(e: crate::model::UnknownValue) -> Self {
+        Self::Corrupt(e.to_string())
     }
 }
 

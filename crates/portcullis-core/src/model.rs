@@ -7,6 +7,36 @@ use serde_json::{Map, Value};
 use crate::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use crate::time::Timestamp;
 
+/// A stored enumeration value that is not one of the known ones (a corrupt or foreign row).
+/// Decoding fails closed: such a row is an error, never a default.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} value {value:?}")]
+pub struct UnknownValue {
+    /// Which enumeration.
+    pub kind: &'static str,
+    /// The text found.
+    pub value: String,
+}
+
+/// `TryFrom<&str>` for a stored enumeration, from the same table `as_str` uses.
+macro_rules! stored_enum {
+    ($ty:ident, $kind:literal) => {
+        impl TryFrom<&str> for $ty {
+            type Error = UnknownValue;
+            fn try_from(s: &str) -> Result<Self, UnknownValue> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownValue {
+                        kind: $kind,
+                        value: s.to_owned(),
+                    })
+            }
+        }
+    };
+}
+
 /// Account type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
@@ -16,21 +46,17 @@ pub enum AccountType {
     Enterprise,
 }
 
+stored_enum!(AccountType, "account type");
+
 impl AccountType {
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Standard, Self::Enterprise];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Standard => "standard",
             Self::Enterprise => "enterprise",
-        }
-    }
-
-    /// From stored text.
-    pub fn parse(s: &str) -> Self {
-        if s == "enterprise" {
-            Self::Enterprise
-        } else {
-            Self::Standard
         }
     }
 }
@@ -82,21 +108,17 @@ pub enum MemberStatus {
     Pending,
 }
 
+stored_enum!(MemberStatus, "member status");
+
 impl MemberStatus {
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Accepted, Self::Pending];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
             Self::Pending => "pending",
-        }
-    }
-
-    /// From stored text.
-    pub fn parse(s: &str) -> Self {
-        if s == "accepted" {
-            Self::Accepted
-        } else {
-            Self::Pending
         }
     }
 }
@@ -110,21 +132,17 @@ pub enum Access {
     Deny,
 }
 
+stored_enum!(Access, "policy access");
+
 impl Access {
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Allow, Self::Deny];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Allow => "allow",
             Self::Deny => "deny",
-        }
-    }
-
-    /// From stored text.
-    pub fn parse(s: &str) -> Self {
-        if s == "deny" {
-            Self::Deny
-        } else {
-            Self::Allow
         }
     }
 }
@@ -230,21 +248,17 @@ pub enum TokenState {
     Disabled,
 }
 
+stored_enum!(TokenState, "token status");
+
 impl TokenState {
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Active, Self::Disabled];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Disabled => "disabled",
-        }
-    }
-
-    /// From stored text.
-    pub fn parse(s: &str) -> Self {
-        if s == "disabled" {
-            Self::Disabled
-        } else {
-            Self::Active
         }
     }
 }
@@ -441,7 +455,12 @@ pub enum SsoStatus {
     Failed,
 }
 
+stored_enum!(SsoStatus, "SSO connector status");
+
 impl SsoStatus {
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Awaiting, Self::Pending, Self::Verified, Self::Failed];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -449,16 +468,6 @@ impl SsoStatus {
             Self::Pending => "pending",
             Self::Verified => "verified",
             Self::Failed => "failed",
-        }
-    }
-
-    /// From stored text.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "pending" => Self::Pending,
-            "verified" => Self::Verified,
-            "failed" => Self::Failed,
-            _ => Self::Awaiting,
         }
     }
 }

@@ -359,8 +359,9 @@ pub trait TokenStore: Send + Sync {
         secret_hash: &str,
         now: Timestamp,
     ) -> CoreResult<bool>;
-    /// A token by id, whoever owns it.
-    async fn token_by_id(&self, id: &TokenId) -> CoreResult<Option<ApiToken>>;
+    /// Token `id` if it may act in `account`: an account-owned token of that account, or a
+    /// user-owned token whose user is a member there (any status; callers check it).
+    async fn token_in(&self, account: &AccountId, id: &TokenId) -> CoreResult<Option<ApiToken>>;
     /// The token whose secret hashes to `secret_hash`, with that stored hash.
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>>;
     /// Records a use.

@@ -33,7 +33,7 @@ macro_rules! contract_tests {
             resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
             account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
-            changes_are_recorded);
+            changes_are_recorded, foreign_and_missing_writes_change_nothing);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1071,7 +1071,23 @@ pub async fn changes_are_recorded(store: S) {
         .replace_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
         .await
         .unwrap();
+    moves_nothing("replace_group_members with the same members", s);
+    let s = stamps();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_nothing("add_group_members of members already in", s);
+    let s = stamps();
+    store
+        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .await
+        .unwrap();
     moves_account("replace_group_members", s);
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
     let s = stamps();
     store
         .remove_group_member(&a, &g, &m, Timestamp::now())
@@ -1152,4 +1168,234 @@ pub async fn changes_are_recorded(store: S) {
     let now = stamps();
     assert_ne!(now.0, s.0, "delete_account must move the account's stamp");
     assert_ne!(now.2, s.2, "delete_account must move the tokens' stamp");
+}
+
+/// Everything the store holds for `account`, as text: two dumps are equal exactly when nothing
+/// the account owns changed (timestamps and counters included).
+async fn dump(store: &S, account: &AccountId) -> String {
+    let mut out = format!("{:?}\n", store.get_account(account).await.unwrap());
+    let members = store
+        .list_members(
+            account,
+            &MemberFilter {
+                status: None,
+                order: MemberOrder::Email,
+                descending: false,
+            },
+            page(1000),
+        )
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", members.total, members.items);
+    let groups = store
+        .list_user_groups(account, &UserGroupFilter::default(), page(1000))
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", groups.total, groups.items);
+    for g in &groups.items {
+        let members = store
+            .list_group_members(account, &g.id, &GroupMemberFilter::default(), page(1000))
+            .await
+            .unwrap()
+            .unwrap();
+        out += &format!("{} {:?} {:?}\n", g.id, members.total, members.items);
+    }
+    out += &format!(
+        "{:?}\n",
+        store
+            .list_resource_groups(account, None, None)
+            .await
+            .unwrap()
+    );
+    let tokens = store
+        .list_tokens(&TokenOwner::Account(account.clone()), page(1000))
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", tokens.total, tokens.items);
+    out += &format!("{:?}\n", store.list_sso(account).await.unwrap());
+    out
+}
+
+/// Isolation and "a write that finds nothing changes nothing": every write aimed at another
+/// account's objects (their ids under the caller's account) or at ids that do not exist leaves
+/// the owner's data byte-identical (no timestamp, counter or member list moves) and moves no
+/// change stamp.
+pub async fn foreign_and_missing_writes_change_nothing(store: S) {
+    let a = account(&store, "Victim").await;
+    let b = account(&store, "Intruder").await;
+    let m = member(&store, &a, "victim@example.com").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let g = user_group(&store, &a, "Victims", vec![policy(ADMIN_ROLE, &rg)]).await;
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "victim token".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: None,
+        condition: TokenCondition::default(),
+        policies: vec![],
+    };
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: format!("victim-{}", token.id),
+        })
+        .await
+        .unwrap();
+    let sso = connector(&a, "victim.example", SsoStatus::Awaiting);
+    store.create_sso(&sso).await.unwrap();
+    let b_member = member(&store, &b, "intruder@example.com").await;
+    let b_group = user_group(&store, &b, "Intruders", vec![]).await;
+
+    let before = dump(&store, &a).await;
+    let stamps = || {
+        let r = store.revisions();
+        (r.account(&a), r.account(&b), r.tokens())
+    };
+    let s = stamps();
+    let later = Timestamp::from_micros(now.micros() + 1_000_000);
+
+    // A's ids under B.
+    assert!(!store.delete_member(&b, &m, None).await.unwrap());
+    assert!(!store.delete_member(&b, &m, None).await.unwrap());
+    let changes = MemberChanges {
+        status: Some(MemberStatus::Pending),
+        grants: Some(Grants::Roles(vec![])),
+        keep_role: None,
+    };
+    assert!(store
+        .update_member(&b, &m, &changes, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store.delete_user_group(&b, &g).await.unwrap());
+    assert!(store
+        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), later)
+        .await
+        .unwrap()
+        .is_none());
+    for result in [
+        store
+            .add_group_members(&b, &g, std::slice::from_ref(&b_member), later)
+            .await,
+        store.replace_group_members(&b, &g, &[], later).await,
+        store
+            .add_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .await,
+        store
+            .replace_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .await,
+    ] {
+        assert!(
+            matches!(result, Err(CoreError::NotFound { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(matches!(
+        store.remove_group_member(&b, &g, &m, later).await,
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(store
+        .list_group_members(&b, &g, &GroupMemberFilter::default(), page(10))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.get_user_group(&b, &g).await.unwrap().is_none());
+    assert!(store.get_member(&b, &m).await.unwrap().is_none());
+    assert!(store
+        .get_resource_groups(&b, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .is_empty());
+    let mut stolen = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .remove(0);
+    stolen.account_id = b.clone();
+    stolen.name = "stolen".into();
+    stolen.objects = vec!["com.cloudflare.api.account.zone.*".into()];
+    stolen.modified_on = later;
+    assert_eq!(
+        store.update_resource_group(&stolen, &[]).await.unwrap(),
+        ResourceGroupUpdate::NotFound
+    );
+    assert_eq!(
+        store.delete_resource_group(&b, &rg).await.unwrap(),
+        ResourceGroupDeletion::NotFound
+    );
+    let b_owner = TokenOwner::Account(b.clone());
+    let mut t = token.clone();
+    t.owner = b_owner.clone();
+    t.name = "stolen".into();
+    t.modified_on = later;
+    assert!(!store.update_token(&t).await.unwrap());
+    assert!(!store
+        .roll_token(&b_owner, &token.id, "stolen-hash", later)
+        .await
+        .unwrap());
+    assert!(!store.delete_token(&b_owner, &token.id).await.unwrap());
+    assert!(store
+        .get_token(&b_owner, &token.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.token_in(&b, &token.id).await.unwrap().is_none());
+    let mut c = sso.clone();
+    c.account_id = b.clone();
+    c.use_fedramp_language = true;
+    c.updated_on = later;
+    assert!(!store.update_sso(&c).await.unwrap());
+    assert!(!store.delete_sso(&b, &sso.id).await.unwrap());
+    assert!(store.get_sso(&b, &sso.id).await.unwrap().is_none());
+
+    // Ids that exist nowhere, under A.
+    let nobody = MemberId::random();
+    assert!(!store.delete_member(&a, &nobody, None).await.unwrap());
+    assert!(store
+        .update_member(&a, &nobody, &changes, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store
+        .delete_user_group(&a, &UserGroupId::random())
+        .await
+        .unwrap());
+    assert!(matches!(
+        store
+            .add_group_members(&a, &g, std::slice::from_ref(&nobody), later)
+            .await,
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(store
+        .remove_group_member(&a, &g, &nobody, later)
+        .await
+        .unwrap()
+        .is_none());
+    let owner = TokenOwner::Account(a.clone());
+    let mut missing = token.clone();
+    missing.id = TokenId::random();
+    assert!(!store.update_token(&missing).await.unwrap());
+    assert!(!store
+        .roll_token(&owner, &missing.id, "x", later)
+        .await
+        .unwrap());
+    assert!(!store.delete_token(&owner, &missing.id).await.unwrap());
+    assert!(!store.delete_account(&AccountId::random()).await.unwrap());
+
+    assert_eq!(stamps(), s, "no change stamp may move");
+    assert_eq!(
+        dump(&store, &a).await,
+        before,
+        "the victim account's data must be byte-identical"
+    );
 }

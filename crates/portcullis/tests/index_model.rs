@@ -46,6 +46,7 @@ use portcullis_core::catalog::{Catalog, SCOPE_ACCOUNT, SCOPE_ZONE};
 use portcullis_core::error::CoreResult;
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserGroupId};
 use portcullis_core::model::{Access, Grants, MemberStatus, TokenState};
+use portcullis_core::service::access::Authorized;
 use portcullis_core::service::authorize::{Check, Subject};
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
 use portcullis_core::service::policies::PolicyDraft;
@@ -267,12 +268,38 @@ async fn answer(app: &Portcullis, ask: &Ask) -> Answer {
             account,
             subject,
             checks,
-        } => Answer::of(app.authorize(caller, account, subject, checks).await),
+        } => Answer::of(
+            async {
+                let pass = app
+                    .enforce(
+                        caller.clone(),
+                        account.clone(),
+                        "com.cloudflare.api.iam.authorize",
+                        "decide",
+                    )
+                    .await?;
+                app.authorize(&pass, subject, checks).await
+            }
+            .await,
+        ),
         Ask::Effective {
             caller,
             account,
             member,
-        } => Answer::of(app.effective_policies(caller, account, member).await),
+        } => Answer::of(
+            async {
+                let pass = app
+                    .enforce(
+                        caller.clone(),
+                        account.clone(),
+                        "com.cloudflare.api.account.member.read",
+                        "read",
+                    )
+                    .await?;
+                app.effective_policies(&pass, member).await
+            }
+            .await,
+        ),
         Ask::Decide {
             principal,
             account,
@@ -392,9 +419,20 @@ impl World {
     }
 
     /// Account `a`'s bootstrap token, id and label.
-    fn ctx(&self, a: usize) -> (Principal, AccountId, String) {
+    /// The account's admin, let through the gate (as every route's layer does), its id and label.
+    async fn ctx(&self, a: usize) -> (Authorized, AccountId, String) {
         let acct = &self.accts[a];
-        (acct.admin.clone(), acct.id.clone(), acct.label.clone())
+        let pass = self
+            .app
+            .enforce(
+                acct.admin.clone(),
+                acct.id.clone(),
+                "com.cloudflare.api.account.read",
+                "act as the model's admin",
+            )
+            .await
+            .expect("the admin passes the gate");
+        (pass, acct.id.clone(), acct.label.clone())
     }
 
     fn next(&mut self) -> usize {
@@ -709,7 +747,7 @@ impl World {
     // -----------------------------------------------------------------------------------------
 
     async fn create_rg(&mut self, a: usize, objects: Vec<String>) {
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let n = self.next();
         let scope = ScopeDraft {
             pointer: "/scope".into(),
@@ -718,7 +756,7 @@ impl World {
         };
         let r = self
             .app
-            .create_resource_group(&admin, &acc, &format!("rg-{n}"), &scope)
+            .create_resource_group(&admin, &format!("rg-{n}"), &scope)
             .await;
         let what = format!(
             "{label}: create resource group rg{n} objects={}",
@@ -749,7 +787,7 @@ impl World {
         let Some(i) = self.pick(self.accts[a].rgs.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].rgs[i].id.clone();
         let objects = self.objects_menu(a);
         let rename = if self.rng.gen_bool(0.25) {
@@ -771,7 +809,7 @@ impl World {
         };
         let r = self
             .app
-            .update_resource_group(&admin, &acc, &id, rename.as_deref(), Some(&scope))
+            .update_resource_group(&admin, &id, rename.as_deref(), Some(&scope))
             .await;
         let what = format!(
             "{label}: update resource group {} objects={} name={rename:?}",
@@ -788,9 +826,9 @@ impl World {
         let Some(i) = self.pick(self.accts[a].rgs.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].rgs[i].id.clone();
-        let r = self.app.delete_resource_group(&admin, &acc, &id).await;
+        let r = self.app.delete_resource_group(&admin, &id).await;
         let what = format!("{label}: delete resource group {}", self.n(id.as_str()));
         if r.is_ok() {
             self.accts[a].rgs.remove(i);
@@ -799,7 +837,7 @@ impl World {
     }
 
     async fn create_group(&mut self, a: usize) {
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let n = self.next();
         let drafts = if self.rng.gen_bool(0.85) {
             Some(self.policy_drafts(a, &[]))
@@ -808,7 +846,7 @@ impl World {
         };
         let r = self
             .app
-            .create_user_group(&admin, &acc, &format!("group-{n}"), drafts.as_deref())
+            .create_user_group(&admin, &format!("group-{n}"), drafts.as_deref())
             .await;
         let what = format!(
             "{label}: create user group g{n} policies={}",
@@ -827,9 +865,9 @@ impl World {
         let Some(i) = self.pick(self.accts[a].groups.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].groups[i].clone();
-        let r = self.app.delete_user_group(&admin, &acc, &id).await;
+        let r = self.app.delete_user_group(&admin, &id).await;
         let what = format!("{label}: delete user group {}", self.n(id.as_str()));
         if r.is_ok() {
             self.accts[a].groups.remove(i);
@@ -841,10 +879,10 @@ impl World {
         let Some(id) = self.accts[a].groups.choose(&mut self.rng).cloned() else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let existing: Vec<PolicyId> = self
             .app
-            .get_user_group(&admin, &acc, &id)
+            .get_user_group(&admin, &id)
             .await
             .map(|g| g.policies.into_iter().map(|p| p.id).collect())
             .unwrap_or_default();
@@ -861,7 +899,7 @@ impl World {
         };
         let r = self
             .app
-            .update_user_group(&admin, &acc, &id, rename.as_deref(), Some(&drafts))
+            .update_user_group(&admin, &id, rename.as_deref(), Some(&drafts))
             .await;
         let what = format!(
             "{label}: replace policies of user group {} with {} name={rename:?}",
@@ -875,12 +913,12 @@ impl World {
         let Some(id) = self.accts[a].groups.choose(&mut self.rng).cloned() else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         // A small pool of names: some renames collide (a refused write).
         let name = format!("name-{}", self.rng.gen_range(0..4));
         let r = self
             .app
-            .update_user_group(&admin, &acc, &id, Some(&name), None)
+            .update_user_group(&admin, &id, Some(&name), None)
             .await;
         let what = format!(
             "{label}: rename user group {} to {name}",
@@ -916,7 +954,7 @@ impl World {
         let Some(g) = self.accts[a].groups.choose(&mut self.rng).cloned() else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let k = match change {
             MembersChange::Add => self.rng.gen_range(1..=2),
             MembersChange::Replace => self.rng.gen_range(0..=3),
@@ -925,10 +963,7 @@ impl World {
             .filter_map(|_| self.member_for_group(a))
             .map(|m| m.as_str().to_owned())
             .collect();
-        let r = self
-            .app
-            .put_group_members(&admin, &acc, &g, &ids, change)
-            .await;
+        let r = self.app.put_group_members(&admin, &g, &ids, change).await;
         let names: Vec<String> = ids.iter().map(|i| self.n(i)).collect();
         let what = match change {
             MembersChange::Add => format!(
@@ -944,7 +979,7 @@ impl World {
     }
 
     async fn group_remove(&mut self, a: usize) {
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, acc, label) = self.ctx(a).await;
         let Some(m) = self.member_for_group(a) else {
             return;
         };
@@ -963,7 +998,7 @@ impl World {
         let Some(g) = g else {
             return;
         };
-        let r = self.app.remove_group_member(&admin, &acc, &g, &m).await;
+        let r = self.app.remove_group_member(&admin, &g, &m).await;
         let what = format!(
             "{label}: remove {} from user group {}",
             self.n(m.as_str()),
@@ -978,7 +1013,7 @@ impl World {
         email: Option<String>,
         status: Option<MemberStatus>,
     ) {
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let email = match email {
             Some(e) => e,
             None => {
@@ -1017,7 +1052,6 @@ impl World {
             .app
             .create_member(
                 &admin,
-                &acc,
                 MemberCreate {
                     email: email.clone(),
                     roles,
@@ -1046,9 +1080,9 @@ impl World {
         let Some(i) = self.pick(self.accts[a].members.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].members[i].0.clone();
-        let r = self.app.delete_member(&admin, &acc, &id).await;
+        let r = self.app.delete_member(&admin, &id).await;
         let what = format!("{label}: delete member {}", self.n(id.as_str()));
         if r.is_ok() {
             self.accts[a].members.remove(i);
@@ -1061,8 +1095,8 @@ impl World {
         let Some((id, _)) = self.accts[a].members.choose(&mut self.rng).cloned() else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
-        let current = self.app.get_member(&admin, &acc, &id).await;
+        let (admin, _, label) = self.ctx(a).await;
+        let current = self.app.get_member(&admin, &id).await;
         let (existing, status): (Vec<PolicyId>, MemberStatus) = match &current {
             Ok(m) => (
                 match &m.grants {
@@ -1105,7 +1139,7 @@ impl World {
                 u.status = Some(flipped);
             }
         }
-        let r = self.app.update_member(&admin, &acc, &id, u).await;
+        let r = self.app.update_member(&admin, &id, u).await;
         let what = format!(
             "{label}: update member {} {}",
             self.n(id.as_str()),
@@ -1115,7 +1149,7 @@ impl World {
     }
 
     async fn create_token(&mut self, a: usize) {
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let policies = self.token_policies(a, false);
         let expires_on = if self.rng.gen_bool(0.15) {
             Some(PAST.to_owned())
@@ -1130,8 +1164,7 @@ impl World {
         let r = self
             .app
             .create_token(
-                &admin,
-                &TokenScope::Account(acc),
+                &TokenScope::Account(&admin),
                 TokenCreate {
                     name: format!("token-{n}"),
                     policies,
@@ -1156,12 +1189,12 @@ impl World {
         let Some(i) = self.pick(self.accts[a].tokens.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].tokens[i].id.clone();
         let (u, desc) = self.token_update(a, false);
         let r = self
             .app
-            .update_token(&admin, &TokenScope::Account(acc), &id, u)
+            .update_token(&TokenScope::Account(&admin), &id, u)
             .await;
         let what = format!("{label}: update token {} {desc}", self.n(id.as_str()));
         self.note(what, &r);
@@ -1171,12 +1204,9 @@ impl World {
         let Some(i) = self.pick(self.accts[a].tokens.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].tokens[i].id.clone();
-        let r = self
-            .app
-            .roll_token(&admin, &TokenScope::Account(acc), &id)
-            .await;
+        let r = self.app.roll_token(&TokenScope::Account(&admin), &id).await;
         let what = format!("{label}: roll token {}", self.n(id.as_str()));
         if let Ok(v) = &r {
             self.accts[a].tokens[i].value = v.clone();
@@ -1188,11 +1218,11 @@ impl World {
         let Some(i) = self.pick(self.accts[a].tokens.len()) else {
             return;
         };
-        let (admin, acc, label) = self.ctx(a);
+        let (admin, _, label) = self.ctx(a).await;
         let id = self.accts[a].tokens[i].id.clone();
         let r = self
             .app
-            .delete_token(&admin, &TokenScope::Account(acc), &id)
+            .delete_token(&TokenScope::Account(&admin), &id)
             .await;
         let what = format!("{label}: delete token {}", self.n(id.as_str()));
         if r.is_ok() {
@@ -1217,8 +1247,7 @@ impl World {
         let r = self
             .app
             .create_token(
-                &p,
-                &TokenScope::User,
+                &TokenScope::User(&p),
                 TokenCreate {
                     name: format!("user-token-{n}"),
                     policies,
@@ -1251,7 +1280,7 @@ impl World {
         let id = self.user_tokens[i].id.clone();
         let a = self.pick_account();
         let (upd, desc) = self.token_update(a, true);
-        let r = self.app.update_token(&p, &TokenScope::User, &id, upd).await;
+        let r = self.app.update_token(&TokenScope::User(&p), &id, upd).await;
         let what = format!("{email}: update user token {} {desc}", self.n(id.as_str()));
         self.note(what, &r);
     }
@@ -1266,7 +1295,7 @@ impl World {
             panic!("user {email} cannot authenticate with their key");
         };
         let id = self.user_tokens[i].id.clone();
-        let r = self.app.delete_token(&p, &TokenScope::User, &id).await;
+        let r = self.app.delete_token(&TokenScope::User(&p), &id).await;
         let what = format!("{email}: delete user token {}", self.n(id.as_str()));
         if r.is_ok() {
             self.user_tokens.remove(i);

@@ -8,7 +8,7 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Ids, Query};
 use crate::handlers::{ok, page, One};
 use crate::server::AppState;
 
@@ -39,17 +39,14 @@ pub async fn list(
 }
 
 /// `GET /accounts/{account_id}`.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Account>> {
-    Ok(ok(convert::account(
-        &s.app.get_account(&p, &account(&ids)).await?,
-    )))
+pub async fn get(State(s): State<AppState>, Authz(a): Authz) -> ApiResult<One<w::Account>> {
+    Ok(ok(convert::account(&s.app.get_account(&a).await?)))
 }
 
 /// `PUT /accounts/{account_id}`.
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::AccountUpdate>,
 ) -> ApiResult<One<w::Account>> {
     let settings = body.settings.unwrap_or_default();
@@ -60,7 +57,7 @@ pub async fn update(
         abuse_contact_email: settings.abuse_contact_email,
     };
     Ok(ok(convert::account(
-        &s.app.update_account(&p, &account(&ids), update).await?,
+        &s.app.update_account(&a, update).await?,
     )))
 }
 

@@ -1,21 +1,17 @@
 //! The decision API (a Portcullis extension): effective policies and authorization checks.
 
 use axum::extract::State;
-use portcullis_core::ids::{AccountId, MemberId, TokenId};
+use portcullis_core::ids::{MemberId, TokenId};
 use portcullis_core::service::authorize::{Check, PolicySource, Subject};
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids};
+use crate::extract::{ApiJson, Authz, EmptyBody, Ids};
 use crate::handlers::{ok, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::AuthorizeRequest {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 fn source(s: &PolicySource) -> w::PolicySourceOut {
     let mut out = w::PolicySourceOut {
@@ -60,14 +56,11 @@ fn id_names(v: &[(String, String)]) -> Vec<w::IdName> {
 /// `GET /accounts/{account_id}/members/{member_id}/effective_policies`.
 pub async fn effective_policies(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::EffectivePolicies>> {
     let member = MemberId::from_trusted(ids.get("member_id").to_owned());
-    let (m, policies) = s
-        .app
-        .effective_policies(&p, &account(&ids), &member)
-        .await?;
+    let (m, policies) = s.app.effective_policies(&a, &member).await?;
     Ok(ok(w::EffectivePolicies {
         member_id: m.id.to_string(),
         email: m.user.email.clone(),
@@ -90,8 +83,7 @@ pub async fn effective_policies(
 /// `POST /accounts/{account_id}/iam/authorize`.
 pub async fn authorize(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::AuthorizeRequest>,
 ) -> ApiResult<One<Vec<w::AuthorizeDecision>>> {
     let parse_err = |field: &str, v: &str| {
@@ -122,10 +114,7 @@ pub async fn authorize(
             resource: c.resource,
         })
         .collect();
-    let results = s
-        .app
-        .authorize(&p, &account(&ids), &subject, &checks)
-        .await?;
+    let results = s.app.authorize(&a, &subject, &checks).await?;
     Ok(ok(results
         .into_iter()
         .map(|r| w::AuthorizeDecision {

@@ -1,7 +1,7 @@
 //! Account members.
 
 use axum::extract::State;
-use portcullis_core::ids::{AccountId, MemberId};
+use portcullis_core::ids::MemberId;
 use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus};
 use portcullis_core::page::SMALL_LIST;
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
@@ -10,16 +10,12 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query};
 use crate::handlers::{ok, page_items, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::MemberCreate {}
 impl EmptyBody for w::MemberUpdate {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 fn member_id(ids: &Ids) -> MemberId {
     MemberId::from_trusted(ids.get("member_id").to_owned())
@@ -37,8 +33,7 @@ pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
 /// `GET /accounts/{account_id}/members`.
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     q: Query,
 ) -> ApiResult<One<Vec<w::Member>>> {
     let request = q.page(SMALL_LIST)?;
@@ -54,14 +49,11 @@ pub async fn list(
     let filter = MemberFilter {
         status: q
             .one_of("status", &["accepted", "pending"])?
-            .map(MemberStatus::parse),
+            .and_then(|v| MemberStatus::try_from(v).ok()),
         order,
         descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
     };
-    let result = s
-        .app
-        .list_members(&p, &account(&ids), &filter, request)
-        .await?;
+    let result = s.app.list_members(&a, &filter, request).await?;
     let mut items = Vec::with_capacity(result.items.len());
     for m in &result.items {
         items.push(member_out(&s.app, m).await?);
@@ -70,19 +62,19 @@ pub async fn list(
 }
 
 /// `GET /accounts/{account_id}/members/{member_id}`.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Member>> {
-    let m = s
-        .app
-        .get_member(&p, &account(&ids), &member_id(&ids))
-        .await?;
+pub async fn get(
+    State(s): State<AppState>,
+    Authz(a): Authz,
+    ids: Ids,
+) -> ApiResult<One<w::Member>> {
+    let m = s.app.get_member(&a, &member_id(&ids)).await?;
     Ok(ok(member_out(&s.app, &m).await?))
 }
 
 /// `POST /accounts/{account_id}/members`.
 pub async fn create(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::MemberCreate>,
 ) -> ApiResult<One<w::Member>> {
     let input = MemberCreate {
@@ -91,14 +83,14 @@ pub async fn create(
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = s.app.create_member(&p, &account(&ids), input).await?;
+    let m = s.app.create_member(&a, input).await?;
     Ok(ok(member_out(&s.app, &m).await?))
 }
 
 /// `PUT /accounts/{account_id}/members/{member_id}`.
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<w::MemberUpdate>,
 ) -> ApiResult<One<w::Member>> {
@@ -109,20 +101,17 @@ pub async fn update(
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = s
-        .app
-        .update_member(&p, &account(&ids), &member_id(&ids), input)
-        .await?;
+    let m = s.app.update_member(&a, &member_id(&ids), input).await?;
     Ok(ok(member_out(&s.app, &m).await?))
 }
 
 /// `DELETE /accounts/{account_id}/members/{member_id}`.
 pub async fn delete(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::IdRef>> {
     let id = member_id(&ids);
-    s.app.delete_member(&p, &account(&ids), &id).await?;
+    s.app.delete_member(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

@@ -2,30 +2,23 @@
 
 use axum::extract::State;
 use portcullis_core::catalog::{TokenPermissionGroup, SCOPE_USER};
-use portcullis_core::ids::AccountId;
 use portcullis_core::page::{Page, SMALL_LIST};
 use portcullis_core::CoreError;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Ids, Query};
+use crate::extract::{Auth, Authz, Ids, Query};
 use crate::handlers::{ok, page, One};
 use crate::server::AppState;
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    _pass: Authz,
     q: Query,
 ) -> ApiResult<One<Vec<w::PermissionGroup>>> {
     let request = q.page(SMALL_LIST)?;
-    s.app.require_access(&p, &account(&ids)).await?;
     let id = q.get("id");
     let name = q.get("name").map(str::trim);
     let label = q.get("label");
@@ -50,10 +43,9 @@ pub async fn list(
 /// `GET /accounts/{account_id}/iam/permission_groups/{permission_group_id}`.
 pub async fn get(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    _pass: Authz,
     ids: Ids,
 ) -> ApiResult<One<w::PermissionGroup>> {
-    s.app.require_access(&p, &account(&ids)).await?;
     let id = ids.get("permission_group_id");
     let g = s
         .app
@@ -85,11 +77,9 @@ fn token_groups(s: &AppState, q: &Query, user: bool) -> Vec<w::TokenPermissionGr
 /// `GET /accounts/{account_id}/tokens/permission_groups`.
 pub async fn account_token_groups(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    _pass: Authz,
     q: Query,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
-    s.app.require_access(&p, &account(&ids)).await?;
     Ok(ok(token_groups(&s, &q, false)))
 }
 

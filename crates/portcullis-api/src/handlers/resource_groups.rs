@@ -1,23 +1,19 @@
 //! Resource groups.
 
 use axum::extract::State;
-use portcullis_core::ids::{AccountId, ResourceGroupId};
+use portcullis_core::ids::ResourceGroupId;
 use portcullis_core::service::resource_groups::ScopeDraft;
 use portcullis_wire::body as w;
 use serde_json::Value;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::extract::{parse_json, ApiJson, Authz, EmptyBody, Ids, Query};
 use crate::handlers::{ok, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::ResourceGroupCreate {}
 impl EmptyBody for w::ResourceGroupUpdate {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 fn group_id(ids: &Ids) -> ResourceGroupId {
     ResourceGroupId::from_trusted(ids.get("resource_group_id").to_owned())
@@ -58,13 +54,12 @@ fn scope(value: &Value) -> ApiResult<ScopeDraft> {
 /// `GET /accounts/{account_id}/iam/resource_groups` (one page: the whole list).
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     q: Query,
 ) -> ApiResult<One<Vec<w::ResourceGroup>>> {
     let groups = s
         .app
-        .list_resource_groups(&p, &account(&ids), q.get("id"), q.get("name"))
+        .list_resource_groups(&a, q.get("id"), q.get("name"))
         .await?;
     Ok(ok(groups.iter().map(convert::resource_group).collect()))
 }
@@ -72,48 +67,35 @@ pub async fn list(
 /// `GET /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
 pub async fn get(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::ResourceGroup>> {
-    let g = s
-        .app
-        .get_resource_group(&p, &account(&ids), &group_id(&ids))
-        .await?;
+    let g = s.app.get_resource_group(&a, &group_id(&ids)).await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
 /// `POST /accounts/{account_id}/iam/resource_groups`.
 pub async fn create(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::ResourceGroupCreate>,
 ) -> ApiResult<One<w::ResourceGroup>> {
     let scope = scope(&body.scope)?;
-    let g = s
-        .app
-        .create_resource_group(&p, &account(&ids), &body.name, &scope)
-        .await?;
+    let g = s.app.create_resource_group(&a, &body.name, &scope).await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
 /// `PUT /accounts/{account_id}/iam/resource_groups/{resource_group_id}` (partial).
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<w::ResourceGroupUpdate>,
 ) -> ApiResult<One<w::ResourceGroup>> {
     let scope = body.scope.as_ref().map(scope).transpose()?;
     let g = s
         .app
-        .update_resource_group(
-            &p,
-            &account(&ids),
-            &group_id(&ids),
-            body.name.as_deref(),
-            scope.as_ref(),
-        )
+        .update_resource_group(&a, &group_id(&ids), body.name.as_deref(), scope.as_ref())
         .await?;
     Ok(ok(convert::resource_group(&g)))
 }
@@ -121,10 +103,10 @@ pub async fn update(
 /// `DELETE /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
 pub async fn delete(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::IdRef>> {
     let id = group_id(&ids);
-    s.app.delete_resource_group(&p, &account(&ids), &id).await?;
+    s.app.delete_resource_group(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

@@ -2,23 +2,19 @@
 
 use axum::extract::State;
 use axum::Json;
-use portcullis_core::ids::{AccountId, SsoConnectorId};
+use portcullis_core::ids::SsoConnectorId;
 use portcullis_core::service::sso::CheckOutcome;
 use portcullis_wire::body as w;
 use portcullis_wire::{Envelope, Message};
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids};
+use crate::extract::{ApiJson, Authz, EmptyBody, Ids};
 use crate::handlers::{ok, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::SsoCreate {}
 impl EmptyBody for w::SsoUpdate {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 fn connector_id(ids: &Ids) -> SsoConnectorId {
     SsoConnectorId::from_trusted(ids.get("sso_connector_id").to_owned())
@@ -27,38 +23,32 @@ fn connector_id(ids: &Ids) -> SsoConnectorId {
 /// `GET /accounts/{account_id}/sso_connectors` (the whole list).
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
 ) -> ApiResult<One<Vec<w::SsoConnector>>> {
-    let list = s.app.list_sso(&p, &account(&ids)).await?;
+    let list = s.app.list_sso(&a).await?;
     Ok(ok(list.iter().map(convert::sso).collect()))
 }
 
 /// `GET /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
 pub async fn get(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::SsoConnector>> {
-    let c = s
-        .app
-        .get_sso(&p, &account(&ids), &connector_id(&ids))
-        .await?;
+    let c = s.app.get_sso(&a, &connector_id(&ids)).await?;
     Ok(ok(convert::sso(&c)))
 }
 
 /// `POST /accounts/{account_id}/sso_connectors`.
 pub async fn create(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::SsoCreate>,
 ) -> ApiResult<One<w::SsoConnector>> {
     let c = s
         .app
         .create_sso(
-            &p,
-            &account(&ids),
+            &a,
             &body.email_domain,
             body.begin_verification,
             body.use_fedramp_language,
@@ -70,15 +60,14 @@ pub async fn create(
 /// `PATCH /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<w::SsoUpdate>,
 ) -> ApiResult<One<w::SsoConnector>> {
     let c = s
         .app
         .update_sso(
-            &p,
-            &account(&ids),
+            &a,
             &connector_id(&ids),
             body.enabled,
             body.use_fedramp_language,
@@ -90,11 +79,11 @@ pub async fn update(
 /// `DELETE /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
 pub async fn delete(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::IdRef>> {
     let id = connector_id(&ids);
-    s.app.delete_sso(&p, &account(&ids), &id).await?;
+    s.app.delete_sso(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
 
@@ -102,12 +91,12 @@ pub async fn delete(
 /// whole envelope; `messages` says what the immediate lookup found and `result` is the connector.
 pub async fn begin_verification(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<Json<Envelope<w::SsoConnector>>> {
     let (c, outcome) = s
         .app
-        .begin_sso_verification(&p, &account(&ids), &connector_id(&ids))
+        .begin_sso_verification(&a, &connector_id(&ids))
         .await?;
     let text = match outcome {
         CheckOutcome::Verified => format!("`{}` is verified", c.email_domain),

@@ -1,12 +1,14 @@
 //! API tokens: `/accounts/{account_id}/tokens…` and `/user/tokens…` share one implementation,
 //! parameterized by [`TokenScope`].
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::Json;
 use portcullis_core::auth::Principal;
 use portcullis_core::ids::{AccountId, TokenId};
 use portcullis_core::model::TokenState;
 use portcullis_core::page::SMALL_LIST;
+use portcullis_core::service::access::Authorized;
 use portcullis_core::service::tokens::{TokenCreate, TokenScope, TokenUpdate};
 use portcullis_core::time::Timestamp;
 use portcullis_wire::body as w;
@@ -14,7 +16,7 @@ use portcullis_wire::{Envelope, Message};
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Ids, Query};
 use crate::handlers::{ok, page, One};
 use crate::server::AppState;
 
@@ -27,10 +29,34 @@ pub struct RollBody {}
 
 impl EmptyBody for RollBody {}
 
-fn scope(ids: &Ids) -> TokenScope {
-    match ids.get("account_id") {
-        "" => TokenScope::User,
-        a => TokenScope::Account(AccountId::from_trusted(a.to_owned())),
+/// Who calls a token route: let in by the gate on `/accounts/{account_id}/tokens…`, the
+/// authenticated user on `/user/tokens…`.
+pub enum Caller {
+    /// An account's tokens.
+    Account(Authorized),
+    /// The caller's own (user) tokens.
+    User(Principal),
+}
+
+impl Caller {
+    fn scope(&self) -> TokenScope<'_> {
+        match self {
+            Self::Account(a) => TokenScope::Account(a),
+            Self::User(p) => TokenScope::User(p),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.extensions.get::<Authz>().is_some() {
+            let Authz(a) = Authz::from_request_parts(parts, state).await?;
+            return Ok(Self::Account(a));
+        }
+        let Auth(p) = Auth::from_request_parts(parts, state).await?;
+        Ok(Self::User(p))
     }
 }
 
@@ -41,12 +67,11 @@ fn token_id(ids: &Ids) -> TokenId {
 /// List tokens.
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    caller: Caller,
     q: Query,
 ) -> ApiResult<One<Vec<w::Token>>> {
     let request = q.page(SMALL_LIST)?;
-    let result = s.app.list_tokens(&p, &scope(&ids), request).await?;
+    let result = s.app.list_tokens(&caller.scope(), request).await?;
     let now = Timestamp::now();
     Ok(page(&result, |t| convert::token(t, s.app.catalog(), now)))
 }
@@ -54,8 +79,7 @@ pub async fn list(
 /// Create a token; the value is in the response, once.
 pub async fn create(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    caller: Caller,
     ApiJson(body): ApiJson<w::TokenCreate>,
 ) -> ApiResult<One<w::TokenCreated>> {
     let input = TokenCreate {
@@ -65,7 +89,7 @@ pub async fn create(
         expires_on: body.expires_on,
         condition: body.condition.as_ref().map(convert::condition_draft),
     };
-    let (token, value) = s.app.create_token(&p, &scope(&ids), input).await?;
+    let (token, value) = s.app.create_token(&caller.scope(), input).await?;
     Ok(ok(w::TokenCreated {
         token: convert::token(&token, s.app.catalog(), Timestamp::now()),
         value,
@@ -73,15 +97,15 @@ pub async fn create(
 }
 
 /// Get a token.
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, ids: Ids) -> ApiResult<One<w::Token>> {
-    let t = s.app.get_token(&p, &scope(&ids), &token_id(&ids)).await?;
+pub async fn get(State(s): State<AppState>, caller: Caller, ids: Ids) -> ApiResult<One<w::Token>> {
+    let t = s.app.get_token(&caller.scope(), &token_id(&ids)).await?;
     Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
 }
 
 /// Update a token (absent fields unchanged).
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    caller: Caller,
     ids: Ids,
     ApiJson(body): ApiJson<w::TokenUpdate>,
 ) -> ApiResult<One<w::Token>> {
@@ -108,7 +132,7 @@ pub async fn update(
     };
     let t = s
         .app
-        .update_token(&p, &scope(&ids), &token_id(&ids), input)
+        .update_token(&caller.scope(), &token_id(&ids), input)
         .await?;
     Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
 }
@@ -116,31 +140,31 @@ pub async fn update(
 /// Delete a token.
 pub async fn delete(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    caller: Caller,
     ids: Ids,
 ) -> ApiResult<One<w::IdRef>> {
     let id = token_id(&ids);
-    s.app.delete_token(&p, &scope(&ids), &id).await?;
+    s.app.delete_token(&caller.scope(), &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
 
 /// Roll a token's value; the result is the new value (a string).
 pub async fn roll(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    caller: Caller,
     ids: Ids,
     ApiJson(_): ApiJson<RollBody>,
 ) -> ApiResult<One<String>> {
-    let value = s.app.roll_token(&p, &scope(&ids), &token_id(&ids)).await?;
+    let value = s.app.roll_token(&caller.scope(), &token_id(&ids)).await?;
     Ok(ok(value))
 }
 
 fn verified(
     s: &AppState,
     p: &Principal,
-    scope: &TokenScope,
+    account: Option<&AccountId>,
 ) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
-    let t = s.app.verify_token(p, scope)?;
+    let t = s.app.verify_token(p, account)?;
     let now = Timestamp::now();
     Ok(Json(
         Envelope::ok(w::TokenVerify {
@@ -159,5 +183,9 @@ pub async fn verify(
     Auth(p): Auth,
     ids: Ids,
 ) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
-    verified(&s, &p, &scope(&ids))
+    let account = match ids.get("account_id") {
+        "" => None,
+        a => Some(AccountId::from_trusted(a.to_owned())),
+    };
+    verified(&s, &p, account.as_ref())
 }

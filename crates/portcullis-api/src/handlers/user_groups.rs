@@ -1,7 +1,7 @@
 //! User groups and their members.
 
 use axum::extract::State;
-use portcullis_core::ids::{AccountId, MemberId, UserGroupId};
+use portcullis_core::ids::{MemberId, UserGroupId};
 use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
 use portcullis_core::page::LARGE_LIST;
 use portcullis_core::service::user_groups::MembersChange;
@@ -10,16 +10,14 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, EmptyBody, Ids, Query};
+use portcullis_core::service::access::Authorized;
+
+use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query};
 use crate::handlers::{ok, page, page_items, One};
 use crate::server::AppState;
 
 impl EmptyBody for w::UserGroupCreate {}
 impl EmptyBody for w::UserGroupUpdate {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 fn group_id(ids: &Ids) -> UserGroupId {
     UserGroupId::from_trusted(ids.get("user_group_id").to_owned())
@@ -37,8 +35,7 @@ async fn group_out(app: &Portcullis, g: &UserGroup) -> ApiResult<w::UserGroup> {
 /// `GET /accounts/{account_id}/iam/user_groups`.
 pub async fn list(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     q: Query,
 ) -> ApiResult<One<Vec<w::UserGroup>>> {
     let request = q.page(LARGE_LIST)?;
@@ -48,10 +45,7 @@ pub async fn list(
         fuzzy_name: q.get("fuzzyName").map(str::to_owned),
         descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
     };
-    let result = s
-        .app
-        .list_user_groups(&p, &account(&ids), &filter, request)
-        .await?;
+    let result = s.app.list_user_groups(&a, &filter, request).await?;
     let mut items = Vec::with_capacity(result.items.len());
     for g in &result.items {
         items.push(group_out(&s.app, g).await?);
@@ -62,27 +56,23 @@ pub async fn list(
 /// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.
 pub async fn get(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::UserGroup>> {
-    let g = s
-        .app
-        .get_user_group(&p, &account(&ids), &group_id(&ids))
-        .await?;
+    let g = s.app.get_user_group(&a, &group_id(&ids)).await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
 
 /// `POST /accounts/{account_id}/iam/user_groups`.
 pub async fn create(
     State(s): State<AppState>,
-    Auth(p): Auth,
-    ids: Ids,
+    Authz(a): Authz,
     ApiJson(body): ApiJson<w::UserGroupCreate>,
 ) -> ApiResult<One<w::UserGroup>> {
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
     let g = s
         .app
-        .create_user_group(&p, &account(&ids), &body.name, drafts.as_deref())
+        .create_user_group(&a, &body.name, drafts.as_deref())
         .await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
@@ -90,20 +80,14 @@ pub async fn create(
 /// `PUT /accounts/{account_id}/iam/user_groups/{user_group_id}` (partial).
 pub async fn update(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<w::UserGroupUpdate>,
 ) -> ApiResult<One<w::UserGroup>> {
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
     let g = s
         .app
-        .update_user_group(
-            &p,
-            &account(&ids),
-            &group_id(&ids),
-            body.name.as_deref(),
-            drafts.as_deref(),
-        )
+        .update_user_group(&a, &group_id(&ids), body.name.as_deref(), drafts.as_deref())
         .await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
@@ -111,18 +95,18 @@ pub async fn update(
 /// `DELETE /accounts/{account_id}/iam/user_groups/{user_group_id}`.
 pub async fn delete(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::IdRef>> {
     let id = group_id(&ids);
-    s.app.delete_user_group(&p, &account(&ids), &id).await?;
+    s.app.delete_user_group(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
 
 /// `GET …/user_groups/{user_group_id}/members`.
 pub async fn list_members(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     q: Query,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
@@ -133,7 +117,7 @@ pub async fn list_members(
     };
     let result = s
         .app
-        .list_group_members(&p, &account(&ids), &group_id(&ids), &filter, request)
+        .list_group_members(&a, &group_id(&ids), &filter, request)
         .await?;
     Ok(page(&result, convert::group_member))
 }
@@ -141,19 +125,19 @@ pub async fn list_members(
 /// `GET …/user_groups/{user_group_id}/members/{member_id}`.
 pub async fn get_member(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::GroupMemberDetail>> {
     let m = s
         .app
-        .get_group_member(&p, &account(&ids), &group_id(&ids), &member_id(&ids))
+        .get_group_member(&a, &group_id(&ids), &member_id(&ids))
         .await?;
     Ok(ok(convert::group_member_detail(&m)))
 }
 
 async fn put_members(
     s: &AppState,
-    p: &portcullis_core::auth::Principal,
+    a: &Authorized,
     ids: &Ids,
     body: Vec<w::IdRef>,
     change: MembersChange,
@@ -161,7 +145,7 @@ async fn put_members(
     let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
     let members = s
         .app
-        .put_group_members(p, &account(ids), &group_id(ids), &wanted, change)
+        .put_group_members(a, &group_id(ids), &wanted, change)
         .await?;
     Ok(ok(members.iter().map(convert::group_member).collect()))
 }
@@ -169,32 +153,32 @@ async fn put_members(
 /// `POST …/user_groups/{user_group_id}/members` with a bare array `[{"id"}]`.
 pub async fn add_members(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    put_members(&s, &p, &ids, body, MembersChange::Add).await
+    put_members(&s, &a, &ids, body, MembersChange::Add).await
 }
 
 /// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group).
 pub async fn replace_members(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    put_members(&s, &p, &ids, body, MembersChange::Replace).await
+    put_members(&s, &a, &ids, body, MembersChange::Replace).await
 }
 
 /// `DELETE …/user_groups/{user_group_id}/members/{member_id}`: answers the removed member.
 pub async fn remove_member(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    Authz(a): Authz,
     ids: Ids,
 ) -> ApiResult<One<w::GroupMember>> {
     let m = s
         .app
-        .remove_group_member(&p, &account(&ids), &group_id(&ids), &member_id(&ids))
+        .remove_group_member(&a, &group_id(&ids), &member_id(&ids))
         .await?;
     Ok(ok(convert::group_member(&m)))
 }

@@ -5,6 +5,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::model::{Account, AccountType, Grants, MemberStatus, User};
 use crate::page::{Page, PageRequest};
+use crate::service::access::Authorized;
 use crate::service::{check_email, check_name, Portcullis};
 use crate::store::{AccountChanges, NewMember};
 use crate::time::Timestamp;
@@ -63,8 +64,8 @@ impl Portcullis {
     }
 
     /// `GET /accounts/{id}`.
-    pub async fn get_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<Account> {
-        self.require_access(principal, id).await?;
+    pub async fn get_account(&self, auth: &Authorized) -> CoreResult<Account> {
+        let id = auth.account();
         self.store()
             .get_account(id)
             .await?
@@ -74,11 +75,10 @@ impl Portcullis {
     /// `PUT /accounts/{id}`.
     pub async fn update_account(
         &self,
-        principal: &Principal,
-        id: &AccountId,
+        auth: &Authorized,
         update: AccountUpdate,
     ) -> CoreResult<Account> {
-        self.require_access(principal, id).await?;
+        let id = auth.account();
         let name = update
             .name
             .as_deref()

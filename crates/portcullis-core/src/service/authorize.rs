@@ -19,6 +19,7 @@ use crate::auth::{check_token_usable, Principal};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
+use crate::service::access::{not_a_member, Authorized};
 use crate::service::index::{Layer, LayerKind, MemberView, TokenView};
 use crate::service::Portcullis;
 use crate::time::Timestamp;
@@ -136,6 +137,49 @@ pub struct CheckResult {
     pub decided_by: Vec<DecidedBy>,
     /// Why, in words.
     pub reason: String,
+}
+
+/// A resource key inside one account: the account's own key, a key under it
+/// (`com.cloudflare.api.account.<id>.…`), or an object of a type kept in accounts
+/// (`com.cloudflare.api.account.<type>.…`, e.g. `…account.zone.<zone id>`). Only [`confine`]
+/// builds one, and the engine is only ever asked about these: so a policy's whole-account
+/// pattern (`*`, as roles and whole-account grants compile) means "anything in this account",
+/// never anything in another.
+#[derive(Debug, Clone, Copy)]
+pub struct InAccount<'a>(&'a str);
+
+impl InAccount<'_> {
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        self.0
+    }
+}
+
+/// Confines `resource` to `account`, or says why it lies outside: another account's key or
+/// anything under it, an account wildcard, or a key outside the account namespace.
+pub fn confine<'a>(account: &AccountId, resource: &'a str) -> Result<InAccount<'a>, String> {
+    let outside = |why: &str| {
+        Err(format!(
+            "`{resource}` is outside account {account} ({why}); decisions cover only the account in the path"
+        ))
+    };
+    let Some(rest) = resource.strip_prefix("com.cloudflare.api.account.") else {
+        return outside("not an account resource");
+    };
+    let (first, more) = match rest.split_once('.') {
+        Some((first, more)) => (first, Some(more)),
+        None => (rest, None),
+    };
+    if first == account.as_str() {
+        return Ok(InAccount(resource));
+    }
+    let is_type = !first.is_empty()
+        && !crate::ids::is_id(first)
+        && first.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    match more {
+        Some(more) if is_type && !more.is_empty() => Ok(InAccount(resource)),
+        _ => outside("another account"),
+    }
 }
 
 fn union(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
@@ -307,11 +351,10 @@ impl Portcullis {
     /// `GET /accounts/{a}/members/{m}/effective_policies`.
     pub async fn effective_policies(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         member: &MemberId,
     ) -> CoreResult<(Member, Vec<EffectivePolicy>)> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let view = self
             .member_view(account, member)
             .await?
@@ -381,7 +424,7 @@ impl Portcullis {
     ) -> CoreResult<Option<Arc<TokenView>>> {
         self.index()
             .token(self.store().revisions(), account, id, seen, || async {
-                let t = self.store().token_by_id(id).await?;
+                let t = self.store().token_in(account, id).await?;
                 Ok(t.map(|t| self.token_view(account, t)))
             })
             .await
@@ -395,31 +438,6 @@ impl Portcullis {
             // Deleted since it authenticated this request: it holds nothing any more.
             .ok_or_else(|| CoreError::InvalidToken("the token was deleted".into()))?;
         Ok(Arc::clone(&view.layer))
-    }
-
-    /// Succeeds when `principal` may act inside `account`: an account-owned token of that
-    /// account, or a user with an accepted membership there. Otherwise 403, whether or not the
-    /// account exists. (Reads the policy index, not the database, when it is warm.)
-    pub async fn require_access(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-    ) -> CoreResult<()> {
-        let allowed = match principal {
-            Principal::AccountToken { account_id, .. } => account_id == account,
-            Principal::User { user, .. } => self
-                .member_view_of(account, &user.id)
-                .await?
-                .is_some_and(|v| v.member.status == MemberStatus::Accepted),
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(format!(
-                "Actor '{}' is not a member of account '{account}'",
-                principal.actor()
-            )))
-        }
     }
 
     /// Expands a check's permission into keys (a group id becomes the keys it grants).
@@ -517,13 +535,26 @@ impl Portcullis {
                 .resource
                 .clone()
                 .unwrap_or_else(|| account_key.clone());
+            let confined = match confine(account, &resource) {
+                Ok(r) => r,
+                Err(why) => {
+                    out.push(CheckResult {
+                        permission: check.permission.clone(),
+                        resource: resource.clone(),
+                        allowed: false,
+                        decided_by: Vec::new(),
+                        reason: why,
+                    });
+                    continue;
+                }
+            };
             let mut allowed = blocked.is_none();
             // (layer, policy) positions of the policies that matched.
             let mut decided: Vec<(usize, usize)> = Vec::new();
             let mut reasons: Vec<String> = blocked.iter().map(|b| (*b).to_owned()).collect();
             for key in keys {
                 for (l, layer) in layers.iter().enumerate() {
-                    let d = decide_at(&layer.engine, key, &resource);
+                    let d = decide_at(&layer.engine, key, confined.as_str());
                     decided.extend(d.decided_by.iter().map(|&p| (l, p)));
                     if d.effect != Effect::Allow {
                         allowed = false;
@@ -574,12 +605,11 @@ impl Portcullis {
     /// `POST /accounts/{a}/iam/authorize`: decides each check for a member or a token.
     pub async fn authorize(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         subject: &Subject,
         checks: &[Check],
     ) -> CoreResult<Vec<CheckResult>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         if checks.is_empty() || checks.len() > MAX_CHECKS {
             return Err(CoreError::invalid(
                 "/checks",
@@ -613,12 +643,7 @@ impl Portcullis {
     ) -> CoreResult<Vec<CheckResult>> {
         // The caller was authenticated already: its token is at hand; a user's membership and
         // policies come from the policy index.
-        let not_member = || {
-            CoreError::Forbidden(format!(
-                "Actor '{}' is not a member of account '{account}'",
-                principal.actor()
-            ))
-        };
+        let not_member = || not_a_member(principal, account);
         let mut layers: Vec<Arc<Layer>> = Vec::new();
         match principal {
             Principal::AccountToken { token, account_id } => {
@@ -654,29 +679,16 @@ impl Portcullis {
         Ok(Self::evaluate(account, &layers, None, &checks))
     }
 
-    /// Decides whether the caller may use `key` in `account` (the enforcement of every route).
-    pub async fn decide_request(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        key: &str,
-    ) -> CoreResult<CheckResult> {
-        self.decide_keys(principal, account, &[key.to_owned()])
-            .await?
-            .pop()
-            .ok_or_else(|| CoreError::Unavailable("no decision".into()))
-    }
-
     /// Refuses to let the caller grant (through a token, a member's roles or policies, a user
     /// group's policies, or a group membership) any permission it does not hold itself in the
     /// account: nobody can hand out more than they have. Deny policies are never an escalation.
     pub async fn ensure_can_grant(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         group_names: &[String],
         what: &str,
     ) -> CoreResult<()> {
+        let (principal, account) = (auth.principal(), auth.account());
         if self.authz_mode() == super::AuthzMode::Off {
             return Ok(());
         }
@@ -716,11 +728,7 @@ impl Portcullis {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if self.authz_mode() == super::AuthzMode::Soft {
-            tracing::warn!(%message, "authz soft mode: would have denied");
-            return Ok(());
-        }
-        Err(CoreError::Forbidden(message))
+        self.verdict(message)
     }
 
     /// Names of the permission groups that allow policies grant.
@@ -756,6 +764,29 @@ impl Portcullis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_are_confined_to_the_account() {
+        let a = AccountId::random();
+        let b = AccountId::random();
+        let inside = |r: &str| confine(&a, r).is_ok();
+        assert!(inside(&format!("com.cloudflare.api.account.{a}")));
+        assert!(inside(&format!("com.cloudflare.api.account.{a}.thing.x")));
+        assert!(inside(
+            "com.cloudflare.api.account.zone.023e105f4ecef8ad9ca31a8372d0c353"
+        ));
+        assert!(!inside(&format!("com.cloudflare.api.account.{b}")));
+        assert!(!inside(&format!("com.cloudflare.api.account.{b}.zone.x")));
+        assert!(!inside("com.cloudflare.api.account.*"));
+        assert!(!inside("com.cloudflare.api.account.made-up"));
+        assert!(!inside("com.cloudflare.api.account.deadbeef"));
+        assert!(!inside("com.cloudflare.api.account.zone"));
+        assert!(!inside(
+            "com.cloudflare.api.user.023e105f4ecef8ad9ca31a8372d0c353"
+        ));
+        assert!(!inside("*"));
+        assert!(!inside(""));
+    }
 
     #[test]
     fn token_resource_patterns() {

@@ -1,10 +1,10 @@
 //! Account members.
 
-use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserId};
 use crate::model::{Grants, Member, MemberFilter, MemberStatus};
 use crate::page::{Page, PageRequest};
+use crate::service::access::Authorized;
 use crate::service::policies::PolicyDraft;
 use crate::service::{check_email, Portcullis};
 use crate::store::{KeepRole, MemberChanges, NewMember};
@@ -104,23 +104,17 @@ impl Portcullis {
     /// `GET /accounts/{a}/members`.
     pub async fn list_members(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         filter: &MemberFilter,
         page: PageRequest,
     ) -> CoreResult<Page<Member>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store().list_members(account, filter, page).await
     }
 
     /// `GET /accounts/{a}/members/{m}`.
-    pub async fn get_member(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        id: &MemberId,
-    ) -> CoreResult<Member> {
-        self.require_access(principal, account).await?;
+    pub async fn get_member(&self, auth: &Authorized, id: &MemberId) -> CoreResult<Member> {
+        let account = auth.account();
         self.store()
             .get_member(account, id)
             .await?
@@ -130,11 +124,10 @@ impl Portcullis {
     /// `POST /accounts/{a}/members`.
     pub async fn create_member(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         input: MemberCreate,
     ) -> CoreResult<Member> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let email = check_email("/email", &input.email)?;
         let grants = self
             .check_grants(
@@ -147,8 +140,7 @@ impl Portcullis {
             .await?
             .ok_or_else(|| CoreError::Unavailable("grants missing after validation".into()))?;
         self.ensure_can_grant(
-            principal,
-            account,
+            auth,
             &self.granted_group_names(&grants),
             &format!("membership of `{email}`"),
         )
@@ -167,12 +159,11 @@ impl Portcullis {
     /// `PUT /accounts/{a}/members/{m}`.
     pub async fn update_member(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &MemberId,
         input: MemberUpdate,
     ) -> CoreResult<Member> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let current = self
             .store()
             .get_member(account, id)
@@ -198,8 +189,7 @@ impl Portcullis {
         if grants.is_some() || activating {
             let effective = grants.as_ref().unwrap_or(&current.grants);
             self.ensure_can_grant(
-                principal,
-                account,
+                auth,
                 &self.granted_group_names(effective),
                 &format!("membership of `{}`", current.user.email),
             )
@@ -218,13 +208,8 @@ impl Portcullis {
     }
 
     /// `DELETE /accounts/{a}/members/{m}`.
-    pub async fn delete_member(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        id: &MemberId,
-    ) -> CoreResult<()> {
-        self.require_access(principal, account).await?;
+    pub async fn delete_member(&self, auth: &Authorized, id: &MemberId) -> CoreResult<()> {
+        let account = auth.account();
         if self
             .store()
             .delete_member(account, id, self.keep_super_admin().as_ref())

@@ -9,6 +9,7 @@ use crate::dns::TxtResolver;
 use crate::error::{CoreError, CoreResult};
 use crate::store::Store;
 
+pub mod access;
 pub mod accounts;
 pub mod authorize;
 pub mod bootstrap;
@@ -111,8 +112,24 @@ impl Portcullis {
     }
 }
 
+/// The one input rule for text that both backends must store alike: PostgreSQL cannot store
+/// U+0000 in `text`, so no text field, filter or object key may contain it (SQLite could, and
+/// the backends would disagree). Every other Unicode scalar value is storable in both.
+/// The HTTP layer applies this to every string of every JSON body and every query value;
+/// services apply it again to the fields they keep.
+pub fn check_storable(pointer: &str, value: &str) -> CoreResult<()> {
+    if value.contains('\0') {
+        return Err(CoreError::invalid(
+            pointer,
+            format!("{pointer}: must not contain the NUL character (U+0000)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a name's length in characters (after trimming) and returns it trimmed.
 pub fn check_name(pointer: &str, value: &str, max: usize) -> CoreResult<String> {
+    check_storable(pointer, value)?;
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len == 0 {
@@ -172,6 +189,13 @@ mod tests {
         for bad in ["", "a", "@x.com", "a@b", "a@@b.com", "a b@c.com", "a@.com"] {
             assert!(check_email("/email", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn nul_is_refused() {
+        assert!(check_storable("/name", "a\0b").is_err());
+        assert!(check_storable("/name", "ünïcødé ✓").is_ok());
+        assert!(check_name("/name", "nul\0byte", 10).is_err());
     }
 
     #[test]

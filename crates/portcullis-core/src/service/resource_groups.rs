@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{is_id, AccountId, ResourceGroupId};
 use crate::model::{PolicyHolder, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate};
+use crate::service::access::Authorized;
 use crate::service::{check_name, Portcullis};
 use crate::time::Timestamp;
 
@@ -106,23 +106,21 @@ impl Portcullis {
     /// Lists resource groups (whole list; optional `id` and exact `name` filters).
     pub async fn list_resource_groups(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: Option<&str>,
         name: Option<&str>,
     ) -> CoreResult<Vec<ResourceGroup>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store().list_resource_groups(account, id, name).await
     }
 
     /// One resource group.
     pub async fn get_resource_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &ResourceGroupId,
     ) -> CoreResult<ResourceGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.find_resource_group(account, id).await
     }
 
@@ -141,12 +139,11 @@ impl Portcullis {
     /// Creates a resource group.
     pub async fn create_resource_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         name: &str,
         scope: &ScopeDraft,
     ) -> CoreResult<ResourceGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let name = check_name("/name", name, RESOURCE_GROUP_NAME_MAX)?;
         let (scope_key, objects) = check_scope(account, scope)?;
         let now = Timestamp::now();
@@ -166,13 +163,12 @@ impl Portcullis {
     /// Updates a resource group (absent fields unchanged).
     pub async fn update_resource_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &ResourceGroupId,
         name: Option<&str>,
         scope: Option<&ScopeDraft>,
     ) -> CoreResult<ResourceGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let mut group = self.find_resource_group(account, id).await?;
         if let Some(name) = name {
             group.name = check_name("/name", name, RESOURCE_GROUP_NAME_MAX)?;
@@ -229,11 +225,10 @@ impl Portcullis {
     /// Deletes a resource group; refused while a policy uses it.
     pub async fn delete_resource_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &ResourceGroupId,
     ) -> CoreResult<()> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         match self.store().delete_resource_group(account, id).await? {
             ResourceGroupDeletion::Deleted => Ok(()),
             ResourceGroupDeletion::NotFound => Err(CoreError::not_found("resource group", id.as_str())),

@@ -8,11 +8,11 @@
 
 use rand::Rng;
 
-use crate::auth::Principal;
 use crate::dns::DnsError;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{random_hex_id, AccountId, SsoConnectorId};
 use crate::model::{SsoConnector, SsoStatus};
+use crate::service::access::Authorized;
 use crate::service::Portcullis;
 use crate::time::Timestamp;
 
@@ -172,36 +172,30 @@ impl Portcullis {
     }
 
     /// An account's SSO connectors.
-    pub async fn list_sso(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-    ) -> CoreResult<Vec<SsoConnector>> {
-        self.require_access(principal, account).await?;
+    pub async fn list_sso(&self, auth: &Authorized) -> CoreResult<Vec<SsoConnector>> {
+        let account = auth.account();
         self.store().list_sso(account).await
     }
 
     /// One SSO connector.
     pub async fn get_sso(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &SsoConnectorId,
     ) -> CoreResult<SsoConnector> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.find_sso(account, id).await
     }
 
     /// Creates a connector; with `begin_verification` (the default) it is checked at once.
     pub async fn create_sso(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         email_domain: &str,
         begin_verification: Option<bool>,
         use_fedramp_language: Option<bool>,
     ) -> CoreResult<SsoConnector> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let domain = normalize_domain(email_domain)?;
         let now = Timestamp::now();
         let mut c = SsoConnector {
@@ -241,13 +235,12 @@ impl Portcullis {
     /// Updates `enabled` and/or `use_fedramp_language`.
     pub async fn update_sso(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &SsoConnectorId,
         enabled: Option<bool>,
         use_fedramp_language: Option<bool>,
     ) -> CoreResult<SsoConnector> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let mut c = self.find_sso(account, id).await?;
         if enabled == Some(true) && c.status != SsoStatus::Verified {
             return Err(CoreError::invalid(
@@ -277,13 +270,8 @@ impl Portcullis {
     }
 
     /// Deletes a connector.
-    pub async fn delete_sso(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        id: &SsoConnectorId,
-    ) -> CoreResult<()> {
-        self.require_access(principal, account).await?;
+    pub async fn delete_sso(&self, auth: &Authorized, id: &SsoConnectorId) -> CoreResult<()> {
+        let account = auth.account();
         if self.store().delete_sso(account, id).await? {
             Ok(())
         } else {
@@ -295,11 +283,10 @@ impl Portcullis {
     /// otherwise `pending` with a new window. A verified connector stays verified.
     pub async fn begin_sso_verification(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &SsoConnectorId,
     ) -> CoreResult<(SsoConnector, CheckOutcome)> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let mut c = self.find_sso(account, id).await?;
         if c.status == SsoStatus::Verified {
             return Ok((c, CheckOutcome::Verified));

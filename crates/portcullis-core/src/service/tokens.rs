@@ -7,9 +7,12 @@ use crate::auth::Principal;
 use crate::catalog::SCOPE_USER;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{is_id, AccountId, PolicyId, TokenId};
-use crate::model::{Access, ApiToken, TokenCondition, TokenOwner, TokenPolicy, TokenState};
+use crate::model::{
+    Access, ApiToken, MemberStatus, TokenCondition, TokenOwner, TokenPolicy, TokenState,
+};
 use crate::page::{Page, PageRequest};
 use crate::secret::{hash_secret, new_token_value};
+use crate::service::access::Authorized;
 use crate::service::{check_name, Portcullis};
 use crate::store::NewToken;
 use crate::time::Timestamp;
@@ -19,13 +22,23 @@ pub const TOKEN_NAME_MAX: usize = 120;
 /// Most resources one token policy may name (ours: keeps tokens reviewable).
 pub const TOKEN_RESOURCES_MAX: usize = 1000;
 
-/// Which tokens a request is about.
-#[derive(Debug, Clone)]
-pub enum TokenScope {
-    /// `/accounts/{a}/tokens`.
-    Account(AccountId),
-    /// `/user/tokens`.
-    User,
+/// Which tokens a request is about, and who asks.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenScope<'a> {
+    /// `/accounts/{a}/tokens`: the gate let the caller in.
+    Account(&'a Authorized),
+    /// `/user/tokens`: the caller's own.
+    User(&'a Principal),
+}
+
+impl TokenScope<'_> {
+    /// Who asks.
+    pub fn principal(&self) -> &Principal {
+        match self {
+            Self::Account(auth) => auth.principal(),
+            Self::User(p) => p,
+        }
+    }
 }
 
 /// A token policy as given.
@@ -183,17 +196,10 @@ fn account_keys(resources: &Map<String, Value>) -> Vec<&str> {
 }
 
 impl Portcullis {
-    async fn token_owner(
-        &self,
-        principal: &Principal,
-        scope: &TokenScope,
-    ) -> CoreResult<TokenOwner> {
+    fn token_owner(scope: &TokenScope<'_>) -> CoreResult<TokenOwner> {
         match scope {
-            TokenScope::Account(account) => {
-                self.require_access(principal, account).await?;
-                Ok(TokenOwner::Account(account.clone()))
-            }
-            TokenScope::User => principal
+            TokenScope::Account(auth) => Ok(TokenOwner::Account(auth.account().clone())),
+            TokenScope::User(principal) => principal
                 .user()
                 .map(|u| TokenOwner::User(u.id.clone()))
                 .ok_or_else(|| {
@@ -223,15 +229,13 @@ impl Portcullis {
     /// always limited by its user's permissions, so it cannot escalate).
     async fn ensure_token_grant(
         &self,
-        principal: &Principal,
-        owner: &TokenOwner,
+        scope: &TokenScope<'_>,
         policies: &[TokenPolicy],
         name: &str,
     ) -> CoreResult<()> {
-        if let TokenOwner::Account(account) = owner {
+        if let TokenScope::Account(auth) = scope {
             self.ensure_can_grant(
-                principal,
-                account,
+                auth,
                 &self.token_allowed_groups(policies),
                 &format!("token `{name}`"),
             )
@@ -303,6 +307,41 @@ impl Portcullis {
         Ok(out)
     }
 
+    /// A user-owned token may name only accounts its user can act in (an accepted membership);
+    /// `com.cloudflare.api.account.*` stands for exactly those. The answer is the same whether
+    /// or not a named account exists.
+    async fn check_token_accounts(
+        &self,
+        owner: &TokenOwner,
+        policies: &[TokenPolicy],
+    ) -> CoreResult<()> {
+        let TokenOwner::User(user) = owner else {
+            return Ok(());
+        };
+        for (i, p) in policies.iter().enumerate() {
+            for key in account_keys(&p.resources) {
+                if key == "*" {
+                    continue;
+                }
+                let ptr = format!("/policies/{i}/resources/com.cloudflare.api.account.{key}");
+                let member = match AccountId::parse(key) {
+                    Some(account) => self
+                        .member_view_of(&account, user)
+                        .await?
+                        .is_some_and(|v| v.member.status == MemberStatus::Accepted),
+                    None => false,
+                };
+                if !member {
+                    return Err(CoreError::invalid(
+                        &ptr,
+                        format!("{ptr}: a user-owned token may name only accounts its user is an accepted member of; `{key}` is not one of them"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn check_validity(
         not_before: Option<Timestamp>,
         expires_on: Option<Timestamp>,
@@ -321,24 +360,23 @@ impl Portcullis {
     /// Lists the tokens in `scope`.
     pub async fn list_tokens(
         &self,
-        principal: &Principal,
-        scope: &TokenScope,
+        scope: &TokenScope<'_>,
         page: PageRequest,
     ) -> CoreResult<Page<ApiToken>> {
-        let owner = self.token_owner(principal, scope).await?;
+        let owner = Self::token_owner(scope)?;
         self.store().list_tokens(&owner, page).await
     }
 
     /// Creates a token; returns it with its secret value (shown only now).
     pub async fn create_token(
         &self,
-        principal: &Principal,
-        scope: &TokenScope,
+        scope: &TokenScope<'_>,
         input: TokenCreate,
     ) -> CoreResult<(ApiToken, String)> {
-        let owner = self.token_owner(principal, scope).await?;
+        let owner = Self::token_owner(scope)?;
         let name = check_name("/name", &input.name, TOKEN_NAME_MAX)?;
         let policies = self.check_token_policies(&owner, &input.policies)?;
+        self.check_token_accounts(&owner, &policies).await?;
         let not_before = input
             .not_before
             .as_deref()
@@ -356,8 +394,7 @@ impl Portcullis {
             .map(check_condition)
             .transpose()?
             .unwrap_or_default();
-        self.ensure_token_grant(principal, &owner, &policies, &name)
-            .await?;
+        self.ensure_token_grant(scope, &policies, &name).await?;
         let now = Timestamp::now();
         let token = ApiToken {
             id: TokenId::random(),
@@ -383,13 +420,8 @@ impl Portcullis {
     }
 
     /// One token.
-    pub async fn get_token(
-        &self,
-        principal: &Principal,
-        scope: &TokenScope,
-        id: &TokenId,
-    ) -> CoreResult<ApiToken> {
-        let owner = self.token_owner(principal, scope).await?;
+    pub async fn get_token(&self, scope: &TokenScope<'_>, id: &TokenId) -> CoreResult<ApiToken> {
+        let owner = Self::token_owner(scope)?;
         self.store()
             .get_token(&owner, id)
             .await?
@@ -399,12 +431,11 @@ impl Portcullis {
     /// Updates a token.
     pub async fn update_token(
         &self,
-        principal: &Principal,
-        scope: &TokenScope,
+        scope: &TokenScope<'_>,
         id: &TokenId,
         input: TokenUpdate,
     ) -> CoreResult<ApiToken> {
-        let owner = self.token_owner(principal, scope).await?;
+        let owner = Self::token_owner(scope)?;
         let mut token = self
             .store()
             .get_token(&owner, id)
@@ -415,7 +446,8 @@ impl Portcullis {
         }
         if let Some(policies) = &input.policies {
             token.policies = self.check_token_policies(&owner, policies)?;
-            self.ensure_token_grant(principal, &owner, &token.policies, &token.name)
+            self.check_token_accounts(&owner, &token.policies).await?;
+            self.ensure_token_grant(scope, &token.policies, &token.name)
                 .await?;
         }
         if let Some(state) = input.state {
@@ -450,13 +482,8 @@ impl Portcullis {
     }
 
     /// Deletes a token.
-    pub async fn delete_token(
-        &self,
-        principal: &Principal,
-        scope: &TokenScope,
-        id: &TokenId,
-    ) -> CoreResult<()> {
-        let owner = self.token_owner(principal, scope).await?;
+    pub async fn delete_token(&self, scope: &TokenScope<'_>, id: &TokenId) -> CoreResult<()> {
+        let owner = Self::token_owner(scope)?;
         if self.store().delete_token(&owner, id).await? {
             Ok(())
         } else {
@@ -465,13 +492,8 @@ impl Portcullis {
     }
 
     /// Rolls a token's secret; returns the new value. The old value stops working at once.
-    pub async fn roll_token(
-        &self,
-        principal: &Principal,
-        scope: &TokenScope,
-        id: &TokenId,
-    ) -> CoreResult<String> {
-        let owner = self.token_owner(principal, scope).await?;
+    pub async fn roll_token(&self, scope: &TokenScope<'_>, id: &TokenId) -> CoreResult<String> {
+        let owner = Self::token_owner(scope)?;
         let value = new_token_value();
         if self
             .store()
@@ -484,20 +506,25 @@ impl Portcullis {
         }
     }
 
-    /// Verifies the token the request was made with, for the given scope.
-    pub fn verify_token(&self, principal: &Principal, scope: &TokenScope) -> CoreResult<ApiToken> {
-        match (principal, scope) {
-            (Principal::User { token: Some(t), .. }, TokenScope::User) => Ok(t.clone()),
-            (Principal::AccountToken { token, account_id }, TokenScope::Account(a)) if account_id == a => {
+    /// Verifies the token the request was made with: at `/accounts/{account}/tokens/verify`
+    /// (`account`) or `/user/tokens/verify` (`None`). Reads no stored data.
+    pub fn verify_token(
+        &self,
+        principal: &Principal,
+        account: Option<&AccountId>,
+    ) -> CoreResult<ApiToken> {
+        match (principal, account) {
+            (Principal::User { token: Some(t), .. }, None) => Ok(t.clone()),
+            (Principal::AccountToken { token, account_id }, Some(a)) if account_id == a => {
                 Ok(token.clone())
             }
-            (Principal::AccountToken { account_id, .. }, TokenScope::User) => Err(CoreError::InvalidToken(format!(
+            (Principal::AccountToken { account_id, .. }, None) => Err(CoreError::InvalidToken(format!(
                 "this is an account-owned token; verify it at /accounts/{account_id}/tokens/verify"
             ))),
-            (Principal::AccountToken { .. }, TokenScope::Account(_)) => Err(CoreError::InvalidToken(
+            (Principal::AccountToken { .. }, Some(_)) => Err(CoreError::InvalidToken(
                 "this token belongs to another account".into(),
             )),
-            (Principal::User { token: Some(_), .. }, TokenScope::Account(_)) => Err(CoreError::InvalidToken(
+            (Principal::User { token: Some(_), .. }, Some(_)) => Err(CoreError::InvalidToken(
                 "this is a user-owned token; verify it at /user/tokens/verify".into(),
             )),
             (Principal::User { token: None, .. }, _) => Err(CoreError::Invalid {

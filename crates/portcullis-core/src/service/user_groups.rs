@@ -1,10 +1,10 @@
 //! User groups and their members.
 
-use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserGroupId};
 use crate::model::{GroupMember, GroupMemberFilter, UserGroup, UserGroupFilter};
 use crate::page::{Page, PageRequest};
+use crate::service::access::Authorized;
 use crate::service::policies::PolicyDraft;
 use crate::service::{check_name, Portcullis};
 use crate::time::Timestamp;
@@ -54,35 +54,32 @@ impl Portcullis {
     /// A page of user groups.
     pub async fn list_user_groups(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         filter: &UserGroupFilter,
         page: PageRequest,
     ) -> CoreResult<Page<UserGroup>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store().list_user_groups(account, filter, page).await
     }
 
     /// One user group.
     pub async fn get_user_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &UserGroupId,
     ) -> CoreResult<UserGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.find_user_group(account, id).await
     }
 
     /// Creates a user group, with or without policies.
     pub async fn create_user_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         name: &str,
         policies: Option<&[PolicyDraft]>,
     ) -> CoreResult<UserGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let name = check_name("/name", name, USER_GROUP_NAME_MAX)?;
         let policies = match policies {
             Some(drafts) => {
@@ -92,8 +89,7 @@ impl Portcullis {
             None => Vec::new(),
         };
         self.ensure_can_grant(
-            principal,
-            account,
+            auth,
             &self.allowed_group_names(&policies),
             &format!("user group `{name}`"),
         )
@@ -115,13 +111,12 @@ impl Portcullis {
     /// naming an existing policy id keeps that id).
     pub async fn update_user_group(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         id: &UserGroupId,
         name: Option<&str>,
         policies: Option<&[PolicyDraft]>,
     ) -> CoreResult<UserGroup> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let current = self.find_user_group(account, id).await?;
         let name = name
             .map(|n| check_name("/name", n, USER_GROUP_NAME_MAX))
@@ -142,8 +137,7 @@ impl Portcullis {
         }
         if let Some(p) = &policies {
             self.ensure_can_grant(
-                principal,
-                account,
+                auth,
                 &self.allowed_group_names(p),
                 &format!("user group `{}`", current.name),
             )
@@ -162,13 +156,8 @@ impl Portcullis {
     }
 
     /// Deletes a user group (its memberships go with it).
-    pub async fn delete_user_group(
-        &self,
-        principal: &Principal,
-        account: &AccountId,
-        id: &UserGroupId,
-    ) -> CoreResult<()> {
-        self.require_access(principal, account).await?;
+    pub async fn delete_user_group(&self, auth: &Authorized, id: &UserGroupId) -> CoreResult<()> {
+        let account = auth.account();
         if self.store().delete_user_group(account, id).await? {
             Ok(())
         } else {
@@ -179,13 +168,12 @@ impl Portcullis {
     /// A page of a group's members.
     pub async fn list_group_members(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         group: &UserGroupId,
         filter: &GroupMemberFilter,
         page: PageRequest,
     ) -> CoreResult<Page<GroupMember>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store()
             .list_group_members(account, group, filter, page)
             .await?
@@ -195,12 +183,11 @@ impl Portcullis {
     /// One member of a group.
     pub async fn get_group_member(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         group: &UserGroupId,
         member: &MemberId,
     ) -> CoreResult<GroupMember> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store()
             .get_group_member(account, group, member)
             .await?
@@ -212,19 +199,17 @@ impl Portcullis {
     /// group's permissions, so the caller must hold them (no escalation).
     pub async fn put_group_members(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         group: &UserGroupId,
         ids: &[String],
         change: MembersChange,
     ) -> CoreResult<Vec<GroupMember>> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         let ids = member_ids(ids)?;
         if !ids.is_empty() {
             let g = self.find_user_group(account, group).await?;
             self.ensure_can_grant(
-                principal,
-                account,
+                auth,
                 &self.allowed_group_names(&g.policies),
                 &format!("membership of user group `{}`", g.name),
             )
@@ -248,12 +233,11 @@ impl Portcullis {
     /// Removes one member from a group; returns the removed member.
     pub async fn remove_group_member(
         &self,
-        principal: &Principal,
-        account: &AccountId,
+        auth: &Authorized,
         group: &UserGroupId,
         member: &MemberId,
     ) -> CoreResult<GroupMember> {
-        self.require_access(principal, account).await?;
+        let account = auth.account();
         self.store()
             .remove_group_member(account, group, member, Timestamp::now())
             .await?

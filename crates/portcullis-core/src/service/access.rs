@@ -1,0 +1,123 @@
+//! The one authorization gate. A request that acts in an account gets an [`Authorized`] from
+//! [`Portcullis::enforce`] (the HTTP route layer calls it with the route's permission key), and
+//! every service method that reads or writes account data takes that value instead of a
+//! principal and an account id. Its fields are private and this module is the only place that
+//! builds one, so a service method cannot reach an account's data without the gate having let
+//! the caller in, and the account it acts in is the one the gate checked.
+//!
+//! What the gate checks, by mode:
+//! - always: the principal may act in the account (an accepted membership, or an account token
+//!   of that account). Otherwise 403, whether or not the account exists. `--authz off` keeps
+//!   this, so no mode crosses accounts;
+//! - `strict` and `soft`: the route's permission key is decided by the engine; `strict` refuses
+//!   (403 naming the key), `soft` serves and logs. [`Portcullis::verdict`] is the one place that
+//!   tells the two apart, for this gate and for the no-escalation check alike.
+
+use crate::auth::Principal;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::AccountId;
+use crate::model::MemberStatus;
+use crate::service::{AuthzMode, Portcullis};
+
+/// Proof that the gate let `principal` act in `account` with `key`. Only
+/// [`Portcullis::enforce`] builds one.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    principal: Principal,
+    account: AccountId,
+    key: &'static str,
+}
+
+impl Authorized {
+    /// Who is acting.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The account the gate checked: the only account the request acts in.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// The permission key the gate decided.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+}
+
+impl Portcullis {
+    /// The gate: lets `principal` act in `account` with permission `key`, or says why not.
+    /// `action` words the refusal ("create a user group").
+    pub async fn enforce(
+        &self,
+        principal: Principal,
+        account: AccountId,
+        key: &'static str,
+        action: &str,
+    ) -> CoreResult<Authorized> {
+        if self.authz_mode() == AuthzMode::Off {
+            self.require_membership(&principal, &account).await?;
+        } else {
+            // Fails with Forbidden when the principal is not in the account at all.
+            let decision = self
+                .decide_keys(&principal, &account, &[key.to_owned()])
+                .await?
+                .pop()
+                .ok_or_else(|| CoreError::Unavailable("no decision".into()))?;
+            if !decision.allowed {
+                self.verdict(format!(
+                    "Actor '{}' requires permission '{key}' to {action}: {}",
+                    principal.actor(),
+                    decision.reason
+                ))?;
+            }
+        }
+        Ok(Authorized {
+            principal,
+            account,
+            key,
+        })
+    }
+
+    /// What a refusal becomes: 403 in strict mode; a logged warning in soft mode (the request
+    /// goes on). The one place the modes differ.
+    pub(crate) fn verdict(&self, refusal: String) -> CoreResult<()> {
+        match self.authz_mode() {
+            AuthzMode::Soft | AuthzMode::Off => {
+                tracing::warn!(message = %refusal, "authz soft mode: would have denied");
+                Ok(())
+            }
+            AuthzMode::Strict => Err(CoreError::Forbidden(refusal)),
+        }
+    }
+
+    /// Succeeds when `principal` may act inside `account`: an account-owned token of that
+    /// account, or a user with an accepted membership there. Otherwise 403, whether or not the
+    /// account exists. (Reads the policy index, not the database, when it is warm.)
+    async fn require_membership(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+    ) -> CoreResult<()> {
+        let allowed = match principal {
+            Principal::AccountToken { account_id, .. } => account_id == account,
+            Principal::User { user, .. } => self
+                .member_view_of(account, &user.id)
+                .await?
+                .is_some_and(|v| v.member.status == MemberStatus::Accepted),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(not_a_member(principal, account))
+        }
+    }
+}
+
+/// The refusal for a principal outside the account (the same whether or not it exists).
+pub(crate) fn not_a_member(principal: &Principal, account: &AccountId) -> CoreError {
+    CoreError::Forbidden(format!(
+        "Actor '{}' is not a member of account '{account}'",
+        principal.actor()
+    ))
+}
