@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 
+import cloudflare
 import pytest
 
 from conftest import unique
@@ -496,8 +497,16 @@ def test_pending_member_is_denied_even_as_super_administrator(world: World):
     assert ep["status"] == "pending", ep
     assert [x["source"]["kind"] for x in ep["policies"]] == ["role", "user_group"], ep
 
-    # the pending user's own token is no better
-    t = c.user.tokens.create(name=unique("pending"), policies=[account_policy(a, TPG_SETTINGS_READ)])
+    # the pending user's own token is no better: naming the account is refused (a user-owned
+    # token may name only accounts its user can act in) ...
+    with pytest.raises(cloudflare.BadRequestError) as refused:
+        c.user.tokens.create(name=unique("pending"), policies=[account_policy(a, TPG_SETTINGS_READ)])
+    pointer = f"/policies/0/resources/com.cloudflare.api.account.{a}"
+    assert refused.value.body["errors"][0]["source"]["pointer"] == pointer, refused.value.body
+    # ... and one over "all accounts" acts in none where the user is pending
+    all_accounts = account_policy(a, TPG_SETTINGS_READ)
+    all_accounts["resources"] = {"com.cloudflare.api.account.*": "*"}
+    t = c.user.tokens.create(name=unique("pending"), policies=[all_accounts])
     tc = world.env.token_client(t.value)
     expect_not_in_account(lambda: tc.accounts.members.list(account_id=a), actor=token_actor(t.id))
     d = world.decide({"token_id": t.id}, K_ORG_READ)

@@ -380,7 +380,8 @@ fn storable(value: &serde_json::Value, pointer: &mut String) -> Result<(), ApiEr
     }
 }
 
-async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+/// Reads a request body into memory: 413 past [`BODY_LIMIT`], 400 when it cannot be read.
+pub async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
     Limited::new(body, BODY_LIMIT)
         .collect()
         .await

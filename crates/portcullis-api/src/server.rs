@@ -14,7 +14,7 @@ use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{ApiError, InternalDetail};
-use crate::extract::{Auth, Authz, Ids};
+use crate::extract::{read_body, Auth, Authz, Ids};
 use crate::routes::{Guard, ROUTES};
 use portcullis_core::ids::AccountId;
 
@@ -50,33 +50,36 @@ struct RouteGuard {
 /// permission key and the path's account. The pass ([`Authz`]) is what the handler hands to
 /// the services; without it they cannot reach the account's data.
 async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
-    use axum::extract::FromRequestParts;
     let (mut parts, body) = req.into_parts();
-    let auth = match Auth::from_request_parts(&mut parts, &g.state).await {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
+    let pass = match pass_gate(&g, &mut parts).await {
+        Ok(pass) => pass,
+        Err(refusal) => return refusal.into_response(),
     };
-    let ids = match Ids::from_request_parts(&mut parts, &g.state).await {
-        Ok(ids) => ids,
-        Err(e) => return e.into_response(),
-    };
+    parts.extensions.insert(Authz(pass));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Authentication, the path's account, then [`Portcullis::enforce`]; leaves the principal in
+/// the request for the handler.
+async fn pass_gate(
+    g: &RouteGuard,
+    parts: &mut axum::http::request::Parts,
+) -> Result<portcullis_core::service::access::Authorized, ApiError> {
+    use axum::extract::FromRequestParts;
+    let auth = Auth::from_request_parts(parts, &g.state).await?;
+    let ids = Ids::from_request_parts(parts, &g.state).await?;
     let account = AccountId::from_trusted(ids.get("account_id").to_owned());
     let mut action = g.summary.to_owned();
     if let Some(first) = action.get(..1) {
         action = format!("{}{}", first.to_lowercase(), &action[1..]);
     }
-    let pass = match g
+    let pass = g
         .state
         .app
         .enforce(auth.0.clone(), account, g.key, &action)
-        .await
-    {
-        Ok(pass) => pass,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
+        .await?;
     parts.extensions.insert(auth);
-    parts.extensions.insert(Authz(pass));
-    next.run(Request::from_parts(parts, body)).await
+    Ok(pass)
 }
 
 async fn unknown_route() -> ApiError {
@@ -85,10 +88,19 @@ async fn unknown_route() -> ApiError {
 
 /// Rewrites any error response that is not already an envelope (axum's own 405, a panic's 500)
 /// into one, and logs every request (method, matched route, status, time; never headers).
+///
+/// It also reads the whole request body (up to [`BODY_LIMIT`](crate::extract::BODY_LIMIT)) before anything else runs: a
+/// layer or extractor that refuses a request early leaves no unread body behind, and hyper
+/// closes a keep-alive connection whose request body was not read, failing the client's next
+/// request on it.
 async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = Instant::now();
+    let req = match buffered(req).await {
+        Ok(req) => req,
+        Err(e) => return e.into_response(),
+    };
     let response = next.run(req).await;
     let status = response.status();
     let is_json = response
@@ -127,6 +139,13 @@ async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -
         "request"
     );
     response
+}
+
+/// The request with its body read into memory (413 past [`BODY_LIMIT`](crate::extract::BODY_LIMIT)).
+async fn buffered(req: Request) -> Result<Request, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(body).await?;
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {

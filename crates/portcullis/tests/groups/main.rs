@@ -19,4 +19,5 @@ mod index;
 mod pagination;
 mod policies;
 mod resource_groups;
+mod trust;
 mod user_groups;
