@@ -11,8 +11,9 @@
 // The decision API (`/iam/authorize`, `/members/{m}/effective_policies`) must agree.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import Cloudflare from 'cloudflare';
 import { startServer } from './lib/server.mjs';
-import { collect, uniq } from './lib/expect.mjs';
+import { collect, expectApiError, uniq } from './lib/expect.mjs';
 import {
   GRANTS,
   K,
@@ -465,8 +466,18 @@ describe('policy enforcement', () => {
     assert.equal(ep.status, 'pending');
     assert.deepEqual(ep.policies.map((x) => x.source.kind), ['role', 'user_group']);
 
-    // the pending user's own token is no better
-    const t = await c.user.tokens.create({ name: uniq('pending'), policies: [accountPolicy(a, [PGX.SETTINGS_READ])] });
+    // the pending user's own token is no better: naming the account is refused (a user-owned
+    // token may name only accounts its user can act in) ...
+    const refused = await expectApiError(
+      c.user.tokens.create({ name: uniq('pending'), policies: [accountPolicy(a, [PGX.SETTINGS_READ])] }),
+      Cloudflare.BadRequestError,
+      { status: 400, code: 1001, messageIncludes: 'accepted member' },
+    );
+    assert.equal(refused.errors[0].source.pointer, `/policies/0/resources/com.cloudflare.api.account.${a}`);
+    // ... and one over "all accounts" acts in none where the user is pending
+    const allAccounts = accountPolicy(a, [PGX.SETTINGS_READ]);
+    allAccounts.resources = { 'com.cloudflare.api.account.*': '*' };
+    const t = await c.user.tokens.create({ name: uniq('pending'), policies: [allAccounts] });
     await expectNotInAccount(srv.tokenClient(t.value).accounts.members.list({ account_id: a }), { actor: tokenActor(t.id) });
     d = await w.decide({ token_id: t.id }, K.ORG_READ);
     assert.equal(d.allowed, false);

@@ -26,9 +26,19 @@ pub struct AccountUpdate {
     pub abuse_contact_email: Option<Option<String>>,
 }
 
+/// The operator behind `principal`. Operator power comes with the operator's own API key only:
+/// a user-owned token never carries it (its policies cannot express it, and a token scoped to
+/// one account must not create or delete others).
 fn operator(principal: &Principal) -> CoreResult<&User> {
     match principal {
-        Principal::User { user, .. } if user.operator => Ok(user),
+        Principal::User { user, token: None } if user.operator => Ok(user),
+        Principal::User {
+            user,
+            token: Some(_),
+        } if user.operator => Err(CoreError::Forbidden(format!(
+            "Actor '{}' is a user-owned token: creating or deleting accounts needs the operator's own API key (X-Auth-Email and X-Auth-Key)",
+            principal.actor()
+        ))),
         _ => Err(CoreError::Forbidden(format!(
             "Actor '{}' is not an operator: only operators may create or delete accounts",
             principal.actor()

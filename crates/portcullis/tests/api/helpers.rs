@@ -682,19 +682,28 @@ pub fn http_client() -> reqwest::Client {
 impl TestApp {
     /// Fresh database, `portcullis bootstrap`, then `portcullis serve`.
     pub fn spawn() -> TestApp {
+        TestApp::spawn_with(&[])
+    }
+
+    /// Like [`TestApp::spawn`], with extra `serve` flags (e.g. `--authz off`).
+    pub fn spawn_with(extra: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url = db_url_for(dir.path());
         let guard = db_guard(&db_url);
         let boot = bootstrap(&db_url, "Test", "admin@example.com", &[]);
-        let app = TestApp::serve_existing(dir, db_url, boot);
+        let app = TestApp::serve_existing_with(dir, db_url, boot, extra);
         guard.disarm();
         app
     }
 
     /// Starts a server on a database that was already bootstrapped.
     pub fn serve_existing(dir: TempDir, db_url: String, boot: Boot) -> TestApp {
+        TestApp::serve_existing_with(dir, db_url, boot, &[])
+    }
+
+    fn serve_existing_with(dir: TempDir, db_url: String, boot: Boot, extra: &[&str]) -> TestApp {
         let schema_guard = SchemaGuard::for_url(&db_url);
-        let server = Server::start(dir.path(), &db_url);
+        let server = Server::start_with(dir.path(), &db_url, extra);
         TestApp {
             dir,
             db_url,

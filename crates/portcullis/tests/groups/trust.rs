@@ -376,3 +376,52 @@ async fn a_token_whose_stored_restrictions_cannot_be_read_is_unusable() {
     assert!(log.contains("policy access value"), "{log}");
     assert!(log.contains("token status value"), "{log}");
 }
+
+#[tokio::test]
+async fn operator_power_needs_the_operators_key_not_a_token() {
+    let app = TestApp::spawn();
+    let other = other_account(&app).await;
+    // The bootstrap user is an operator; its token names only `other`.
+    let (_, value) = app
+        .create_user_token(&app.admin_key(), token_body("narrow", &other))
+        .await;
+    let narrow = Cred::token(&value);
+    let r = app
+        .post("/accounts", &narrow, json!({"name": "Made by a token"}))
+        .await;
+    r.err(403, 10000);
+    let r = app.delete(&app.acct(""), &narrow).await;
+    r.err(403, 10000);
+    let r = app.get(&app.acct(""), &app.admin()).await;
+    assert_eq!(r.status, 200, "the account is still there: {r}");
+    // The key itself still may.
+    let r = app
+        .delete(&format!("/accounts/{other}"), &app.admin_key())
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+}
+
+#[tokio::test]
+async fn authz_off_still_never_crosses_accounts() {
+    let app = TestApp::spawn_with(&["--authz", "off"]);
+    let other = other_account(&app).await;
+    // The bootstrap account token belongs to the bootstrap account only.
+    for path in [
+        format!("/accounts/{other}"),
+        format!("/accounts/{other}/members"),
+        format!("/accounts/{other}/iam/user_groups"),
+        format!("/accounts/{other}/tokens"),
+    ] {
+        let r = app.get(&path, &app.admin()).await;
+        r.err(403, 10000);
+    }
+    // A user who is not a member of the bootstrap account cannot act in it.
+    let (_, key) = app.user_key("stranger@example.com", false);
+    let stranger = Cred::key("stranger@example.com", &key);
+    let r = app.get(&app.acct("/members"), &stranger).await;
+    r.err(403, 10000);
+    let r = app
+        .post(&ug_path(&app, ""), &stranger, json!({"name": "Intruders"}))
+        .await;
+    r.err(403, 10000);
+}
