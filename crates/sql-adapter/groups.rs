@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use portcullis_core::changes::Change;
-use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::error::{Conflict, CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
 use portcullis_core::model::{
     GroupMember, GroupMemberFilter, MemberStatus, Policy, PolicyHolder, ResourceGroup,
@@ -17,7 +17,7 @@ use sqlx::QueryBuilder;
 
 use crate::backend::{Conn, Db, FOR_UPDATE};
 
-use crate::store::{db, limit_offset, ts, user_from, SqlStore};
+use crate::store::{db, limit_offset, ts, unique, user_from, SqlStore};
 
 type RgRow = (String, String, String, String, i64, i64);
 type UgRow = (String, String, String, i64, i64);
@@ -50,6 +50,17 @@ pub(crate) fn page_plan(total: i64, limit: i64, offset: i64) -> (bool, i64, i64)
     } else {
         (true, limit + from_end, 0)
     }
+}
+
+/// A concurrent writer (another replica) took the name between the check and the write.
+fn name_unique(e: sqlx::Error, name: &str, account: &AccountId) -> CoreError {
+    unique(e, |c| {
+        (c == "user_group_name_unique").then(|| Conflict::UserGroupName {
+            name: name.to_owned(),
+            id: None,
+            account: account.clone(),
+        })
+    })
 }
 
 /// Escapes `%`, `_` and `\` for a `like ... escape '\'` pattern.
@@ -207,7 +218,7 @@ impl SqlStore {
         account: &AccountId,
         name: &str,
         except: Option<&UserGroupId>,
-    ) -> CoreResult<Option<String>> {
+    ) -> CoreResult<Option<Conflict>> {
         let row: Option<(String, String)> = sqlx::query_as(
             "select id, name from user_group where account_id = $1 and name_folded = $2 and id <> $3",
         )
@@ -217,8 +228,10 @@ impl SqlStore {
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
-        Ok(row.map(|(id, existing)| {
-            format!("a user group named `{existing}` ({id}) already exists in account {account}; names are unique regardless of case")
+        Ok(row.map(|(id, existing)| Conflict::UserGroupName {
+            name: existing,
+            id: Some(UserGroupId::from_trusted(id)),
+            account: account.clone(),
         }))
     }
 
@@ -599,7 +612,7 @@ impl UserGroupStore for SqlStore {
     async fn create_user_group(&self, g: &UserGroup) -> CoreResult<()> {
         let mut tx = self.write().await?;
         if let Some(clash) = Self::name_taken(&mut tx, &g.account_id, &g.name, None).await? {
-            return Err(CoreError::Conflict(clash));
+            return Err(clash.into());
         }
         sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
             .bind(g.id.as_str())
@@ -610,7 +623,7 @@ impl UserGroupStore for SqlStore {
             .bind(g.modified_on.micros())
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(|e| name_unique(e, &g.name, &g.account_id))?;
         Self::write_policies(
             &mut tx,
             &g.account_id,
@@ -642,7 +655,7 @@ impl UserGroupStore for SqlStore {
         }
         if let Some(name) = name {
             if let Some(clash) = Self::name_taken(&mut tx, account, name, Some(id)).await? {
-                return Err(CoreError::Conflict(clash));
+                return Err(clash.into());
             }
             sqlx::query("update user_group set name = $1, name_folded = $2 where id = $3 and account_id = $4")
                 .bind(name)
@@ -651,7 +664,7 @@ impl UserGroupStore for SqlStore {
                 .bind(account.as_str())
                 .execute(&mut *tx)
                 .await
-                .map_err(db)?;
+                .map_err(|e| name_unique(e, name, account))?;
         }
         if let Some(policies) = policies {
             sqlx::query("delete from policy where user_group_id = $1 and account_id = $2")

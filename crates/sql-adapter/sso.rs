@@ -1,14 +1,14 @@
 //! SSO connectors (shared by the SQL adapters).
 
 use async_trait::async_trait;
-use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::error::{Conflict, CoreError, CoreResult};
 use portcullis_core::ids::{AccountId, SsoConnectorId};
 use portcullis_core::model::{SsoConnector, SsoStatus};
 use portcullis_core::store::SsoStore;
 use portcullis_core::time::Timestamp;
 
 use crate::backend::SKIP_LOCKED;
-use crate::store::{db, ts, SqlStore};
+use crate::store::{db, ts, unique, SqlStore};
 
 type SsoRow = (
     String,
@@ -45,13 +45,16 @@ fn sso_from(r: SsoRow) -> CoreResult<SsoConnector> {
 }
 
 fn conflict(e: sqlx::Error, c: &SsoConnector) -> CoreError {
-    match db(e) {
-        CoreError::Conflict(_) => CoreError::Conflict(format!(
-            "SSO for `{}` is already enabled in another account; disable it there first",
-            c.email_domain
-        )),
-        other => other,
-    }
+    unique(e, |name| match name {
+        "sso_connector_enabled_domain" => Some(Conflict::SsoEnabledElsewhere {
+            domain: c.email_domain.clone(),
+        }),
+        "sso_connector_domain_unique" => Some(Conflict::SsoDomain {
+            domain: c.email_domain.clone(),
+            account: c.account_id.clone(),
+        }),
+        _ => None,
+    })
 }
 
 #[async_trait]
@@ -100,13 +103,7 @@ impl SsoStore for SqlStore {
             .bind(c.updated_on.micros())
             .execute(&mut *tx)
             .await
-            .map_err(|e| match db(e) {
-                CoreError::Conflict(_) => CoreError::Conflict(format!(
-                    "account {} already has an SSO connector for `{}`",
-                    c.account_id, c.email_domain
-                )),
-                other => other,
-            })?;
+            .map_err(|e| conflict(e, c))?;
         tx.commit().await.map_err(db)
     }
 

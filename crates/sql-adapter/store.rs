@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use portcullis_core::changes::{Change, Revisions};
-use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::error::{Conflict, CoreError, CoreResult, StorageError};
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, Member, MemberFilter, MemberOrder,
@@ -33,25 +33,12 @@ use sqlx::{Pool, QueryBuilder, Transaction};
 
 use crate::backend::{Conn, Db, BEGIN_WRITE, FOR_UPDATE};
 
-/// Maps database errors to domain errors. Unique violations that a concurrent writer (another
-/// replica) wins are named by the constraint they broke.
+/// Maps a database error to a domain error: a foreign-key violation is a request naming
+/// something that does not exist (or is still in use); anything else is a storage failure that
+/// keeps sqlx's error as its source, for the log. Unique violations a write expects are named
+/// by [`unique`].
 pub(crate) fn db(e: sqlx::Error) -> CoreError {
     if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            let what = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-            let message = if what.contains("sso_connector") {
-                "an SSO connector for this domain already exists"
-            } else if what.contains("user_group") {
-                "a user group with this name already exists in the account; names are unique regardless of case"
-            } else if what.contains("member") {
-                "this user is already a member of the account"
-            } else if what.contains("secret") {
-                "token secret collision; retry"
-            } else {
-                "this object already exists"
-            };
-            return CoreError::Conflict(message.into());
-        }
         if d.is_foreign_key_violation() {
             return CoreError::Invalid {
                 pointer: None,
@@ -59,7 +46,22 @@ pub(crate) fn db(e: sqlx::Error) -> CoreError {
             };
         }
     }
-    CoreError::Unavailable(e.to_string())
+    StorageError::caused_by("database error", e).into()
+}
+
+/// Like [`db`], but a unique violation of a constraint that `conflict` recognizes by name (a
+/// concurrent writer, perhaps another replica, won) becomes that [`Conflict`]. Constraint names
+/// are the schema's (`user_group_name_unique`, …); `backend::constraint` reads them from
+/// either database.
+pub(crate) fn unique(e: sqlx::Error, conflict: impl FnOnce(&str) -> Option<Conflict>) -> CoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            if let Some(c) = crate::backend::constraint(d.as_ref()).and_then(conflict) {
+                return c.into();
+            }
+        }
+    }
+    db(e)
 }
 
 pub(crate) fn ts(v: i64) -> Timestamp {
@@ -588,16 +590,8 @@ impl SqlStore {
         let Some(keep) = role else {
             return Ok(());
         };
-        if before > 0 && Self::role_holders(tx, account, role).await? == 0 {
-            return Err(CoreError::Invalid {
-                pointer: None,
-                message: format!(
-                    "member {member} is the last accepted {} of account {account}; add another before removing or demoting this one",
-                    keep.name
-                ),
-            });
-        }
-        Ok(())
+        let after = Self::role_holders(tx, account, role).await?;
+        keep.check(before, after, member, account)
     }
 
     /// Finds or creates the user with `email`; returns its id.
@@ -638,11 +632,12 @@ impl SqlStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db)?;
+        let taken = || Conflict::MemberEmail {
+            email: m.email.clone(),
+            account: account.clone(),
+        };
         if dup.is_some() {
-            return Err(CoreError::Conflict(format!(
-                "`{}` is already a member of account {account}",
-                m.email
-            )));
+            return Err(taken().into());
         }
         sqlx::query("insert into member (id, account_id, user_id, status, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
             .bind(m.id.as_str())
@@ -653,7 +648,7 @@ impl SqlStore {
             .bind(m.now.micros())
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(|e| unique(e, |c| (c == "member_account_user_unique").then(taken)))?;
         Self::write_grants(tx, account, &m.id, &m.grants, m.now).await
     }
 
@@ -694,7 +689,11 @@ impl SqlStore {
             .bind(policies_to_json(&tok.policies))
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(|e| {
+                unique(e, |c| {
+                    (c == "api_token_secret_unique").then_some(Conflict::SecretCollision)
+                })
+            })?;
         Ok(())
     }
 }
@@ -844,9 +843,7 @@ impl AccountStore for SqlStore {
                 .await
                 .map_err(db)?;
             if row.is_some() {
-                return Err(CoreError::Conflict(
-                    portcullis_core::service::bootstrap::ALREADY_INITIALIZED.into(),
-                ));
+                return Err(Conflict::AlreadyInitialized.into());
             }
         }
         Self::insert_account(&mut tx, &plan.account).await?;
@@ -952,7 +949,7 @@ impl MemberStore for SqlStore {
         Self::insert_member(&mut tx, account, m).await?;
         let member = Self::member_where(&mut tx, account, "m.id", m.id.as_str())
             .await?
-            .ok_or_else(|| CoreError::Unavailable("member missing after insert".into()))?;
+            .ok_or_else(|| CoreError::unavailable("member missing after insert"))?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(member)
     }

@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use portcullis_core::error::TokenRejection;
 use portcullis_core::CoreError;
 use portcullis_wire::{Envelope, ErrorKind, Message};
 
@@ -70,62 +71,48 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    fn at(kind: ErrorKind, pointer: Option<String>, message: String) -> Self {
+        let mut m = Message::new(kind.code(), message);
+        if let Some(p) = pointer {
+            m = m.with_pointer(p);
+        }
+        Self {
+            kind,
+            errors: vec![m],
+            log_detail: None,
+        }
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Invalid { pointer, message } => {
-                let kind = ErrorKind::Validation;
-                let mut m = Message::new(kind.code(), message);
-                if let Some(p) = pointer {
-                    m = m.with_pointer(p);
-                }
-                Self {
-                    kind,
-                    errors: vec![m],
-                    log_detail: None,
-                }
+                Self::at(ErrorKind::Validation, pointer, message)
             }
             CoreError::InvalidCombination { pointer, message } => {
-                let kind = ErrorKind::InvalidCombination;
-                let mut m = Message::new(kind.code(), message);
-                if let Some(p) = pointer {
-                    m = m.with_pointer(p);
-                }
-                Self {
-                    kind,
-                    errors: vec![m],
-                    log_detail: None,
-                }
+                Self::at(ErrorKind::InvalidCombination, pointer, message)
             }
             e @ CoreError::NotFound { .. } => {
                 Self::with_message(ErrorKind::NotFound, e.to_string())
             }
-            CoreError::Conflict(m) => Self::with_message(ErrorKind::Duplicate, m),
-            CoreError::Forbidden(detail) => Self::with_chain(
+            CoreError::Conflict(c) => Self::with_message(ErrorKind::Duplicate, c.to_string()),
+            CoreError::Forbidden(f) => Self::with_chain(
                 ErrorKind::Forbidden,
-                vec![Message::new(ErrorKind::Forbidden.code(), detail)],
+                vec![Message::new(ErrorKind::Forbidden.code(), f.to_string())],
             ),
-            CoreError::InvalidToken(detail)
-                if detail.starts_with("Cannot use the access token") =>
-            {
-                Self::with_message(ErrorKind::InvalidToken, detail)
+            // Cloudflare's own wording for a refused address is the top-level message.
+            CoreError::InvalidToken(r @ TokenRejection::Location { .. }) => {
+                Self::with_message(ErrorKind::InvalidToken, r.to_string())
             }
-            CoreError::InvalidToken(detail) if detail.is_empty() => {
-                Self::new(ErrorKind::InvalidToken)
-            }
-            CoreError::InvalidToken(detail) => Self::with_chain(
+            CoreError::InvalidToken(TokenRejection::Unknown) => Self::new(ErrorKind::InvalidToken),
+            CoreError::InvalidToken(r) => Self::with_chain(
                 ErrorKind::InvalidToken,
-                vec![Message::new(ErrorKind::InvalidToken.code(), detail)],
+                vec![Message::new(ErrorKind::InvalidToken.code(), r.to_string())],
             ),
             CoreError::InvalidKey => Self::new(ErrorKind::InvalidKey),
-            CoreError::Unavailable(detail) => Self {
-                log_detail: Some(detail),
-                ..Self::new(ErrorKind::Internal)
-            },
-            e @ CoreError::Corrupt(_) => Self {
-                log_detail: Some(e.to_string()),
-                ..Self::new(ErrorKind::Internal)
-            },
+            e @ (CoreError::Unavailable(_) | CoreError::Corrupt(_)) => Self::internal(e.chain()),
         }
     }
 }

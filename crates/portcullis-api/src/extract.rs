@@ -15,7 +15,7 @@ use portcullis_core::secret::is_api_key_format;
 use portcullis_core::service::access::Authorized;
 use portcullis_core::service::check_storable;
 use portcullis_core::time::Timestamp;
-use portcullis_wire::{ErrorKind, Message};
+use portcullis_wire::{Detail, ErrorKind, Message};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -68,10 +68,7 @@ pub fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
         if !scheme.eq_ignore_ascii_case("bearer") || value.is_empty() || value.contains(' ') {
             return Err(ApiError::with_chain(
                 ErrorKind::InvalidHeaders,
-                vec![Message::new(
-                    6111,
-                    "Invalid format for Authorization header",
-                )],
+                vec![Detail::MalformedAuthorization.message()],
             ));
         }
         return Ok(Credentials::Bearer(value.to_owned()));
@@ -84,13 +81,11 @@ pub fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
         .filter(|s| !s.is_empty());
     let mut chain = Vec::new();
     if email.is_none() {
-        chain.push(Message::new(6100, "Missing X-Auth-Email header"));
+        chain.push(Detail::MissingEmail.message());
     }
     match key {
-        None => chain.push(Message::new(6101, "Missing X-Auth-Key header")),
-        Some(k) if !is_api_key_format(k) => {
-            chain.push(Message::new(6103, "Invalid format for X-Auth-Key header"))
-        }
+        None => chain.push(Detail::MissingKey.message()),
+        Some(k) if !is_api_key_format(k) => chain.push(Detail::MalformedKey.message()),
         Some(_) => {}
     }
     match (email, key) {

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, TokenRejection};
 use crate::ids::AccountId;
 use crate::model::{ApiToken, TokenOwner, TokenStatus, User};
 use crate::secret::{hash_secret, is_token_format, verify_secret};
@@ -97,14 +97,14 @@ pub async fn authenticate(
     match credentials {
         Credentials::Bearer(value) => {
             if !is_token_format(value) {
-                return Err(CoreError::InvalidToken(String::new()));
+                return Err(CoreError::InvalidToken(TokenRejection::Unknown));
             }
             let hash = hash_secret(value);
             let Some((token, stored_hash)) = store.find_token(&hash).await? else {
-                return Err(CoreError::InvalidToken(String::new()));
+                return Err(CoreError::InvalidToken(TokenRejection::Unknown));
             };
             if !verify_secret(value, &stored_hash) {
-                return Err(CoreError::InvalidToken(String::new()));
+                return Err(CoreError::InvalidToken(TokenRejection::Unknown));
             }
             check_token_usable(&token, client_ip, now)?;
             if token
@@ -121,7 +121,7 @@ pub async fn authenticate(
                     let user = store
                         .get_user(&user_id)
                         .await?
-                        .ok_or_else(|| CoreError::InvalidToken(String::new()))?;
+                        .ok_or_else(|| CoreError::InvalidToken(TokenRejection::Unknown))?;
                     Ok(Principal::User {
                         user,
                         token: Some(token),
@@ -154,28 +154,22 @@ pub fn check_token_usable(
     now: Timestamp,
 ) -> CoreResult<()> {
     match token.status(now) {
-        TokenStatus::Disabled => {
-            return Err(CoreError::InvalidToken("the token is disabled".into()))
-        }
-        TokenStatus::Expired => {
-            return Err(CoreError::InvalidToken("the token has expired".into()))
-        }
+        TokenStatus::Disabled => return Err(TokenRejection::Disabled.into()),
+        TokenStatus::Expired => return Err(TokenRejection::Expired.into()),
         TokenStatus::Active => {}
     }
     if let Some(nb) = token.not_before {
         if now < nb {
-            return Err(CoreError::InvalidToken(format!(
-                "the token is not valid before {nb}"
-            )));
+            return Err(TokenRejection::NotYetValid(nb).into());
         }
     }
     if !token.condition.is_empty() {
         let allowed = client_ip.is_some_and(|ip| token.condition.allows(ip));
         if !allowed {
-            let shown = client_ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-            return Err(CoreError::InvalidToken(format!(
-                "Cannot use the access token from location: {shown}"
-            )));
+            return Err(TokenRejection::Location {
+                location: client_ip,
+            }
+            .into());
         }
     }
     Ok(())

@@ -1,4 +1,9 @@
-//! The domain's error type. The HTTP layer maps each variant to one row of the error catalog.
+//! The domain's error type. Each variant carries what happened as data; the sentences a client
+//! reads are composed here (`Display`), and the HTTP layer maps each variant to one row of the
+//! error catalog without looking at text.
+
+use crate::ids::{AccountId, UserGroupId};
+use crate::time::Timestamp;
 
 /// What went wrong, in domain terms.
 #[derive(Debug, thiserror::Error)]
@@ -28,25 +33,216 @@ pub enum CoreError {
         id: String,
     },
     /// A uniqueness rule was broken.
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// Authenticated but not allowed.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The token is not usable (unknown, disabled, expired, not yet valid, refused address).
-    #[error("{0}")]
-    InvalidToken(String),
+    #[error(transparent)]
+    InvalidToken(#[from] TokenRejection),
     /// Unknown email and key pair.
     #[error("unknown X-Auth-Key or X-Auth-Email")]
     InvalidKey,
-    /// The store failed; the message is for logs only.
-    #[error("storage failure: {0}")]
-    Unavailable(String),
+    /// The store failed; for logs only (the source chain is kept).
+    #[error("storage failure")]
+    Unavailable(#[from] StorageError),
     /// Stored data that cannot be read (an unknown enumeration value, unparsable JSON, a
     /// malformed address). Fails closed: the request that needed it fails (500, logged) and
     /// nothing is granted from it. The message is for logs only.
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+}
+
+/// A uniqueness rule, broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// User-group names are unique in an account, regardless of case.
+    #[error("{}", user_group_name(name, id.as_ref(), account))]
+    UserGroupName {
+        /// The name asked for.
+        name: String,
+        /// The group that holds it, when known.
+        id: Option<UserGroupId>,
+        /// The account.
+        account: AccountId,
+    },
+    /// A user is a member of an account at most once.
+    #[error("`{email}` is already a member of account {account}")]
+    MemberEmail {
+        /// The member's email.
+        email: String,
+        /// The account.
+        account: AccountId,
+    },
+    /// One connector per domain per account.
+    #[error("account {account} already has an SSO connector for `{domain}`")]
+    SsoDomain {
+        /// The domain.
+        domain: String,
+        /// The account.
+        account: AccountId,
+    },
+    /// A domain is enabled in one account at a time.
+    #[error("SSO for `{domain}` is already enabled in another account; disable it there first")]
+    SsoEnabledElsewhere {
+        /// The domain.
+        domain: String,
+    },
+    /// `bootstrap` on a database that already has accounts.
+    #[error("the database is already initialized (an account exists); pass --force-new-account to add another account")]
+    AlreadyInitialized,
+    /// Two secrets hashed alike (never seen in practice); the client may retry.
+    #[error("token secret collision; retry")]
+    SecretCollision,
+}
+
+fn user_group_name(name: &str, id: Option<&UserGroupId>, account: &AccountId) -> String {
+    match id {
+        Some(id) => format!(
+            "a user group named `{name}` ({id}) already exists in account {account}; names are unique regardless of case"
+        ),
+        None => format!(
+            "a user group named `{name}` already exists in account {account}; names are unique regardless of case"
+        ),
+    }
+}
+
+/// Why an authenticated caller may not do something.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Forbidden {
+    /// The caller cannot act in the account (not an accepted member, or another account's
+    /// token); the same whether or not the account exists.
+    #[error("Actor '{actor}' is not a member of account '{account}'")]
+    NotAMember {
+        /// Cloudflare's actor name.
+        actor: String,
+        /// The account.
+        account: AccountId,
+    },
+    /// The route's permission key is not held.
+    #[error("Actor '{actor}' requires permission '{key}' to {action}: {reason}")]
+    MissingPermission {
+        /// Cloudflare's actor name.
+        actor: String,
+        /// The key.
+        key: String,
+        /// What the caller tried, in words ("create a user group").
+        action: String,
+        /// The decision's reason.
+        reason: String,
+    },
+    /// The change would grant keys the caller does not hold.
+    #[error(
+        "Actor '{actor}' cannot grant permissions it does not hold: {what} would grant {}",
+        quoted(keys)
+    )]
+    Escalation {
+        /// Cloudflare's actor name.
+        actor: String,
+        /// What would grant them ("token `x`", "user group `y`").
+        what: String,
+        /// The keys not held.
+        keys: Vec<String>,
+    },
+    /// Only operators create or delete accounts.
+    #[error("Actor '{actor}' is not an operator: only operators may create or delete accounts")]
+    NotOperator {
+        /// Cloudflare's actor name.
+        actor: String,
+    },
+    /// Operator power comes with the operator's key, not a token.
+    #[error("Actor '{actor}' is a user-owned token: creating or deleting accounts needs the operator's own API key (X-Auth-Email and X-Auth-Key)")]
+    OperatorNeedsKey {
+        /// Cloudflare's actor name.
+        actor: String,
+    },
+    /// `/user…` routes are for users.
+    #[error("Actor '{actor}' is an account-owned token; user endpoints need a user's API key or a user-owned token")]
+    NotAUser {
+        /// Cloudflare's actor name.
+        actor: String,
+    },
+    /// User-owned tokens belong to users.
+    #[error("Actor '{actor}' is an account-owned token; user tokens belong to users")]
+    UserTokensNeedAUser {
+        /// Cloudflare's actor name.
+        actor: String,
+    },
+}
+
+fn quoted(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why a token cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    /// Malformed, unknown, or its user is gone: the catalog's plain `Invalid API Token`.
+    #[error("Invalid API Token")]
+    Unknown,
+    /// Switched off.
+    #[error("the token is disabled")]
+    Disabled,
+    /// Past `expires_on`.
+    #[error("the token has expired")]
+    Expired,
+    /// Before `not_before`.
+    #[error("the token is not valid before {0}")]
+    NotYetValid(Timestamp),
+    /// The request's address is outside the token's conditions (`None`: no address known).
+    #[error("Cannot use the access token from location: {}", location.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))]
+    Location {
+        /// The client's address.
+        location: Option<std::net::IpAddr>,
+    },
+    /// Deleted while the request that used it was in flight.
+    #[error("the token was deleted")]
+    Deleted,
+    /// An account-owned token at `/user/tokens/verify`.
+    #[error("this is an account-owned token; verify it at /accounts/{0}/tokens/verify")]
+    VerifyAtAccount(AccountId),
+    /// An account token verified under another account.
+    #[error("this token belongs to another account")]
+    OtherAccount,
+    /// A user-owned token at `/accounts/{a}/tokens/verify`.
+    #[error("this is a user-owned token; verify it at /user/tokens/verify")]
+    VerifyAtUser,
+}
+
+/// A storage failure, with its cause kept for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct StorageError {
+    /// What was being done.
+    pub context: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StorageError {
+    /// A failure with no underlying error (an invariant the store broke).
+    pub fn new(context: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused_by(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 impl CoreError {
@@ -65,6 +261,23 @@ impl CoreError {
             id: id.into(),
         }
     }
+
+    /// A storage failure with no underlying error (an invariant the store broke).
+    pub fn unavailable(context: impl Into<String>) -> Self {
+        Self::Unavailable(StorageError::new(context))
+    }
+
+    /// The whole cause chain, for the log: `outer: inner: …`.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(e) = source {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            source = e.source();
+        }
+        out
+    }
 }
 
 impl From<crate::model::UnknownValue> for CoreError {
@@ -75,3 +288,18 @@ impl From<crate::model::UnknownValue> for CoreError {
 
 /// Shorthand.
 pub type CoreResult<T> = Result<T, CoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_chain_reaches_the_log() {
+        let io = std::io::Error::other("connection reset");
+        let e = CoreError::from(StorageError::caused_by("reading members", io));
+        assert_eq!(
+            e.chain(),
+            "storage failure: reading members: connection reset"
+        );
+    }
+}

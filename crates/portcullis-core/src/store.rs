@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::ids::{
     AccountId, MemberId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
 };
@@ -58,6 +58,29 @@ pub struct KeepRole {
     pub id: String,
     /// Role name, for the message.
     pub name: String,
+}
+
+impl KeepRole {
+    /// The rule, decided from the facts the store counted under the lock: accepted holders of
+    /// the role before and after the change. An account that had a holder must keep one.
+    pub fn check(
+        &self,
+        before: i64,
+        after: i64,
+        member: &crate::ids::MemberId,
+        account: &AccountId,
+    ) -> CoreResult<()> {
+        if before > 0 && after == 0 {
+            return Err(CoreError::Invalid {
+                pointer: None,
+                message: format!(
+                    "member {member} is the last accepted {} of account {account}; add another before removing or demoting this one",
+                    self.name
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Changes to an account; `None` = unchanged.

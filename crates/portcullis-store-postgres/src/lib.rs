@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::changes::{Change, Revisions};
-use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::error::{CoreError, CoreResult, StorageError};
 use portcullis_core::ids::random_hex_id;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Executor;
@@ -36,6 +36,11 @@ mod backend {
     pub type Conn = sqlx::PgConnection;
     /// Starts a write transaction (READ COMMITTED; rows are locked where needed).
     pub const BEGIN_WRITE: &str = "BEGIN";
+    /// The name of the constraint (or unique index) `e` broke, as the migrations name it.
+    pub fn constraint(e: &dyn sqlx::error::DatabaseError) -> Option<&str> {
+        e.constraint()
+    }
+
     /// Locks the selected row until the transaction ends.
     pub const FOR_UPDATE: &str = " for update";
     /// Claims skip rows another replica is claiming.
@@ -123,7 +128,7 @@ fn schema_of(url: &str) -> CoreResult<Option<String>> {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
-                return Err(CoreError::Unavailable(format!(
+                return Err(CoreError::unavailable(format!(
                     "search_path `{name}`: use a lower-case schema name of letters, digits and `_`"
                 )));
             }
@@ -138,7 +143,7 @@ impl PostgresStore {
     /// and applies pending migrations.
     pub async fn open(url: &str) -> CoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| CoreError::Unavailable(format!("bad database URL: {e}")))?;
+            .map_err(|e| CoreError::from(StorageError::caused_by("bad database URL", e)))?;
         let pool_options = options.clone();
         let timeout_ms = env_number("PORTCULLIS_DB_STATEMENT_TIMEOUT_MS", 10_000);
         let max = u32::try_from(env_number("PORTCULLIS_DB_MAX_CONNECTIONS", 10)).unwrap_or(10);
@@ -155,7 +160,9 @@ impl PostgresStore {
             })
             .connect_with(pool_options)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+            .map_err(|e| {
+                CoreError::from(StorageError::caused_by("cannot connect to PostgreSQL", e))
+            })?;
         if let Some(schema) = schema_of(url)? {
             // Replicas starting together may race here: `if not exists` can still collide on
             // PostgreSQL's catalog index, and then the schema exists, which is all we need.
@@ -165,7 +172,12 @@ impl PostgresStore {
             {
                 Ok(_) => {}
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
-                Err(e) => return Err(CoreError::Unavailable(format!("cannot create schema: {e}"))),
+                Err(e) => {
+                    return Err(CoreError::from(StorageError::caused_by(
+                        "cannot create schema",
+                        e,
+                    )))
+                }
             }
         }
         let schema = schema_of(url)?;
@@ -187,7 +199,7 @@ impl PostgresStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("migration failed: {e}")))
+            .map_err(|e| CoreError::from(StorageError::caused_by("migration failed", e)))
     }
 
     /// Closes the pool.

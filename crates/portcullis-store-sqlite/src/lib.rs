@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::changes::Revisions;
-use portcullis_core::error::{CoreError, CoreResult};
+use portcullis_core::error::{CoreError, CoreResult, StorageError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// What the shared SQL needs to know about SQLite.
@@ -27,6 +27,22 @@ mod backend {
     pub const FOR_UPDATE: &str = "";
     /// Claims skip rows other writers hold: not needed, writers are serialized.
     pub const SKIP_LOCKED: &str = "";
+
+    /// The schema's name of the constraint `e` broke. SQLite names no constraint in its errors
+    /// ("UNIQUE constraint failed: user_group.account_id, user_group.name_folded"), so the
+    /// columns are mapped to the names the migrations give (the same as PostgreSQL's).
+    pub fn constraint(e: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+        let columns = e.message().strip_prefix("UNIQUE constraint failed: ")?;
+        Some(match columns {
+            "app_user.email" => "app_user_email_unique",
+            "member.account_id, member.user_id" => "member_account_user_unique",
+            "user_group.account_id, user_group.name_folded" => "user_group_name_unique",
+            "api_token.secret_hash" => "api_token_secret_unique",
+            "sso_connector.account_id, sso_connector.email_domain" => "sso_connector_domain_unique",
+            "sso_connector.email_domain" => "sso_connector_enabled_domain",
+            _ => return None,
+        })
+    }
 
     /// Nothing to announce: one server process serves a SQLite file, and the CLI commands that
     /// write to it while it runs (`bootstrap`, `user-key`) change nothing a server's decisions read.
@@ -65,7 +81,12 @@ impl SqliteStore {
     pub async fn open(url: &str) -> CoreResult<Self> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| CoreError::Unavailable(format!("bad database URL `{url}`: {e}")))?
+            .map_err(|e| {
+                CoreError::from(StorageError::caused_by(
+                    format!("bad database URL `{url}`"),
+                    e,
+                ))
+            })?
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
@@ -83,7 +104,9 @@ impl SqliteStore {
             .max_lifetime((!memory).then_some(Duration::from_secs(3600)))
             .connect_with(options)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("cannot open `{url}`: {e}")))?;
+            .map_err(|e| {
+                CoreError::from(StorageError::caused_by(format!("cannot open `{url}`"), e))
+            })?;
         let store = Self {
             pool,
             revisions: Arc::new(Revisions::new(true)),
@@ -98,7 +121,7 @@ impl SqliteStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| CoreError::Unavailable(format!("migration failed: {e}")))
+            .map_err(|e| CoreError::from(StorageError::caused_by("migration failed", e)))
     }
 
     /// Closes the pool (waits for connections to be returned).

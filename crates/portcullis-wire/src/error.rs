@@ -1,6 +1,9 @@
-//! The one catalog of error kinds: HTTP status, Cloudflare code and default message.
+//! The one catalog of codes: error kinds (HTTP status, Cloudflare code, default message), and the
+//! codes of the detail messages that go into an error's `error_chain` or a success's
+//! `messages`.
 //!
-//! Every failure Portcullis answers with is one of these rows (see `shared/spec/api.md` section 2).
+//! Every failure Portcullis answers with is one of the [`ErrorKind`] rows; every other code it
+//! sends is a [`Detail`] row.
 
 /// A kind of failure, with its fixed HTTP status and Cloudflare code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,9 +119,84 @@ impl ErrorKind {
     }
 }
 
+/// A detail message's code: the entries of an error's `error_chain` (which header is wrong) and
+/// the `messages` of some successes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detail {
+    /// No `X-Auth-Email` header.
+    MissingEmail,
+    /// No `X-Auth-Key` header.
+    MissingKey,
+    /// An `X-Auth-Key` that is not 37 hex characters.
+    MalformedKey,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    MalformedAuthorization,
+    /// `…/tokens/verify` succeeded.
+    TokenValid,
+    /// What an SSO verification attempt found (the text says it).
+    SsoVerification,
+}
+
+impl Detail {
+    /// Every detail, for tests and documentation.
+    pub const ALL: [Detail; 6] = [
+        Self::MissingEmail,
+        Self::MissingKey,
+        Self::MalformedKey,
+        Self::MalformedAuthorization,
+        Self::TokenValid,
+        Self::SsoVerification,
+    ];
+
+    /// `(Cloudflare code, default message)`.
+    pub const fn row(self) -> (u32, &'static str) {
+        match self {
+            Self::MissingEmail => (6100, "Missing X-Auth-Email header"),
+            Self::MissingKey => (6101, "Missing X-Auth-Key header"),
+            Self::MalformedKey => (6103, "Invalid format for X-Auth-Key header"),
+            Self::MalformedAuthorization => (6111, "Invalid format for Authorization header"),
+            Self::TokenValid => (10000, "This API Token is valid and active"),
+            Self::SsoVerification => (1000, "SSO verification"),
+        }
+    }
+
+    /// Cloudflare code.
+    pub const fn code(self) -> u32 {
+        self.row().0
+    }
+
+    /// Default message.
+    pub const fn default_message(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The detail as a message with its default text.
+    pub fn message(self) -> crate::Message {
+        crate::Message::new(self.code(), self.default_message())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Freezes the detail codes, like the error catalog.
+    #[test]
+    fn detail_snapshot() {
+        let rows: Vec<String> = Detail::ALL
+            .iter()
+            .map(|d| format!("{d:?} {} {}", d.code(), d.default_message()))
+            .collect();
+        assert_eq!(
+            rows.join("\n"),
+            "MissingEmail 6100 Missing X-Auth-Email header
+MissingKey 6101 Missing X-Auth-Key header
+MalformedKey 6103 Invalid format for X-Auth-Key header
+MalformedAuthorization 6111 Invalid format for Authorization header
+TokenValid 10000 This API Token is valid and active
+SsoVerification 1000 SSO verification"
+        );
+    }
 
     /// Freezes the catalog: a change here is a change of the public contract.
     #[test]

@@ -9,4 +9,4 @@ pub mod envelope;
 pub mod error;
 
 pub use envelope::{Envelope, Message, MessageSource, ResultInfo};
-pub use error::ErrorKind;
+pub use error::{Detail, ErrorKind};

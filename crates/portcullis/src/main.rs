@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use portcullis_core::catalog::Catalog;
-use portcullis_core::service::bootstrap::ALREADY_INITIALIZED;
+use portcullis_core::error::Conflict;
 use portcullis_core::service::sso::SsoSettings;
 use portcullis_core::service::Portcullis;
 use portcullis_core::store::Store;
@@ -345,8 +345,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "api_token": out.api_token,
                     "api_token_id": out.api_token_id.as_str(),
                 }))?,
-                Err(CoreError::Conflict(m)) if m == ALREADY_INITIALIZED => {
-                    eprintln!("portcullis bootstrap: {m}");
+                Err(CoreError::Conflict(c @ Conflict::AlreadyInitialized)) => {
+                    eprintln!("portcullis bootstrap: {c}");
                     return Ok(ExitCode::from(1));
                 }
                 Err(e) => bail!("{e}"),

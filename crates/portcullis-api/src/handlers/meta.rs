@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_wire::body::{Health, PolicyIndexHealth};
+use portcullis_wire::ErrorKind;
 
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::{ok, One};
@@ -17,9 +18,13 @@ pub async fn healthz() -> One<Health> {
     })
 }
 
-/// `GET /readyz`: the database answers; also reports the policy index.
+/// `GET /readyz`: the database answers (503 when it does not, the cause logged); also reports
+/// the policy index.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<One<Health>> {
-    state.app.store().ping().await.map_err(ApiError::from)?;
+    state.app.store().ping().await.map_err(|e| ApiError {
+        log_detail: Some(e.chain()),
+        ..ApiError::new(ErrorKind::Unavailable)
+    })?;
     let stats = state.app.index().stats();
     Ok(ok(Health {
         status: "ready".into(),

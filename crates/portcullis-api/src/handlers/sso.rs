@@ -5,7 +5,7 @@ use axum::Json;
 use portcullis_core::ids::SsoConnectorId;
 use portcullis_core::service::sso::CheckOutcome;
 use portcullis_wire::body as w;
-use portcullis_wire::{Envelope, Message};
+use portcullis_wire::{Detail, Envelope, Message};
 
 use crate::convert;
 use crate::error::ApiResult;
@@ -110,7 +110,7 @@ pub async fn begin_verification(
         ),
         CheckOutcome::Failed => format!("verification of `{}` failed", c.email_domain),
     };
-    Ok(Json(
-        Envelope::ok(convert::sso(&c)).with_message(Message::new(1000, text)),
-    ))
+    Ok(Json(Envelope::ok(convert::sso(&c)).with_message(
+        Message::new(Detail::SsoVerification.code(), text),
+    )))
 }

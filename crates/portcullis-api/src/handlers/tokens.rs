@@ -12,7 +12,7 @@ use portcullis_core::service::access::Authorized;
 use portcullis_core::service::tokens::{TokenCreate, TokenScope, TokenUpdate};
 use portcullis_core::time::Timestamp;
 use portcullis_wire::body as w;
-use portcullis_wire::{Envelope, Message};
+use portcullis_wire::{Detail, Envelope};
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
@@ -173,7 +173,7 @@ fn verified(
             not_before: t.not_before.map(|x| x.to_string()),
             expires_on: t.expires_on.map(|x| x.to_string()),
         })
-        .with_message(Message::new(10000, "This API Token is valid and active")),
+        .with_message(Detail::TokenValid.message()),
     ))
 }
 

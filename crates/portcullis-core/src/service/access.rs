@@ -14,7 +14,7 @@
 //!   tells the two apart, for this gate and for the no-escalation check alike.
 
 use crate::auth::Principal;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::AccountId;
 use crate::model::MemberStatus;
 use crate::service::{AuthzMode, Portcullis};
@@ -63,13 +63,14 @@ impl Portcullis {
                 .decide_keys(&principal, &account, &[key.to_owned()])
                 .await?
                 .pop()
-                .ok_or_else(|| CoreError::Unavailable("no decision".into()))?;
+                .ok_or_else(|| CoreError::unavailable("no decision"))?;
             if !decision.allowed {
-                self.verdict(format!(
-                    "Actor '{}' requires permission '{key}' to {action}: {}",
-                    principal.actor(),
-                    decision.reason
-                ))?;
+                self.verdict(Forbidden::MissingPermission {
+                    actor: principal.actor(),
+                    key: key.to_owned(),
+                    action: action.to_owned(),
+                    reason: decision.reason,
+                })?;
             }
         }
         Ok(Authorized {
@@ -81,13 +82,13 @@ impl Portcullis {
 
     /// What a refusal becomes: 403 in strict mode; a logged warning in soft mode (the request
     /// goes on). The one place the modes differ.
-    pub(crate) fn verdict(&self, refusal: String) -> CoreResult<()> {
+    pub(crate) fn verdict(&self, refusal: Forbidden) -> CoreResult<()> {
         match self.authz_mode() {
             AuthzMode::Soft | AuthzMode::Off => {
                 tracing::warn!(message = %refusal, "authz soft mode: would have denied");
                 Ok(())
             }
-            AuthzMode::Strict => Err(CoreError::Forbidden(refusal)),
+            AuthzMode::Strict => Err(refusal.into()),
         }
     }
 
@@ -116,8 +117,9 @@ impl Portcullis {
 
 /// The refusal for a principal outside the account (the same whether or not it exists).
 pub(crate) fn not_a_member(principal: &Principal, account: &AccountId) -> CoreError {
-    CoreError::Forbidden(format!(
-        "Actor '{}' is not a member of account '{account}'",
-        principal.actor()
-    ))
+    Forbidden::NotAMember {
+        actor: principal.actor(),
+        account: account.clone(),
+    }
+    .into()
 }

@@ -1,7 +1,7 @@
 //! Accounts and the current user.
 
 use crate::auth::Principal;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::model::{Account, AccountType, Grants, MemberStatus, User};
 use crate::page::{Page, PageRequest};
@@ -35,14 +35,14 @@ fn operator(principal: &Principal) -> CoreResult<&User> {
         Principal::User {
             user,
             token: Some(_),
-        } if user.operator => Err(CoreError::Forbidden(format!(
-            "Actor '{}' is a user-owned token: creating or deleting accounts needs the operator's own API key (X-Auth-Email and X-Auth-Key)",
-            principal.actor()
-        ))),
-        _ => Err(CoreError::Forbidden(format!(
-            "Actor '{}' is not an operator: only operators may create or delete accounts",
-            principal.actor()
-        ))),
+        } if user.operator => Err(Forbidden::OperatorNeedsKey {
+            actor: principal.actor(),
+        }
+        .into()),
+        _ => Err(Forbidden::NotOperator {
+            actor: principal.actor(),
+        }
+        .into()),
     }
 }
 
@@ -50,10 +50,10 @@ impl Portcullis {
     /// `GET /user`.
     pub fn current_user(&self, principal: &Principal) -> CoreResult<User> {
         principal.user().cloned().ok_or_else(|| {
-            CoreError::Forbidden(format!(
-                "Actor '{}' is an account-owned token; user endpoints need a user's API key or a user-owned token",
-                principal.actor()
-            ))
+            Forbidden::NotAUser {
+                actor: principal.actor(),
+            }
+            .into()
         })
     }
 
@@ -129,9 +129,10 @@ impl Portcullis {
             abuse_contact_email: None,
             created_on: now,
         };
-        let role = self.catalog().super_admin_role().ok_or_else(|| {
-            CoreError::Unavailable("catalog has no Super Administrator role".into())
-        })?;
+        let role = self
+            .catalog()
+            .super_admin_role()
+            .ok_or_else(|| CoreError::unavailable("catalog has no Super Administrator role"))?;
         let owner = NewMember {
             id: MemberId::random(),
             new_user_id: UserId::random(),

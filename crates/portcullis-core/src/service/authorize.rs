@@ -16,7 +16,7 @@ use portcullis_authz::{decide_at, Effect, PermissionPattern, Reason, ResourcePat
 use serde_json::Value;
 
 use crate::auth::{check_token_usable, Principal};
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Forbidden, TokenRejection};
 use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
 use crate::service::access::{not_a_member, Authorized};
@@ -436,7 +436,7 @@ impl Portcullis {
             .token_view_by_id(account, &token.id, Some(token.modified_on))
             .await?
             // Deleted since it authenticated this request: it holds nothing any more.
-            .ok_or_else(|| CoreError::InvalidToken("the token was deleted".into()))?;
+            .ok_or(CoreError::InvalidToken(TokenRejection::Deleted))?;
         Ok(Arc::clone(&view.layer))
     }
 
@@ -719,16 +719,11 @@ impl Portcullis {
         if missing.is_empty() {
             return Ok(());
         }
-        let message = format!(
-            "Actor '{}' cannot grant permissions it does not hold: {what} would grant {}",
-            principal.actor(),
-            missing
-                .iter()
-                .map(|k| format!("'{k}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        self.verdict(message)
+        self.verdict(Forbidden::Escalation {
+            actor: principal.actor(),
+            what: what.to_owned(),
+            keys: missing,
+        })
     }
 
     /// Names of the permission groups that allow policies grant.

@@ -35,8 +35,6 @@ pub struct BootstrapOutput {
 }
 
 /// Why bootstrap refused.
-pub const ALREADY_INITIALIZED: &str = "the database is already initialized (an account exists); pass --force-new-account to add another account";
-
 impl Portcullis {
     /// Creates an account, its operator user with a key, that user's Super Administrator
     /// membership and a full-access account token, in one transaction.
@@ -51,9 +49,7 @@ impl Portcullis {
         let role = self
             .catalog()
             .super_admin_role()
-            .ok_or_else(|| {
-                CoreError::Unavailable("catalog has no Super Administrator role".into())
-            })?
+            .ok_or_else(|| CoreError::unavailable("catalog has no Super Administrator role"))?
             .id
             .clone();
         let now = Timestamp::now();
@@ -150,7 +146,7 @@ impl Portcullis {
             .store()
             .user_credentials(&email)
             .await?
-            .ok_or_else(|| CoreError::Unavailable("bootstrap user missing after commit".into()))?;
+            .ok_or_else(|| CoreError::unavailable("bootstrap user missing after commit"))?;
         Ok(BootstrapOutput {
             account_id: plan.account.id,
             user_id: stored_user.user.id,

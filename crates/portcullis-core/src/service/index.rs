@@ -329,7 +329,7 @@ mod tests {
         let load = || async { Ok(view(&m)) };
         index.member_of(&revisions, &a, &m.user.id, load).await.ok();
         // Cached under both keys.
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         assert!(index
             .member_of(&revisions, &a, &m.user.id, fail)
             .await
@@ -350,7 +350,7 @@ mod tests {
         let a = AccountId::random();
         let u = UserId::random();
         let none = || async { Ok(None) };
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         assert!(index
             .member_of(&revisions, &a, &u, none)
             .await
@@ -371,7 +371,7 @@ mod tests {
         let load = || async { Ok(view(&m)) };
         index.member_of(&revisions, &a, &m.user.id, load).await.ok();
         assert_eq!(index.stats().entries, 0);
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         assert!(index
             .member_of(&revisions, &a, &m.user.id, fail)
             .await
@@ -390,7 +390,7 @@ mod tests {
             Ok(view(&m))
         };
         index.member_of(&revisions, &a, &m.user.id, load).await.ok();
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         assert!(index
             .member_of(&revisions, &a, &m.user.id, fail)
             .await
@@ -427,7 +427,7 @@ mod tests {
         let index = PolicyIndex::new();
         let a = AccountId::random();
         let t = token(&a);
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         let load = || async { Ok(token_view(&t)) };
         index.token(&revisions, &a, &t.id, None, load).await.ok();
         assert!(index.token(&revisions, &a, &t.id, None, fail).await.is_ok());
@@ -463,7 +463,7 @@ mod tests {
             .ok()
             .flatten()
             .is_none());
-        let fail = || async { Err(crate::CoreError::Unavailable("loaded".into())) };
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
         assert!(index.token(&revisions, &a, &id, None, fail).await.is_err());
     }
 }

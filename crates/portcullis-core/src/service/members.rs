@@ -138,7 +138,7 @@ impl Portcullis {
                 true,
             )
             .await?
-            .ok_or_else(|| CoreError::Unavailable("grants missing after validation".into()))?;
+            .ok_or_else(|| CoreError::unavailable("grants missing after validation"))?;
         self.ensure_can_grant(
             auth,
             &self.granted_group_names(&grants),

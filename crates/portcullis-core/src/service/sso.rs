@@ -9,7 +9,7 @@
 use rand::Rng;
 
 use crate::dns::DnsError;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{Conflict, CoreError, CoreResult};
 use crate::ids::{random_hex_id, AccountId, SsoConnectorId};
 use crate::model::{SsoConnector, SsoStatus};
 use crate::service::access::Authorized;
@@ -220,10 +220,11 @@ impl Portcullis {
             .iter()
             .any(|o| o.email_domain == c.email_domain)
         {
-            return Err(CoreError::Conflict(format!(
-                "account {account} already has an SSO connector for `{}`",
-                c.email_domain
-            )));
+            return Err(Conflict::SsoDomain {
+                domain: c.email_domain.clone(),
+                account: account.clone(),
+            }
+            .into());
         }
         if begin_verification.unwrap_or(true) {
             self.begin(&mut c, now).await;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::Principal;
 use crate::catalog::SCOPE_USER;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Forbidden, TokenRejection};
 use crate::ids::{is_id, AccountId, PolicyId, TokenId};
 use crate::model::{
     Access, ApiToken, MemberStatus, TokenCondition, TokenOwner, TokenPolicy, TokenState,
@@ -203,10 +203,10 @@ impl Portcullis {
                 .user()
                 .map(|u| TokenOwner::User(u.id.clone()))
                 .ok_or_else(|| {
-                    CoreError::Forbidden(format!(
-                        "Actor '{}' is an account-owned token; user tokens belong to users",
-                        principal.actor()
-                    ))
+                    Forbidden::UserTokensNeedAUser {
+                        actor: principal.actor(),
+                    }
+                    .into()
                 }),
         }
     }
@@ -518,15 +518,13 @@ impl Portcullis {
             (Principal::AccountToken { token, account_id }, Some(a)) if account_id == a => {
                 Ok(token.clone())
             }
-            (Principal::AccountToken { account_id, .. }, None) => Err(CoreError::InvalidToken(format!(
-                "this is an account-owned token; verify it at /accounts/{account_id}/tokens/verify"
-            ))),
-            (Principal::AccountToken { .. }, Some(_)) => Err(CoreError::InvalidToken(
-                "this token belongs to another account".into(),
-            )),
-            (Principal::User { token: Some(_), .. }, Some(_)) => Err(CoreError::InvalidToken(
-                "this is a user-owned token; verify it at /user/tokens/verify".into(),
-            )),
+            (Principal::AccountToken { account_id, .. }, None) => {
+                Err(TokenRejection::VerifyAtAccount(account_id.clone()).into())
+            }
+            (Principal::AccountToken { .. }, Some(_)) => Err(TokenRejection::OtherAccount.into()),
+            (Principal::User { token: Some(_), .. }, Some(_)) => {
+                Err(TokenRejection::VerifyAtUser.into())
+            }
             (Principal::User { token: None, .. }, _) => Err(CoreError::Invalid {
                 pointer: None,
                 message: "verify checks an API token: send it as `Authorization: Bearer <token>` (this request used X-Auth-Key)".into(),
