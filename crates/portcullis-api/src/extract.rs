@@ -296,6 +296,12 @@ fn pointer_from_path(path: &str) -> String {
 /// Parses `bytes` into `T`, mapping errors to envelopes with pointers.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], empty: &str) -> Result<T, ApiError> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        if empty.is_empty() {
+            return Err(ApiError::invalid(
+                "/",
+                "body: required here (an empty body is not taken for an empty list)",
+            ));
+        }
         empty.as_bytes()
     } else {
         bytes
@@ -400,6 +406,16 @@ pub trait EmptyBody {
 
 impl<T> EmptyBody for Vec<T> {
     const EMPTY: &'static str = "[]";
+}
+
+/// A body that must be sent: an empty one is refused (400/1001) instead of read as `{}`/`[]`.
+/// For replacements, where an empty list would remove everything.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Required<T>(pub T);
+
+impl<T> EmptyBody for Required<T> {
+    const EMPTY: &'static str = "";
 }
 
 impl<S, T> FromRequest<S> for ApiJson<T>

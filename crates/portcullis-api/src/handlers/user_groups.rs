@@ -12,7 +12,7 @@ use crate::convert;
 use crate::error::ApiResult;
 use portcullis_core::service::access::Authorized;
 
-use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query, Required};
 use crate::handlers::{ok, page, page_items, One};
 use crate::server::AppState;
 
@@ -160,12 +160,13 @@ pub async fn add_members(
     put_members(&s, &a, &ids, body, MembersChange::Add).await
 }
 
-/// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group).
+/// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group; a
+/// missing body is refused rather than taken for `[]`).
 pub async fn replace_members(
     State(s): State<AppState>,
     Authz(a): Authz,
     ids: Ids,
-    ApiJson(body): ApiJson<Vec<w::IdRef>>,
+    ApiJson(Required(body)): ApiJson<Required<Vec<w::IdRef>>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
     put_members(&s, &a, &ids, body, MembersChange::Replace).await
 }

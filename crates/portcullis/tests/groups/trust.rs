@@ -425,3 +425,31 @@ async fn authz_off_still_never_crosses_accounts() {
         .await;
     r.err(403, 10000);
 }
+
+#[tokio::test]
+async fn replacing_members_without_a_body_is_refused_not_an_empty_list() {
+    let app = TestApp::spawn();
+    let people = members(&app, "kept", 2).await;
+    let group = ug(&app, "Kept").await;
+    let r = app
+        .post(&gm_path(&app, &group, ""), &app.admin(), id_list(&people))
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            &app.url(&gm_path(&app, &group, "")),
+            &app.admin(),
+            Body::None,
+        )
+        .await;
+    r.err(400, 1001);
+    assert_eq!(r.pointers(), vec!["/".to_owned()], "{r}");
+    assert_eq!(member_total(&app, &group).await, 2);
+    // An explicit empty list still empties it.
+    let r = app
+        .put(&gm_path(&app, &group, ""), &app.admin(), json!([]))
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(member_total(&app, &group).await, 0);
+}
