@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use http_body_util::{BodyExt, Limited};
 use portcullis_core::auth::{authenticate, Credentials, Principal};
-use portcullis_core::ids::is_id;
 use portcullis_core::page::{PageLimits, PageRequest};
 use portcullis_core::secret::is_api_key_format;
 use portcullis_core::service::access::Authorized;
@@ -122,41 +121,6 @@ impl FromRequestParts<AppState> for Auth {
         )
         .await?;
         Ok(Self(principal))
-    }
-}
-
-/// Path parameters, all identifiers: each must be 32 lowercase hex characters.
-#[derive(Debug, Clone)]
-pub struct Ids(HashMap<String, String>);
-
-impl Ids {
-    /// The raw value of a parameter (validated as an id).
-    pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or_default()
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Ids {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let raw = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::new(ErrorKind::UnknownRoute))?;
-        let mut out = HashMap::new();
-        for (name, value) in &raw {
-            if !is_id(value) {
-                return Err(ApiError::with_message(
-                    ErrorKind::MalformedPathId,
-                    format!(
-                        "Could not route to {}, perhaps your object identifier is invalid?",
-                        parts.uri.path()
-                    ),
-                ));
-            }
-            out.insert(name.to_owned(), value.to_owned());
-        }
-        Ok(Self(out))
     }
 }
 

@@ -787,6 +787,51 @@ mod tests {
         }
     }
 
+    /// The gate reads the account from `{account_id}`: every permission-guarded route has it,
+    /// right after `/accounts/`.
+    #[test]
+    fn every_permission_route_is_under_an_account() {
+        for r in ROUTES {
+            if matches!(r.guard, Guard::Permission(_)) {
+                assert!(
+                    r.path.starts_with("/client/v4/accounts/{account_id}"),
+                    "{} {} is permission-guarded but not under /accounts/{{account_id}}",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+
+    /// Every path parameter is one the typed path structs know (`crate::path`).
+    #[test]
+    fn every_path_parameter_is_typed() {
+        use crate::path::*;
+        let known: Vec<&str> = [
+            AccountPath::NAMES,
+            MemberPath::NAMES,
+            ResourceGroupPath::NAMES,
+            UserGroupPath::NAMES,
+            GroupMemberPath::NAMES,
+            SsoPath::NAMES,
+            TokenPath::NAMES,
+            PermissionGroupPath::NAMES,
+        ]
+        .concat();
+        for r in ROUTES {
+            for part in r.path.split('/') {
+                if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    assert!(
+                        known.contains(&name),
+                        "{} {}: `{name}` has no typed path struct",
+                        r.method,
+                        r.path
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_route_is_unique_and_guarded() {
         let mut seen = HashSet::new();

@@ -14,9 +14,9 @@ use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{ApiError, InternalDetail};
-use crate::extract::{read_body, Auth, Authz, Ids};
+use crate::extract::{read_body, Auth, Authz};
+use crate::path::MaybeAccount;
 use crate::routes::{Guard, ROUTES};
-use portcullis_core::ids::AccountId;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -67,8 +67,10 @@ async fn pass_gate(
 ) -> Result<portcullis_core::service::access::Authorized, ApiError> {
     use axum::extract::FromRequestParts;
     let auth = Auth::from_request_parts(parts, &g.state).await?;
-    let ids = Ids::from_request_parts(parts, &g.state).await?;
-    let account = AccountId::from_trusted(ids.get("account_id").to_owned());
+    let MaybeAccount(account) = MaybeAccount::from_request_parts(parts, &g.state).await?;
+    // Every Guard::Permission route is under /accounts/{account_id} (a route-table test checks).
+    let account =
+        account.ok_or_else(|| ApiError::internal("an account route without {account_id}"))?;
     let mut action = g.summary.to_owned();
     if let Some(first) = action.get(..1) {
         action = format!("{}{}", first.to_lowercase(), &action[1..]);

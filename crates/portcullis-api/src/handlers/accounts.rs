@@ -1,23 +1,19 @@
 //! Accounts and `GET /user`.
 
 use axum::extract::State;
-use portcullis_core::ids::AccountId;
 use portcullis_core::page::SMALL_LIST;
 use portcullis_core::service::accounts::AccountUpdate;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Query};
 use crate::handlers::{ok, page, One};
+use crate::path::{AccountPath, ApiPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::AccountCreate {}
 impl EmptyBody for w::AccountUpdate {}
-
-fn account(ids: &Ids) -> AccountId {
-    AccountId::from_trusted(ids.get("account_id").to_owned())
-}
 
 /// `GET /user`.
 pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<One<w::User>> {
@@ -82,9 +78,8 @@ pub async fn create(
 pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
-    ids: Ids,
+    ApiPath(AccountPath { account_id: id }): ApiPath<AccountPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = account(&ids);
     s.app.delete_account(&p, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

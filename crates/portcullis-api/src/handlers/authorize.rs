@@ -7,8 +7,9 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Authz, EmptyBody, Ids};
+use crate::extract::{ApiJson, Authz, EmptyBody};
 use crate::handlers::{ok, One};
+use crate::path::{ApiPath, MemberPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::AuthorizeRequest {}
@@ -57,9 +58,8 @@ fn id_names(v: &[(String, String)]) -> Vec<w::IdName> {
 pub async fn effective_policies(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(MemberPath { member_id: member }): ApiPath<MemberPath>,
 ) -> ApiResult<One<w::EffectivePolicies>> {
-    let member = MemberId::from_trusted(ids.get("member_id").to_owned());
     let (m, policies) = s.app.effective_policies(&a, &member).await?;
     Ok(ok(w::EffectivePolicies {
         member_id: m.id.to_string(),

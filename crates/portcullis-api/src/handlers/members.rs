@@ -1,7 +1,6 @@
 //! Account members.
 
 use axum::extract::State;
-use portcullis_core::ids::MemberId;
 use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus};
 use portcullis_core::page::SMALL_LIST;
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
@@ -10,16 +9,13 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Authz, EmptyBody, Query};
 use crate::handlers::{ok, page_items, One};
+use crate::path::{ApiPath, MemberPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::MemberCreate {}
 impl EmptyBody for w::MemberUpdate {}
-
-fn member_id(ids: &Ids) -> MemberId {
-    MemberId::from_trusted(ids.get("member_id").to_owned())
-}
 
 /// Converts a member, expanding its policies.
 pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
@@ -65,9 +61,9 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<MemberPath>,
 ) -> ApiResult<One<w::Member>> {
-    let m = s.app.get_member(&a, &member_id(&ids)).await?;
+    let m = s.app.get_member(&a, &p.member_id).await?;
     Ok(ok(member_out(&s.app, &m).await?))
 }
 
@@ -91,7 +87,7 @@ pub async fn create(
 pub async fn update(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<MemberPath>,
     ApiJson(body): ApiJson<w::MemberUpdate>,
 ) -> ApiResult<One<w::Member>> {
     let input = MemberUpdate {
@@ -101,7 +97,7 @@ pub async fn update(
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = s.app.update_member(&a, &member_id(&ids), input).await?;
+    let m = s.app.update_member(&a, &p.member_id, input).await?;
     Ok(ok(member_out(&s.app, &m).await?))
 }
 
@@ -109,9 +105,9 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<MemberPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = member_id(&ids);
+    let id = p.member_id;
     s.app.delete_member(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

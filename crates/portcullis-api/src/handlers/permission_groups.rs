@@ -8,8 +8,9 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Authz, Ids, Query};
+use crate::extract::{Auth, Authz, Query};
 use crate::handlers::{ok, page, One};
+use crate::path::{ApiPath, PermissionGroupId, PermissionGroupPath};
 use crate::server::AppState;
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
@@ -44,13 +45,14 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     _pass: Authz,
-    ids: Ids,
+    ApiPath(PermissionGroupPath {
+        permission_group_id: PermissionGroupId(id),
+    }): ApiPath<PermissionGroupPath>,
 ) -> ApiResult<One<w::PermissionGroup>> {
-    let id = ids.get("permission_group_id");
     let g = s
         .app
         .catalog()
-        .member_group(id)
+        .member_group(&id)
         .ok_or_else(|| CoreError::not_found("permission group", id))?;
     Ok(ok(convert::permission_group(g)))
 }

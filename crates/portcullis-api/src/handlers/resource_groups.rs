@@ -1,23 +1,19 @@
 //! Resource groups.
 
 use axum::extract::State;
-use portcullis_core::ids::ResourceGroupId;
 use portcullis_core::service::resource_groups::ScopeDraft;
 use portcullis_wire::body as w;
 use serde_json::Value;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, ApiJson, Authz, EmptyBody, Ids, Query};
+use crate::extract::{parse_json, ApiJson, Authz, EmptyBody, Query};
 use crate::handlers::{ok, One};
+use crate::path::{ApiPath, ResourceGroupPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::ResourceGroupCreate {}
 impl EmptyBody for w::ResourceGroupUpdate {}
-
-fn group_id(ids: &Ids) -> ResourceGroupId {
-    ResourceGroupId::from_trusted(ids.get("resource_group_id").to_owned())
-}
 
 /// Reads `scope` given as one object or as a one-element list.
 fn scope(value: &Value) -> ApiResult<ScopeDraft> {
@@ -68,9 +64,9 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<One<w::ResourceGroup>> {
-    let g = s.app.get_resource_group(&a, &group_id(&ids)).await?;
+    let g = s.app.get_resource_group(&a, &p.resource_group_id).await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
@@ -89,13 +85,18 @@ pub async fn create(
 pub async fn update(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<ResourceGroupPath>,
     ApiJson(body): ApiJson<w::ResourceGroupUpdate>,
 ) -> ApiResult<One<w::ResourceGroup>> {
     let scope = body.scope.as_ref().map(scope).transpose()?;
     let g = s
         .app
-        .update_resource_group(&a, &group_id(&ids), body.name.as_deref(), scope.as_ref())
+        .update_resource_group(
+            &a,
+            &p.resource_group_id,
+            body.name.as_deref(),
+            scope.as_ref(),
+        )
         .await?;
     Ok(ok(convert::resource_group(&g)))
 }
@@ -104,9 +105,9 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = group_id(&ids);
+    let id = p.resource_group_id;
     s.app.delete_resource_group(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

@@ -2,23 +2,19 @@
 
 use axum::extract::State;
 use axum::Json;
-use portcullis_core::ids::SsoConnectorId;
 use portcullis_core::service::sso::CheckOutcome;
 use portcullis_wire::body as w;
 use portcullis_wire::{Detail, Envelope, Message};
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authz, EmptyBody, Ids};
+use crate::extract::{ApiJson, Authz, EmptyBody};
 use crate::handlers::{ok, One};
+use crate::path::{ApiPath, SsoPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::SsoCreate {}
 impl EmptyBody for w::SsoUpdate {}
-
-fn connector_id(ids: &Ids) -> SsoConnectorId {
-    SsoConnectorId::from_trusted(ids.get("sso_connector_id").to_owned())
-}
 
 /// `GET /accounts/{account_id}/sso_connectors` (the whole list).
 pub async fn list(
@@ -33,9 +29,9 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<SsoPath>,
 ) -> ApiResult<One<w::SsoConnector>> {
-    let c = s.app.get_sso(&a, &connector_id(&ids)).await?;
+    let c = s.app.get_sso(&a, &p.sso_connector_id).await?;
     Ok(ok(convert::sso(&c)))
 }
 
@@ -61,14 +57,14 @@ pub async fn create(
 pub async fn update(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<SsoPath>,
     ApiJson(body): ApiJson<w::SsoUpdate>,
 ) -> ApiResult<One<w::SsoConnector>> {
     let c = s
         .app
         .update_sso(
             &a,
-            &connector_id(&ids),
+            &p.sso_connector_id,
             body.enabled,
             body.use_fedramp_language,
         )
@@ -80,9 +76,9 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<SsoPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = connector_id(&ids);
+    let id = p.sso_connector_id;
     s.app.delete_sso(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
@@ -92,11 +88,11 @@ pub async fn delete(
 pub async fn begin_verification(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<SsoPath>,
 ) -> ApiResult<Json<Envelope<w::SsoConnector>>> {
     let (c, outcome) = s
         .app
-        .begin_sso_verification(&a, &connector_id(&ids))
+        .begin_sso_verification(&a, &p.sso_connector_id)
         .await?;
     let text = match outcome {
         CheckOutcome::Verified => format!("`{}` is verified", c.email_domain),

@@ -5,7 +5,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
 use portcullis_core::auth::Principal;
-use portcullis_core::ids::{AccountId, TokenId};
+use portcullis_core::ids::AccountId;
 use portcullis_core::model::TokenState;
 use portcullis_core::page::SMALL_LIST;
 use portcullis_core::service::access::Authorized;
@@ -16,8 +16,9 @@ use portcullis_wire::{Detail, Envelope};
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Ids, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Query};
 use crate::handlers::{ok, page, One};
+use crate::path::{ApiPath, MaybeAccount, TokenPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::TokenCreate {}
@@ -60,10 +61,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn token_id(ids: &Ids) -> TokenId {
-    TokenId::from_trusted(ids.get("token_id").to_owned())
-}
-
 /// List tokens.
 pub async fn list(
     State(s): State<AppState>,
@@ -97,8 +94,12 @@ pub async fn create(
 }
 
 /// Get a token.
-pub async fn get(State(s): State<AppState>, caller: Caller, ids: Ids) -> ApiResult<One<w::Token>> {
-    let t = s.app.get_token(&caller.scope(), &token_id(&ids)).await?;
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<TokenPath>,
+) -> ApiResult<One<w::Token>> {
+    let t = s.app.get_token(&caller.scope(), &p.token_id).await?;
     Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
 }
 
@@ -106,7 +107,7 @@ pub async fn get(State(s): State<AppState>, caller: Caller, ids: Ids) -> ApiResu
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
-    ids: Ids,
+    ApiPath(p): ApiPath<TokenPath>,
     ApiJson(body): ApiJson<w::TokenUpdate>,
 ) -> ApiResult<One<w::Token>> {
     let state = match body.status {
@@ -132,7 +133,7 @@ pub async fn update(
     };
     let t = s
         .app
-        .update_token(&caller.scope(), &token_id(&ids), input)
+        .update_token(&caller.scope(), &p.token_id, input)
         .await?;
     Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
 }
@@ -141,9 +142,9 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
-    ids: Ids,
+    ApiPath(p): ApiPath<TokenPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = token_id(&ids);
+    let id = p.token_id;
     s.app.delete_token(&caller.scope(), &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
@@ -152,10 +153,10 @@ pub async fn delete(
 pub async fn roll(
     State(s): State<AppState>,
     caller: Caller,
-    ids: Ids,
+    ApiPath(p): ApiPath<TokenPath>,
     ApiJson(_): ApiJson<RollBody>,
 ) -> ApiResult<One<String>> {
-    let value = s.app.roll_token(&caller.scope(), &token_id(&ids)).await?;
+    let value = s.app.roll_token(&caller.scope(), &p.token_id).await?;
     Ok(ok(value))
 }
 
@@ -181,11 +182,7 @@ fn verified(
 pub async fn verify(
     State(s): State<AppState>,
     Auth(p): Auth,
-    ids: Ids,
+    MaybeAccount(account): MaybeAccount,
 ) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
-    let account = match ids.get("account_id") {
-        "" => None,
-        a => Some(AccountId::from_trusted(a.to_owned())),
-    };
     verified(&s, &p, account.as_ref())
 }

@@ -1,7 +1,7 @@
 //! User groups and their members.
 
 use axum::extract::State;
-use portcullis_core::ids::{MemberId, UserGroupId};
+use portcullis_core::ids::UserGroupId;
 use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
 use portcullis_core::page::LARGE_LIST;
 use portcullis_core::service::user_groups::MembersChange;
@@ -12,20 +12,13 @@ use crate::convert;
 use crate::error::ApiResult;
 use portcullis_core::service::access::Authorized;
 
-use crate::extract::{ApiJson, Authz, EmptyBody, Ids, Query, Required};
+use crate::extract::{ApiJson, Authz, EmptyBody, Query, Required};
 use crate::handlers::{ok, page, page_items, One};
+use crate::path::{ApiPath, GroupMemberPath, UserGroupPath};
 use crate::server::AppState;
 
 impl EmptyBody for w::UserGroupCreate {}
 impl EmptyBody for w::UserGroupUpdate {}
-
-fn group_id(ids: &Ids) -> UserGroupId {
-    UserGroupId::from_trusted(ids.get("user_group_id").to_owned())
-}
-
-fn member_id(ids: &Ids) -> MemberId {
-    MemberId::from_trusted(ids.get("member_id").to_owned())
-}
 
 async fn group_out(app: &Portcullis, g: &UserGroup) -> ApiResult<w::UserGroup> {
     let expanded = app.expand_policies(&g.account_id, &g.policies).await?;
@@ -57,9 +50,9 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
 ) -> ApiResult<One<w::UserGroup>> {
-    let g = s.app.get_user_group(&a, &group_id(&ids)).await?;
+    let g = s.app.get_user_group(&a, &p.user_group_id).await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
 
@@ -81,13 +74,18 @@ pub async fn create(
 pub async fn update(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(body): ApiJson<w::UserGroupUpdate>,
 ) -> ApiResult<One<w::UserGroup>> {
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
     let g = s
         .app
-        .update_user_group(&a, &group_id(&ids), body.name.as_deref(), drafts.as_deref())
+        .update_user_group(
+            &a,
+            &p.user_group_id,
+            body.name.as_deref(),
+            drafts.as_deref(),
+        )
         .await?;
     Ok(ok(group_out(&s.app, &g).await?))
 }
@@ -96,9 +94,9 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
 ) -> ApiResult<One<w::IdRef>> {
-    let id = group_id(&ids);
+    let id = p.user_group_id;
     s.app.delete_user_group(&a, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
@@ -107,7 +105,7 @@ pub async fn delete(
 pub async fn list_members(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
     q: Query,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
     let request = q.page(LARGE_LIST)?;
@@ -117,7 +115,7 @@ pub async fn list_members(
     };
     let result = s
         .app
-        .list_group_members(&a, &group_id(&ids), &filter, request)
+        .list_group_members(&a, &p.user_group_id, &filter, request)
         .await?;
     Ok(page(&result, convert::group_member))
 }
@@ -126,11 +124,11 @@ pub async fn list_members(
 pub async fn get_member(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<GroupMemberPath>,
 ) -> ApiResult<One<w::GroupMemberDetail>> {
     let m = s
         .app
-        .get_group_member(&a, &group_id(&ids), &member_id(&ids))
+        .get_group_member(&a, &p.user_group_id, &p.member_id)
         .await?;
     Ok(ok(convert::group_member_detail(&m)))
 }
@@ -138,15 +136,12 @@ pub async fn get_member(
 async fn put_members(
     s: &AppState,
     a: &Authorized,
-    ids: &Ids,
+    group: &UserGroupId,
     body: Vec<w::IdRef>,
     change: MembersChange,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
     let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
-    let members = s
-        .app
-        .put_group_members(a, &group_id(ids), &wanted, change)
-        .await?;
+    let members = s.app.put_group_members(a, group, &wanted, change).await?;
     Ok(ok(members.iter().map(convert::group_member).collect()))
 }
 
@@ -154,10 +149,10 @@ async fn put_members(
 pub async fn add_members(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    put_members(&s, &a, &ids, body, MembersChange::Add).await
+    put_members(&s, &a, &p.user_group_id, body, MembersChange::Add).await
 }
 
 /// `PUT …/user_groups/{user_group_id}/members` with a bare array (`[]` empties the group; a
@@ -165,21 +160,21 @@ pub async fn add_members(
 pub async fn replace_members(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(Required(body)): ApiJson<Required<Vec<w::IdRef>>>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    put_members(&s, &a, &ids, body, MembersChange::Replace).await
+    put_members(&s, &a, &p.user_group_id, body, MembersChange::Replace).await
 }
 
 /// `DELETE …/user_groups/{user_group_id}/members/{member_id}`: answers the removed member.
 pub async fn remove_member(
     State(s): State<AppState>,
     Authz(a): Authz,
-    ids: Ids,
+    ApiPath(p): ApiPath<GroupMemberPath>,
 ) -> ApiResult<One<w::GroupMember>> {
     let m = s
         .app
-        .remove_group_member(&a, &group_id(&ids), &member_id(&ids))
+        .remove_group_member(&a, &p.user_group_id, &p.member_id)
         .await?;
     Ok(ok(convert::group_member(&m)))
 }
