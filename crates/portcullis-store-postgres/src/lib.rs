@@ -14,9 +14,9 @@
 //! - Migrations take PostgreSQL's advisory lock (sqlx), so replicas starting together apply them
 //!   once. A `search_path` given in the URL (`?options=-c%20search_path%3Dname`) selects the
 //!   schema, created if missing.
-//! - Pool: `PORTCULLIS_DB_MAX_CONNECTIONS` (default 10) connections per replica, each with
-//!   `statement_timeout` = `PORTCULLIS_DB_STATEMENT_TIMEOUT_MS` (default 10000).
-//! - The SQL itself is shared with the SQLite adapter (`crates/sql-adapter`).
+//! - Pool: [`PgSettings`] (default 10 connections per replica, each with `statement_timeout`
+//!   10000 ms), given by the binary from its flags, environment or config file.
+//! - The SQL itself is shared with the SQLite adapter (`crates/sql-shared`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -78,11 +78,11 @@ mod backend {
     }
 }
 
-#[path = "../../sql-adapter/groups.rs"]
+#[path = "../../sql-shared/groups.rs"]
 mod groups;
-#[path = "../../sql-adapter/sso.rs"]
+#[path = "../../sql-shared/sso.rs"]
 mod sso;
-#[path = "../../sql-adapter/store.rs"]
+#[path = "../../sql-shared/store.rs"]
 mod store;
 
 pub use store::SqlStore as PostgresStore;
@@ -94,11 +94,22 @@ pub fn migration_versions() -> Vec<i64> {
     MIGRATOR.iter().map(|m| m.version).collect()
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+/// Pool settings of one replica; the binary reads them from its layered configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgSettings {
+    /// Connections in the pool (at least 1).
+    pub max_connections: u32,
+    /// `statement_timeout` of every connection, in milliseconds.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            statement_timeout_ms: 10_000,
+        }
+    }
 }
 
 /// The schema named by `search_path` in the URL's `options`, if any.
@@ -139,16 +150,20 @@ fn schema_of(url: &str) -> CoreResult<Option<String>> {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://…`), creates the `search_path` schema when one is named,
-    /// and applies pending migrations.
+    /// Connects to `url` (`postgres://…`) with the default pool settings, creates the
+    /// `search_path` schema when one is named, and applies pending migrations.
     pub async fn open(url: &str) -> CoreResult<Self> {
+        Self::open_with(url, PgSettings::default()).await
+    }
+
+    /// [`PostgresStore::open`] with these pool settings.
+    pub async fn open_with(url: &str, settings: PgSettings) -> CoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| CoreError::from(StorageError::caused_by("bad database URL", e)))?;
         let pool_options = options.clone();
-        let timeout_ms = env_number("PORTCULLIS_DB_STATEMENT_TIMEOUT_MS", 10_000);
-        let max = u32::try_from(env_number("PORTCULLIS_DB_MAX_CONNECTIONS", 10)).unwrap_or(10);
+        let timeout_ms = settings.statement_timeout_ms;
         let pool = PgPoolOptions::new()
-            .max_connections(max.max(1))
+            .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .idle_timeout(Some(Duration::from_secs(600)))
             .after_connect(move |conn, _| {

@@ -5,7 +5,7 @@
 //!   of failing on a lock upgrade, so concurrent writes apply one after the other.
 //! - Caches: every change is made by this process, so `Store::revisions` is live from the start
 //!   and changes are recorded as they commit.
-//! - The SQL itself is shared with the PostgreSQL adapter (`crates/sql-adapter`).
+//! - The SQL itself is shared with the PostgreSQL adapter (`crates/sql-shared`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -59,11 +59,11 @@ mod backend {
     }
 }
 
-#[path = "../../sql-adapter/groups.rs"]
+#[path = "../../sql-shared/groups.rs"]
 mod groups;
-#[path = "../../sql-adapter/sso.rs"]
+#[path = "../../sql-shared/sso.rs"]
 mod sso;
-#[path = "../../sql-adapter/store.rs"]
+#[path = "../../sql-shared/store.rs"]
 mod store;
 
 pub use store::SqlStore as SqliteStore;

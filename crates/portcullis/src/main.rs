@@ -19,7 +19,7 @@ use portcullis_core::service::Portcullis;
 use portcullis_core::store::Store;
 use portcullis_core::CoreError;
 use portcullis_dns::SystemTxtResolver;
-use portcullis_store_postgres::PostgresStore;
+use portcullis_store_postgres::{PgSettings, PostgresStore};
 use portcullis_store_sqlite::SqliteStore;
 use serde::Deserialize;
 use serde_json::json;
@@ -44,6 +44,29 @@ struct DatabaseArg {
     /// `postgres://USER@HOST:PORT/DB` (several replicas may share one PostgreSQL database).
     #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
     database: Option<String>,
+    /// PostgreSQL: connections in this process's pool (default 10).
+    #[arg(long, env = "PORTCULLIS_DB_MAX_CONNECTIONS")]
+    db_max_connections: Option<u32>,
+    /// PostgreSQL: `statement_timeout` of every connection, in milliseconds (default 10000).
+    #[arg(long, env = "PORTCULLIS_DB_STATEMENT_TIMEOUT_MS")]
+    db_statement_timeout_ms: Option<u64>,
+}
+
+impl DatabaseArg {
+    /// Pool settings: flags and environment, then the config file, then the defaults.
+    fn pg_settings(&self, file: &ConfigFile) -> PgSettings {
+        let default = PgSettings::default();
+        PgSettings {
+            max_connections: self
+                .db_max_connections
+                .or(file.db_max_connections)
+                .unwrap_or(default.max_connections),
+            statement_timeout_ms: self
+                .db_statement_timeout_ms
+                .or(file.db_statement_timeout_ms)
+                .unwrap_or(default.statement_timeout_ms),
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -84,7 +107,8 @@ enum Command {
         listen: Option<String>,
         #[command(flatten)]
         db: DatabaseArg,
-        /// TOML configuration file (`listen`, `database`, `catalog`); flags and environment win.
+        /// TOML configuration file (`listen`, `database`, `catalog`, `db_max_connections`,
+        /// `db_statement_timeout_ms`); flags and environment win.
         #[arg(long, env = "PORTCULLIS_CONFIG")]
         config: Option<PathBuf>,
         /// Operator catalog file (JSON) extending or replacing the permission groups.
@@ -133,23 +157,30 @@ enum Command {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
+    /// Address to listen on (`--listen`).
     listen: Option<String>,
+    /// Database URL (`--database`).
     database: Option<String>,
+    /// Operator catalog file (`--catalog`).
     catalog: Option<PathBuf>,
+    /// PostgreSQL pool size (`--db-max-connections`).
+    db_max_connections: Option<u32>,
+    /// PostgreSQL statement timeout in ms (`--db-statement-timeout-ms`).
+    db_statement_timeout_ms: Option<u64>,
 }
 
 /// Opens the store at `url`. A server (`serving`) also starts hearing the changes other
 /// replicas make (PostgreSQL), which its policy index needs; one-shot commands do not.
-async fn open_store(url: &str, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(url: &str, pg: PgSettings, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::open(url)
+        let store = PostgresStore::open_with(url, pg)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
         if serving {
             // Runs for the life of the process; stopped with the runtime.
             drop(store.hear_changes());
@@ -178,7 +209,7 @@ async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
         .clone()
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     Ok(Portcullis::new(
-        open_store(&url, false).await?,
+        open_store(&url, db.pg_settings(&ConfigFile::default()), false).await?,
         load_catalog(None)?,
     ))
 }
@@ -255,6 +286,7 @@ async fn serve(
         }
         None => ConfigFile::default(),
     };
+    let pg = db.pg_settings(&file);
     let listen = listen
         .or(file.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
@@ -263,7 +295,7 @@ async fn serve(
         .or(file.database)
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     let catalog = load_catalog(catalog.or(file.catalog).as_ref())?;
-    let store = open_store(&url, true).await?;
+    let store = open_store(&url, pg, true).await?;
     let resolver = SystemTxtResolver::new(&sso.dns_server).map_err(|e| anyhow::anyhow!(e))?;
     let app = Portcullis::new(store, catalog)
         .with_authz(authz)
@@ -349,7 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("portcullis bootstrap: {c}");
                     return Ok(ExitCode::from(1));
                 }
-                Err(e) => bail!("{e}"),
+                Err(e) => bail!("{}", e.chain()),
             }
         }
         Command::UserKey {
@@ -361,7 +393,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (user, key) = app
                 .user_key(&email, operator)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
             print_json(&json!({
                 "user_id": user.id.as_str(),
                 "email": user.email,
@@ -402,5 +434,33 @@ fn main() -> ExitCode {
             eprintln!("portcullis: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The documented example names every key the file may hold.
+    #[test]
+    fn the_example_config_documents_every_key() {
+        let text = include_str!("../../../docs/portcullis.example.toml");
+        let file: ConfigFile = toml::from_str(&text.replace("# catalog =", "catalog ="))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(file.listen.is_some() && file.database.is_some() && file.catalog.is_some());
+        assert!(file.db_max_connections.is_some() && file.db_statement_timeout_ms.is_some());
+        let db = DatabaseArg {
+            database: None,
+            db_max_connections: Some(3),
+            db_statement_timeout_ms: None,
+        };
+        assert_eq!(
+            db.pg_settings(&file),
+            PgSettings {
+                max_connections: 3,
+                statement_timeout_ms: 10_000
+            }
+        );
     }
 }

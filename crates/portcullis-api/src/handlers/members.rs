@@ -1,7 +1,8 @@
 //! Account members.
 
 use axum::extract::State;
-use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus};
+use portcullis_core::ids::AccountId;
+use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus, Policy};
 use portcullis_core::page::SMALL_LIST;
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
 use portcullis_core::service::Portcullis;
@@ -24,6 +25,27 @@ pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
         Grants::Roles(_) => Vec::new(),
     };
     Ok(convert::member(m, app.catalog(), &expanded))
+}
+
+/// A page of members with their policies expanded (resource groups read once for the page).
+async fn members_out(
+    app: &Portcullis,
+    account: &AccountId,
+    members: &[Member],
+) -> ApiResult<Vec<w::Member>> {
+    let sets: Vec<&[Policy]> = members
+        .iter()
+        .map(|m| match &m.grants {
+            Grants::Policies(p) => p.as_slice(),
+            Grants::Roles(_) => &[],
+        })
+        .collect();
+    let expanded = app.expand_policy_sets(account, &sets).await?;
+    Ok(members
+        .iter()
+        .zip(&expanded)
+        .map(|(m, e)| convert::member(m, app.catalog(), e))
+        .collect())
 }
 
 /// `GET /accounts/{account_id}/members`.
@@ -50,10 +72,7 @@ pub async fn list(
         descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
     };
     let result = s.app.list_members(&a, &filter, request).await?;
-    let mut items = Vec::with_capacity(result.items.len());
-    for m in &result.items {
-        items.push(member_out(&s.app, m).await?);
-    }
+    let items = members_out(&s.app, a.account(), &result.items).await?;
     Ok(page_items(&result, items))
 }
 

@@ -1,8 +1,9 @@
 //! User groups and their members.
 
 use axum::extract::State;
+use portcullis_core::ids::AccountId;
 use portcullis_core::ids::UserGroupId;
-use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
+use portcullis_core::model::{GroupMemberFilter, Policy, UserGroup, UserGroupFilter};
 use portcullis_core::page::LARGE_LIST;
 use portcullis_core::service::user_groups::MembersChange;
 use portcullis_core::service::Portcullis;
@@ -25,6 +26,21 @@ async fn group_out(app: &Portcullis, g: &UserGroup) -> ApiResult<w::UserGroup> {
     Ok(convert::user_group(g, &expanded))
 }
 
+/// A page of groups with their policies expanded (resource groups read once for the page).
+async fn groups_out(
+    app: &Portcullis,
+    account: &AccountId,
+    groups: &[UserGroup],
+) -> ApiResult<Vec<w::UserGroup>> {
+    let sets: Vec<&[Policy]> = groups.iter().map(|g| g.policies.as_slice()).collect();
+    let expanded = app.expand_policy_sets(account, &sets).await?;
+    Ok(groups
+        .iter()
+        .zip(&expanded)
+        .map(|(g, e)| convert::user_group(g, e))
+        .collect())
+}
+
 /// `GET /accounts/{account_id}/iam/user_groups`.
 pub async fn list(
     State(s): State<AppState>,
@@ -39,10 +55,7 @@ pub async fn list(
         descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
     };
     let result = s.app.list_user_groups(&a, &filter, request).await?;
-    let mut items = Vec::with_capacity(result.items.len());
-    for g in &result.items {
-        items.push(group_out(&s.app, g).await?);
-    }
+    let items = groups_out(&s.app, a.account(), &result.items).await?;
     Ok(page_items(&result, items))
 }
 

@@ -198,16 +198,37 @@ impl Portcullis {
         account: &AccountId,
         policies: &[Policy],
     ) -> CoreResult<Vec<ExpandedPolicy>> {
-        let ids: Vec<ResourceGroupId> = policies
+        Ok(self
+            .expand_policy_sets(account, &[policies])
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// [`Portcullis::expand_policies`] for several holders at once (a listed page of members
+    /// or user groups): their resource groups are read in one query.
+    pub async fn expand_policy_sets(
+        &self,
+        account: &AccountId,
+        sets: &[&[Policy]],
+    ) -> CoreResult<Vec<Vec<ExpandedPolicy>>> {
+        let ids: Vec<ResourceGroupId> = sets
             .iter()
-            .flat_map(|p| p.resource_groups.iter().cloned())
+            .flat_map(|ps| ps.iter().flat_map(|p| p.resource_groups.iter().cloned()))
             .collect();
         let groups = if ids.is_empty() {
             Vec::new()
         } else {
             self.store().get_resource_groups(account, &ids).await?
         };
-        Ok(policies
+        Ok(sets
+            .iter()
+            .map(|policies| self.expand_with(policies, &groups))
+            .collect())
+    }
+
+    fn expand_with(&self, policies: &[Policy], groups: &[ResourceGroup]) -> Vec<ExpandedPolicy> {
+        policies
             .iter()
             .map(|p| ExpandedPolicy {
                 policy: p.clone(),
@@ -231,6 +252,6 @@ impl Portcullis {
                     .filter_map(|id| groups.iter().find(|g| &g.id == id).cloned())
                     .collect(),
             })
-            .collect())
+            .collect()
     }
 }
