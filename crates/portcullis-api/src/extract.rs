@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use http_body_util::{BodyExt, Limited};
-use portcullis_core::auth::{authenticate, Credentials, Principal};
+use portcullis_core::auth::{Credentials, Principal};
 use portcullis_core::page::{PageLimits, PageRequest};
 use portcullis_core::secret::is_api_key_format;
 use portcullis_core::service::access::Authorized;
@@ -113,13 +113,10 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(auth.clone());
         }
         let creds = credentials(parts)?;
-        let principal = authenticate(
-            state.app.store(),
-            &creds,
-            client_ip(parts),
-            Timestamp::now(),
-        )
-        .await?;
+        let principal = state
+            .app
+            .authenticate(&creds, client_ip(parts), Timestamp::now())
+            .await?;
         Ok(Self(principal))
     }
 }

@@ -21,7 +21,7 @@ pub async fn healthz() -> One<Health> {
 /// `GET /readyz`: the database answers (503 when it does not, the cause logged); also reports
 /// the policy index.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<One<Health>> {
-    state.app.store().ping().await.map_err(|e| ApiError {
+    state.app.ping().await.map_err(|e| ApiError {
         log_detail: Some(e.chain()),
         ..ApiError::new(ErrorKind::Unavailable)
     })?;
@@ -29,7 +29,7 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<One<Health>> {
     Ok(ok(Health {
         status: "ready".into(),
         policy_index: Some(PolicyIndexHealth {
-            live: state.app.store().revisions().is_live(),
+            live: state.app.is_live(),
             entries: u64::try_from(stats.entries).unwrap_or(u64::MAX),
             hits: stats.hits,
             misses: stats.misses,

@@ -96,9 +96,31 @@ impl Portcullis {
         self
     }
 
-    /// The store.
-    pub fn store(&self) -> &dyn Store {
+    /// The store. Only core reaches it: other crates go through the services (and account
+    /// services through the gate), so no caller outside core reads or writes storage directly.
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ping(&self) -> CoreResult<()> {
+        self.store.ping().await
+    }
+
+    /// Whether this process hears every change to what decisions read (see
+    /// [`crate::changes::Revisions::is_live`]).
+    pub fn is_live(&self) -> bool {
+        self.store.revisions().is_live()
+    }
+
+    /// Authenticates credentials (see [`crate::auth::authenticate`]).
+    pub async fn authenticate(
+        &self,
+        credentials: &crate::auth::Credentials,
+        client_ip: Option<std::net::IpAddr>,
+        now: crate::time::Timestamp,
+    ) -> CoreResult<crate::auth::Principal> {
+        crate::auth::authenticate(self.store.as_ref(), credentials, client_ip, now).await
     }
 
     /// The catalog.
