@@ -57,13 +57,13 @@ PG_ADMIN_RO = derived_group_id("Administrator Read Only")
 PG_ADMIN = derived_group_id("Administrator")
 PG_SUPER = derived_group_id("Super Administrator - All Privileges")
 
-# Token catalog (shared/data/permission_groups.json)
+# Token catalog (crates/portcullis-core/data/permission_groups.json)
 TPG_SETTINGS_READ = "c1fde68c7bcc44588cbb6ddbc16d6480"  # Account Settings Read
 TPG_SETTINGS_WRITE = "1af1fa2adc104452b74a9a3364202f20"  # Account Settings Write
 TPG_SSO_READ = "1d80f6f165ea47f2b55d4a393fd697de"  # SSO Connector Read
 TPG_TOKENS_READ = "eb56a6953c034b9d97dd838155666f06"  # Account API Tokens Read
 
-# Legacy roles (shared/data/account_roles.json)
+# Legacy roles (crates/portcullis-core/data/account_roles.json)
 ROLE_SUPER_ADMIN = "33666b9c79b9a5273fc7344ff42f953d"
 ROLE_ADMINISTRATOR = "05784afa30c1afe1440e79d9351c7430"
 ROLE_ADMIN_READ_ONLY = "f2b20eaa1a5d4af42b53ac16238c99c7"

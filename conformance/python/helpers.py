@@ -21,13 +21,13 @@ TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{40}$")
 KEY_RE = re.compile(r"^[0-9a-f]{37}$")
 
-# Legacy account roles (shared/data/account_roles.json)
+# Legacy account roles (crates/portcullis-core/data/account_roles.json)
 ROLE_SUPER_ADMIN = "33666b9c79b9a5273fc7344ff42f953d"
 ROLE_ADMINISTRATOR = "05784afa30c1afe1440e79d9351c7430"
 ROLE_ADMIN_READ_ONLY = "f2b20eaa1a5d4af42b53ac16238c99c7"
 ROLE_ANALYTICS = "6ddc5f80969d01105b5a0931e0079365"
 
-# Token permission groups (shared/data/permission_groups.json, catalog api_token)
+# Token permission groups (crates/portcullis-core/data/permission_groups.json, catalog api_token)
 TPG_ACCOUNT_SETTINGS_READ = "c1fde68c7bcc44588cbb6ddbc16d6480"
 TPG_ACCOUNT_SETTINGS_WRITE = "1af1fa2adc104452b74a9a3364202f20"
 TPG_ACCOUNT_TOKENS_READ = "eb56a6953c034b9d97dd838155666f06"
@@ -44,10 +44,10 @@ ERR_BAD_PATH_ID = 7003
 
 
 def _data_dir() -> Path:
-    for candidate in (REPO_ROOT / "crates" / "portcullis-core" / "data", REPO_ROOT.parent / "shared" / "data"):
-        if (candidate / "permission_groups.json").is_file():
-            return candidate
-    raise FileNotFoundError("shared/data/permission_groups.json not found next to the repository")
+    candidate = REPO_ROOT / "crates" / "portcullis-core" / "data"
+    if (candidate / "permission_groups.json").is_file():
+        return candidate
+    raise FileNotFoundError(f"{candidate}/permission_groups.json not found")
 
 
 def load_json(name: str) -> Any:

@@ -1,4 +1,4 @@
-// Generated from shared/data/permission_groups.json and shared/data/account_roles.json.
+// Generated from crates/portcullis-core/data/permission_groups.json and account_roles.json.
 // The default catalog the server must ship (docs/api-decisions.md, "Permission groups").
 
 /** `catalog: account_member` entries: served as-is by /accounts/{a}/iam/permission_groups. */

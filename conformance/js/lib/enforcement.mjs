@@ -37,7 +37,7 @@ export const GRANTS = JSON.parse(
   readFileSync(path.join(REPO_ROOT, 'crates', 'portcullis-core', 'data', 'permission_keys.json'), 'utf8'),
 ).grants;
 
-/** Local (role-derived) member groups and token-catalog groups (shared/data/permission_groups.json). */
+/** Local (role-derived) member groups and token-catalog groups (crates/portcullis-core/data/permission_groups.json). */
 export const PGX = {
   MINIMAL: localGroupId('Minimal Account Access'),
   ADMIN_RO: localGroupId('Administrator Read Only'),
@@ -49,7 +49,7 @@ export const PGX = {
   TOKENS_READ: 'eb56a6953c034b9d97dd838155666f06',
 };
 
-/** Legacy roles (shared/data/account_roles.json). */
+/** Legacy roles (crates/portcullis-core/data/account_roles.json). */
 export const ROLES = {
   SUPER_ADMIN: '33666b9c79b9a5273fc7344ff42f953d',
   ADMINISTRATOR: '05784afa30c1afe1440e79d9351c7430',

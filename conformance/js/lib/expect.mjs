@@ -1,4 +1,4 @@
-// Shared assertions for the contract (shared/spec/api.md, docs/api-decisions.md).
+// Shared assertions for the contract (Cloudflare's v4 envelope, docs/api-decisions.md).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import Cloudflare from 'cloudflare';

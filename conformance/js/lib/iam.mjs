@@ -1,5 +1,5 @@
 // Shared helpers for resource groups, user groups, user-group members and member policies
-// (shared/spec/api.md §5, docs/api-decisions.md "Resource groups", "Policies", "User groups").
+// (docs/api-decisions.md "Resource groups", "Policies", "User groups").
 import assert from 'node:assert/strict';
 import { assertId, assertTimestamp, localGroupId, randomId } from './expect.mjs';
 
@@ -19,7 +19,7 @@ export const PG = {
   MEMBERSHIPS_READ: '3518d0f75557482e952c6762d3e64903',
 };
 
-/** Legacy account-role ids (shared/data/account_roles.json). */
+/** Legacy account-role ids (crates/portcullis-core/data/account_roles.json). */
 export const ROLE = {
   ADMIN: '05784afa30c1afe1440e79d9351c7430',
   ADMIN_RO: 'f2b20eaa1a5d4af42b53ac16238c99c7',

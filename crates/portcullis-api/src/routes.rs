@@ -33,8 +33,8 @@ pub enum Guard {
     Authenticated,
     /// An operator (a user the CLI marked so).
     Operator,
-    /// A permission key, in Cloudflare's naming, inside the path's account (enforced today as
-    /// "accepted member of the account, or a token it owns"; the policy engine will check the key).
+    /// A permission key, in Cloudflare's naming, inside the path's account: the route layer
+    /// passes the caller through the gate (`Portcullis::enforce`) with it.
     Permission(&'static str),
 }
 

@@ -4,7 +4,7 @@
 //! patterns); the output is a [`Decision`] that explains itself. No I/O, no async, no clock:
 //! the same inputs always give the same answer.
 //!
-//! Rules (see `shared/spec/api.md` section 6):
+//! Rules (see `docs/api-decisions.md`, "Authorization"):
 //! - default deny: no matching policy means deny;
 //! - an explicit deny that matches overrides every allow;
 //! - a policy matches a request when one of its permissions grants the permission key and one of

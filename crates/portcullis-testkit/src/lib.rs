@@ -1,5 +1,5 @@
 //! The storage contract suite: behaviour every [`Store`] adapter must show, written once against
-//! the trait and run by each adapter's tests (SQLite here, PostgreSQL next) with a fresh database
+//! the trait and run by each adapter's tests (SQLite and PostgreSQL) with a fresh database
 //! per test. [`contract_tests!`] expands to one `#[tokio::test]` per contract.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -97,7 +97,7 @@ pub struct TokenPermissionGroup {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resource groups and policies (shared by members and, later, user groups).
+// Resource groups and policies (shared by members and user groups).
 
 /// One object of a scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -1,6 +1,6 @@
 //! Test harness: runs the real `portcullis` binary (bootstrap, then serve) in a temporary directory
 //! and talks to it over HTTP. Every response that goes through [`TestApp::send`] is checked against
-//! the envelope contract (`../shared/spec/api.md` §1) before the test sees it.
+//! the envelope contract (`docs/api-decisions.md`, Cloudflare's v4 envelope) before the test sees it.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ use tempfile::TempDir;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
-/// Legacy account roles (`../shared/data/account_roles.json`).
+/// Legacy account roles (`crates/portcullis-core/data/account_roles.json`).
 pub const ROLE_ADMIN: &str = "05784afa30c1afe1440e79d9351c7430";
 pub const ROLE_ADMIN_READ_ONLY: &str = "f2b20eaa1a5d4af42b53ac16238c99c7";
 pub const ROLE_SUPER_ADMIN: &str = "33666b9c79b9a5273fc7344ff42f953d";
@@ -1067,7 +1067,7 @@ pub fn in_secs(secs: i64) -> String {
     rfc3339(t)
 }
 
-/// A shared data file (`../shared/data/<name>`).
+/// A catalog data file of the project (`crates/portcullis-core/data/<name>`).
 pub fn shared_data(name: &str) -> Value {
     // The project's own copy of the catalog data (shipped with its sources file).
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

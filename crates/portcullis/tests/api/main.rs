@@ -3,8 +3,8 @@
 //! Every test starts its own server on a fresh database (see `helpers::TestApp`), so the tests are
 //! independent and run in parallel. The database is a SQLite file by default; with
 //! `PORTCULLIS_TEST_BACKEND=postgres` and `PORTCULLIS_TEST_POSTGRES_URL=postgres://…` each server
-//! instance gets its own schema `pt_<16 hex>`, dropped at teardown. The contract is `../shared/spec/api.md`,
-//! `../shared/spec/sdk-clients.md` and `docs/api-decisions.md`.
+//! instance gets its own schema `pt_<16 hex>`, dropped at teardown. The contract is Cloudflare's v4 API as
+//! the official SDKs call it, and `docs/api-decisions.md` where it leaves a choice.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
