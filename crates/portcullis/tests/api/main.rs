@@ -16,4 +16,5 @@ mod envelope;
 mod members;
 mod permission_groups;
 mod persistence;
+mod startup;
 mod tokens;

@@ -1,0 +1,248 @@
+//! The command line: `serve`, `bootstrap`, `user-key`, `migrate`. Their flags and outputs are a
+//! contract that tools outside the project drive.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, Parser, Subcommand};
+use portcullis_core::error::Conflict;
+use portcullis_core::service::Portcullis;
+use portcullis_core::CoreError;
+use portcullis_store_postgres::PgSettings;
+use serde_json::json;
+
+use crate::config::{
+    pg_settings, ConfigFile, Settings, SsoConfig, DEFAULT_DATABASE, DEFAULT_LISTEN,
+};
+use crate::startup::{load_catalog, open_store, shutdown_signal, Application};
+
+/// The command line.
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A self-hosted IAM server speaking Cloudflare's v4 IAM API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArg {
+    /// Database URL: `sqlite://FILE` (created on first run), `sqlite::memory:`, or
+    /// `postgres://USER@HOST:PORT/DB` (several replicas may share one PostgreSQL database).
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    database: Option<String>,
+    /// PostgreSQL: connections in this process's pool (default 10).
+    #[arg(long, env = "PORTCULLIS_DB_MAX_CONNECTIONS")]
+    db_max_connections: Option<u32>,
+    /// PostgreSQL: `statement_timeout` of every connection, in milliseconds (default 10000).
+    #[arg(long, env = "PORTCULLIS_DB_STATEMENT_TIMEOUT_MS")]
+    db_statement_timeout_ms: Option<u64>,
+}
+
+impl DatabaseArg {
+    /// The database URL: flag or environment, then the file's, then the default.
+    fn url(&self, file: &ConfigFile) -> String {
+        self.database
+            .clone()
+            .or_else(|| file.database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned())
+    }
+
+    /// Pool settings: flags and environment, then the file's, then the defaults.
+    fn pg(&self, file: &ConfigFile) -> PgSettings {
+        pg_settings(self.db_max_connections, self.db_statement_timeout_ms, file)
+    }
+}
+
+#[derive(Args, Clone)]
+struct SsoArgs {
+    /// DNS server for SSO domain verification, IP:PORT (repeatable; default: the system's
+    /// resolvers). Environment: comma-separated.
+    #[arg(
+        long = "dns-server",
+        env = "PORTCULLIS_DNS_SERVER",
+        value_delimiter = ','
+    )]
+    dns_server: Vec<SocketAddr>,
+    /// Seconds between background checks of a pending SSO connector (jittered).
+    #[arg(long, env = "PORTCULLIS_SSO_CHECK_INTERVAL", default_value_t = 60)]
+    sso_check_interval: u64,
+    /// Seconds a connector may stay pending before it is marked failed (default 48 h).
+    #[arg(
+        long,
+        env = "PORTCULLIS_SSO_VERIFICATION_WINDOW",
+        default_value_t = 172_800
+    )]
+    sso_verification_window: u64,
+    /// Prefix of SSO verification codes (`PREFIX=<32 hex>`).
+    #[arg(
+        long,
+        env = "PORTCULLIS_SSO_CODE_PREFIX",
+        default_value = "cloudflare_dashboard_sso"
+    )]
+    sso_code_prefix: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is printed).
+        #[arg(long, env = "PORTCULLIS_LISTEN")]
+        listen: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// TOML configuration file (`listen`, `database`, `catalog`, `db_max_connections`,
+        /// `db_statement_timeout_ms`); flags and environment win.
+        #[arg(long, env = "PORTCULLIS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Operator catalog file (JSON) extending or replacing the permission groups.
+        #[arg(long, env = "PORTCULLIS_CATALOG")]
+        catalog: Option<PathBuf>,
+        #[command(flatten)]
+        sso: SsoArgs,
+        /// Enforcement of route permissions: `strict` (deny with 403), `soft` (allow, log what
+        /// would be denied) or `off` (any authenticated principal of the account may act).
+        #[arg(long, env = "PORTCULLIS_AUTHZ", default_value = "strict")]
+        authz: portcullis_api::AuthzMode,
+    },
+    /// Create the first account, its operator user (with an API key), their Super
+    /// Administrator membership and a full-access account token; print them once as JSON.
+    Bootstrap {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Name of the account to create.
+        #[arg(long)]
+        account_name: String,
+        /// Email of the operator user.
+        #[arg(long)]
+        email: String,
+        /// Add another account even though the database is already initialized.
+        #[arg(long)]
+        force_new_account: bool,
+    },
+    /// Create the user if missing and issue a new global API key (the old one stops working).
+    UserKey {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Also make the user an operator (may create and delete accounts).
+        #[arg(long)]
+        operator: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+/// The application over the database of a one-shot command (no server, no listener).
+async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
+    let file = ConfigFile::default();
+    Ok(Portcullis::new(
+        open_store(&db.url(&file), db.pg(&file), false).await?,
+        load_catalog(None)?,
+    ))
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    print_line(&value.to_string())
+}
+
+fn print_line(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs one command; the exit code it should end with.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            config,
+            catalog,
+            sso,
+            authz,
+        } => {
+            let file = ConfigFile::read(config.as_ref())?;
+            let settings = Settings {
+                listen: listen
+                    .or_else(|| file.listen.clone())
+                    .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+                database: db.url(&file),
+                pg: db.pg(&file),
+                catalog: catalog.or_else(|| file.catalog.clone()),
+                authz,
+                sso: SsoConfig {
+                    dns_servers: sso.dns_server,
+                    check_interval_secs: sso.sso_check_interval,
+                    verification_window_secs: sso.sso_verification_window,
+                    code_prefix: sso.sso_code_prefix,
+                },
+            };
+            let application = Application::build(settings).await?;
+            print_line(&format!("listening on http://{}", application.addr()))?;
+            application.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Bootstrap {
+            db,
+            account_name,
+            email,
+            force_new_account,
+        } => {
+            let app = app(&db).await?;
+            match app
+                .bootstrap(&account_name, &email, force_new_account)
+                .await
+            {
+                Ok(out) => print_json(&json!({
+                    "account_id": out.account_id.as_str(),
+                    "user_id": out.user_id.as_str(),
+                    "member_id": out.member_id.as_str(),
+                    "email": out.email,
+                    "api_key": out.api_key,
+                    "api_token": out.api_token,
+                    "api_token_id": out.api_token_id.as_str(),
+                }))?,
+                Err(CoreError::Conflict(c @ Conflict::AlreadyInitialized)) => {
+                    eprintln!("portcullis bootstrap: {c}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => bail!("{}", e.chain()),
+            }
+        }
+        Command::UserKey {
+            db,
+            email,
+            operator,
+        } => {
+            let app = app(&db).await?;
+            let (user, key) = app
+                .user_key(&email, operator)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+            print_json(&json!({
+                "user_id": user.id.as_str(),
+                "email": user.email,
+                "api_key": key,
+            }))?;
+        }
+        Command::Migrate { db } => {
+            app(&db).await?;
+            eprintln!("portcullis migrate: database is up to date");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

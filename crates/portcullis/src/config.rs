@@ -1,0 +1,139 @@
+//! Settings: one struct with everything `serve` needs, layered from flags, environment, the
+//! TOML file (`docs/portcullis.example.toml` documents every key) and defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use portcullis_api::AuthzMode;
+use portcullis_store_postgres::PgSettings;
+use serde::Deserialize;
+
+/// Where `serve` listens when nothing says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The embedded default database (created on first run).
+pub const DEFAULT_DATABASE: &str = "sqlite://portcullis.db";
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: String,
+    /// Database URL.
+    pub database: String,
+    /// PostgreSQL pool settings.
+    pub pg: PgSettings,
+    /// Operator catalog file, if any.
+    pub catalog: Option<PathBuf>,
+    /// Route enforcement.
+    pub authz: AuthzMode,
+    /// SSO verification.
+    pub sso: SsoConfig,
+}
+
+/// SSO verification settings.
+#[derive(Debug, Clone)]
+pub struct SsoConfig {
+    /// DNS servers (empty: the system's resolvers).
+    pub dns_servers: Vec<SocketAddr>,
+    /// Seconds between background checks of a pending connector.
+    pub check_interval_secs: u64,
+    /// Seconds a connector may stay pending.
+    pub verification_window_secs: u64,
+    /// Prefix of verification codes.
+    pub code_prefix: String,
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        Self {
+            dns_servers: Vec::new(),
+            check_interval_secs: 60,
+            verification_window_secs: 172_800,
+            code_prefix: "cloudflare_dashboard_sso".to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults with this database, listening on a free loopback port (tests, embedding).
+    pub fn for_database(database: impl Into<String>) -> Self {
+        Self {
+            listen: "127.0.0.1:0".to_owned(),
+            database: database.into(),
+            pg: PgSettings::default(),
+            catalog: None,
+            authz: AuthzMode::Strict,
+            sso: SsoConfig::default(),
+        }
+    }
+}
+
+/// The TOML configuration file; every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Address to listen on (`--listen`).
+    pub listen: Option<String>,
+    /// Database URL (`--database`).
+    pub database: Option<String>,
+    /// Operator catalog file (`--catalog`).
+    pub catalog: Option<PathBuf>,
+    /// PostgreSQL pool size (`--db-max-connections`).
+    pub db_max_connections: Option<u32>,
+    /// PostgreSQL statement timeout in ms (`--db-statement-timeout-ms`).
+    pub db_statement_timeout_ms: Option<u64>,
+}
+
+impl ConfigFile {
+    /// Reads `path` (none: every key absent).
+    pub fn read(path: Option<&PathBuf>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
+    }
+}
+
+/// PostgreSQL pool settings: the given values (flags or environment), then the file's, then
+/// the defaults.
+pub fn pg_settings(
+    max_connections: Option<u32>,
+    statement_timeout_ms: Option<u64>,
+    file: &ConfigFile,
+) -> PgSettings {
+    let default = PgSettings::default();
+    PgSettings {
+        max_connections: max_connections
+            .or(file.db_max_connections)
+            .unwrap_or(default.max_connections),
+        statement_timeout_ms: statement_timeout_ms
+            .or(file.db_statement_timeout_ms)
+            .unwrap_or(default.statement_timeout_ms),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The documented example names every key the file may hold.
+    #[test]
+    fn the_example_config_documents_every_key() {
+        let text = include_str!("../../../docs/portcullis.example.toml");
+        let file: ConfigFile = toml::from_str(&text.replace("# catalog =", "catalog ="))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(file.listen.is_some() && file.database.is_some() && file.catalog.is_some());
+        assert!(file.db_max_connections.is_some() && file.db_statement_timeout_ms.is_some());
+        assert_eq!(
+            pg_settings(Some(3), None, &file),
+            PgSettings {
+                max_connections: 3,
+                statement_timeout_ms: 10_000
+            }
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! Building and running the server: [`Application::build`] opens the store, builds the
+//! application and binds the listener (so the port is known before it serves);
+//! [`Application::run_until_stopped`] serves until the shutdown future resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use portcullis_core::catalog::Catalog;
+use portcullis_core::service::sso::SsoSettings;
+use portcullis_core::service::Portcullis;
+use portcullis_core::store::Store;
+use portcullis_dns::SystemTxtResolver;
+use portcullis_store_postgres::{PgSettings, PostgresStore};
+use portcullis_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+
+/// A built server: store open and migrated, listener bound, background verifier running.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens the store, builds the application, starts the SSO verifier and binds the
+    /// listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let catalog = load_catalog(settings.catalog.as_ref())?;
+        let store = open_store(&settings.database, settings.pg, true).await?;
+        let resolver =
+            SystemTxtResolver::new(&settings.sso.dns_servers).map_err(|e| anyhow::anyhow!(e))?;
+        let interval = settings.sso.check_interval_secs.max(1);
+        let app = Portcullis::new(store, catalog)
+            .with_authz(settings.authz)
+            .with_resolver(Arc::new(resolver))
+            .with_sso_settings(SsoSettings {
+                code_prefix: settings.sso.code_prefix.clone(),
+                check_interval_secs: interval,
+                window_secs: settings.sso.verification_window_secs,
+            });
+        spawn_sso_verifier(app.clone(), interval);
+        let router = portcullis_api::router(portcullis_api::AppState::new(app));
+        tracing::info!(authz = ?settings.authz, "authorization mode");
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, database = %redact_url(&settings.database), "listening");
+        Ok(Self {
+            listener,
+            router,
+            addr,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the store at `url`. A server (`serving`) also starts hearing the changes other
+/// replicas make (PostgreSQL), which its policy index needs; one-shot commands do not.
+pub async fn open_store(
+    url: &str,
+    pg: PgSettings,
+    serving: bool,
+) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::open_with(url, pg)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+        if serving {
+            // Runs for the life of the process; stopped with the runtime.
+            drop(store.hear_changes());
+        }
+        Ok(Arc::new(store))
+    } else {
+        bail!(
+            "unsupported database URL `{}`: expected sqlite://FILE or postgres://…",
+            redact_url(url)
+        )
+    }
+}
+
+/// The built-in catalog, extended or replaced by the operator's file when given.
+pub fn load_catalog(path: Option<&PathBuf>) -> anyhow::Result<Arc<Catalog>> {
+    let text = path
+        .map(|p| {
+            std::fs::read_to_string(p).with_context(|| format!("reading catalog {}", p.display()))
+        })
+        .transpose()?;
+    Ok(Arc::new(Catalog::load(text.as_deref())?))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// The background SSO verifier: polls for due connectors (each is checked every
+/// `--sso-check-interval` seconds; several replicas share the work through leases).
+fn spawn_sso_verifier(app: Portcullis, interval: u64) {
+    let poll = Duration::from_millis((interval.saturating_mul(1000) / 2).clamp(200, 5000));
+    tokio::spawn(async move {
+        loop {
+            let jitter = rand_jitter(poll);
+            tokio::time::sleep(jitter).await;
+            match app.run_sso_checks(50).await {
+                Ok(n) if n > 0 => tracing::debug!(checked = n, "SSO verifier round"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.chain(), "SSO verifier round failed; retrying"),
+            }
+        }
+    });
+}
+
+/// `base` ±20 %, from the clock's low bits (no need for a CSPRNG here).
+fn rand_jitter(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.8 + f64::from(nanos % 1000) / 2500.0;
+    base.mul_f64(factor)
+}
+
+/// Hides a password in a database URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
