@@ -731,6 +731,7 @@ impl AccountStore for SqlStore {
         &self,
         member_user: Option<&UserId>,
         name: Option<&str>,
+        descending: bool,
         page: PageRequest,
     ) -> CoreResult<Page<Account>> {
         let build = |select: &str| {
@@ -754,7 +755,8 @@ impl AccountStore for SqlStore {
             .map_err(db)?;
         let mut q = build(ACCOUNT_COLS);
         let (limit, offset) = limit_offset(page);
-        q.push(" order by lower(a.name), a.id limit ");
+        let dir = if descending { "desc" } else { "asc" };
+        q.push(format!(" order by lower(a.name) {dir}, a.id {dir} limit "));
         q.push_bind(limit);
         q.push(" offset ");
         q.push_bind(offset);

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod path;
+pub mod query;
 pub mod routes;
 pub mod server;
 

@@ -45,10 +45,14 @@ pub fn document() -> Value {
             }));
             rest = &rest[end..];
         }
-        for p in r.query {
+        for p in (r.query)() {
+            let mut schema = json!({"type": p.kind});
+            if !p.allowed.is_empty() {
+                schema["enum"] = json!(p.allowed);
+            }
             params.push(json!({
                 "name": p.name, "in": "query", "required": false,
-                "description": p.doc, "schema": {"type": p.kind}
+                "description": p.doc, "schema": schema
             }));
         }
         let result = match r.result {

@@ -143,6 +143,7 @@ pub trait AccountStore: Send + Sync {
         &self,
         member_user: Option<&UserId>,
         name: Option<&str>,
+        descending: bool,
         page: PageRequest,
     ) -> CoreResult<Page<Account>>;
     /// Applies changes; `None` when the account does not exist.

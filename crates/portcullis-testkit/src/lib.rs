@@ -137,13 +137,23 @@ pub async fn accounts_round_trip(store: S) {
     let got = store.get_account(&a).await.unwrap().unwrap();
     assert_eq!(got.name, "Alpha");
     let all = store
-        .list_accounts(None, None, PageRequest::new(None, None, SMALL_LIST))
+        .list_accounts(None, None, false, PageRequest::new(None, None, SMALL_LIST))
         .await
         .unwrap();
     assert_eq!(all.total, 2);
     assert_eq!(all.items[0].id, a, "ordered by name, case-insensitively");
+    let backwards = store
+        .list_accounts(None, None, true, PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(backwards.items[0].id, b, "descending by name");
     let named = store
-        .list_accounts(None, Some("BETA"), PageRequest::new(None, None, SMALL_LIST))
+        .list_accounts(
+            None,
+            Some("BETA"),
+            false,
+            PageRequest::new(None, None, SMALL_LIST),
+        )
         .await
         .unwrap();
     assert_eq!(named.items.len(), 1);
@@ -151,7 +161,12 @@ pub async fn accounts_round_trip(store: S) {
     let m = member(&store, &b, "x@example.com").await;
     let user = store.get_member(&b, &m).await.unwrap().unwrap().user.id;
     let mine = store
-        .list_accounts(Some(&user), None, PageRequest::new(None, None, SMALL_LIST))
+        .list_accounts(
+            Some(&user),
+            None,
+            false,
+            PageRequest::new(None, None, SMALL_LIST),
+        )
         .await
         .unwrap();
     assert_eq!(mine.total, 1);

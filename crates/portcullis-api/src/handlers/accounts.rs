@@ -1,15 +1,16 @@
 //! Accounts and `GET /user`.
 
 use axum::extract::State;
-use portcullis_core::page::SMALL_LIST;
+use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::accounts::AccountUpdate;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody};
 use crate::handlers::{ok, page, One};
 use crate::path::{AccountPath, ApiPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::AccountCreate {}
@@ -20,16 +21,27 @@ pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<One<w::Us
     Ok(ok(convert::user(&s.app.current_user(&p)?)))
 }
 
+query_params!(
+    /// `GET /accounts`.
+    ListQuery {
+        name: Option<String> = name("name", "Only accounts with this name (case-insensitive)."),
+        descending: bool = descending(
+            "direction",
+            "`asc` (default) or `desc` (accounts are sorted by name)."
+        ),
+        page: PageRequest = page(SMALL_LIST),
+    }
+);
+
 /// `GET /accounts`.
 pub async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::Account>>> {
-    let request = q.page(SMALL_LIST)?;
     let result = s
         .app
-        .list_accounts(&p, q.get("name").map(str::trim), request)
+        .list_accounts(&p, q.name.as_deref(), q.descending, q.page)
         .await?;
     Ok(page(&result, convert::account))
 }

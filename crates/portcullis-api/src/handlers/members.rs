@@ -3,16 +3,17 @@
 use axum::extract::State;
 use portcullis_core::ids::AccountId;
 use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus, Policy};
-use portcullis_core::page::SMALL_LIST;
+use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
 use portcullis_core::service::Portcullis;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authz, EmptyBody, Query};
+use crate::extract::{ApiJson, Authz, EmptyBody};
 use crate::handlers::{ok, page_items, One};
 use crate::path::{ApiPath, MemberPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::MemberCreate {}
@@ -48,30 +49,41 @@ async fn members_out(
         .collect())
 }
 
+const STATUSES: &[&str] = &["accepted", "pending"];
+const ORDERS: &[&str] = &["user.email", "user.first_name", "user.last_name", "status"];
+
+query_params!(
+    /// `GET /accounts/{account_id}/members`.
+    ListQuery {
+        status: Option<&'static str> = one_of("status", "`accepted` or `pending`.", STATUSES),
+        order: Option<&'static str> = one_of(
+            "order",
+            "`user.email` (default), `user.first_name`, `user.last_name` or `status`.",
+            ORDERS
+        ),
+        descending: bool = descending("direction", "`asc` (default) or `desc`."),
+        page: PageRequest = page(SMALL_LIST),
+    }
+);
+
 /// `GET /accounts/{account_id}/members`.
 pub async fn list(
     State(s): State<AppState>,
     Authz(a): Authz,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::Member>>> {
-    let request = q.page(SMALL_LIST)?;
-    let order = match q.one_of(
-        "order",
-        &["user.email", "user.first_name", "user.last_name", "status"],
-    )? {
+    let order = match q.order {
         Some("user.first_name") => MemberOrder::FirstName,
         Some("user.last_name") => MemberOrder::LastName,
         Some("status") => MemberOrder::Status,
         _ => MemberOrder::Email,
     };
     let filter = MemberFilter {
-        status: q
-            .one_of("status", &["accepted", "pending"])?
-            .and_then(|v| MemberStatus::try_from(v).ok()),
+        status: q.status.and_then(|v| MemberStatus::try_from(v).ok()),
         order,
-        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+        descending: q.descending,
     };
-    let result = s.app.list_members(&a, &filter, request).await?;
+    let result = s.app.list_members(&a, &filter, q.page).await?;
     let items = members_out(&s.app, a.account(), &result.items).await?;
     Ok(page_items(&result, items))
 }

@@ -2,27 +2,44 @@
 
 use axum::extract::State;
 use portcullis_core::catalog::{TokenPermissionGroup, SCOPE_USER};
-use portcullis_core::page::{Page, SMALL_LIST};
+use portcullis_core::page::{Page, PageRequest, SMALL_LIST};
 use portcullis_core::CoreError;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Authz, Query};
+use crate::extract::{Auth, Authz};
 use crate::handlers::{ok, page, One};
 use crate::path::{ApiPath, PermissionGroupId, PermissionGroupPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
+
+query_params!(
+    /// `GET /accounts/{account_id}/iam/permission_groups`.
+    ListQuery {
+        id: Option<String> = text("id", "Only the group with this id."),
+        name: Option<String> = name("name", "Only groups with this name (case-insensitive)."),
+        label: Option<String> = text("label", "Only groups with this label."),
+        page: PageRequest = page(SMALL_LIST),
+    }
+);
+
+query_params!(
+    /// `GET …/tokens/permission_groups`.
+    TokenGroupsQuery {
+        name: Option<String> = name("name", "Only groups with this name (case-insensitive)."),
+        scope: Option<String> = text("scope", "Only groups with this scope."),
+    }
+);
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
 pub async fn list(
     State(s): State<AppState>,
     _pass: Authz,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::PermissionGroup>>> {
-    let request = q.page(SMALL_LIST)?;
-    let id = q.get("id");
-    let name = q.get("name").map(str::trim);
-    let label = q.get("label");
+    let request = q.page;
+    let (id, name, label) = (q.id.as_deref(), q.name.as_deref(), q.label.as_deref());
     let matching: Vec<_> = s
         .app
         .catalog()
@@ -57,9 +74,8 @@ pub async fn get(
     Ok(ok(convert::permission_group(g)))
 }
 
-fn token_groups(s: &AppState, q: &Query, user: bool) -> Vec<w::TokenPermissionGroup> {
-    let name = q.get("name").map(str::trim);
-    let scope = q.get("scope");
+fn token_groups(s: &AppState, q: &TokenGroupsQuery, user: bool) -> Vec<w::TokenPermissionGroup> {
+    let (name, scope) = (q.name.as_deref(), q.scope.as_deref());
     s.app
         .catalog()
         .token_groups()
@@ -80,7 +96,7 @@ fn token_groups(s: &AppState, q: &Query, user: bool) -> Vec<w::TokenPermissionGr
 pub async fn account_token_groups(
     State(s): State<AppState>,
     _pass: Authz,
-    q: Query,
+    ApiQuery(q): ApiQuery<TokenGroupsQuery>,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
     Ok(ok(token_groups(&s, &q, false)))
 }
@@ -89,7 +105,7 @@ pub async fn account_token_groups(
 pub async fn user_token_groups(
     State(s): State<AppState>,
     Auth(p): Auth,
-    q: Query,
+    ApiQuery(q): ApiQuery<TokenGroupsQuery>,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
     s.app.current_user(&p)?;
     Ok(ok(token_groups(&s, &q, true)))

@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, ApiJson, Authz, EmptyBody, Query};
+use crate::extract::{parse_json, ApiJson, Authz, EmptyBody};
 use crate::handlers::{ok, One};
 use crate::path::{ApiPath, ResourceGroupPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::ResourceGroupCreate {}
@@ -47,15 +48,23 @@ fn scope(value: &Value) -> ApiResult<ScopeDraft> {
     })
 }
 
+query_params!(
+    /// `GET /accounts/{account_id}/iam/resource_groups`.
+    ListQuery {
+        id: Option<String> = text("id", "Only the group with this id."),
+        name: Option<String> = text("name", "Only groups with this exact name."),
+    }
+);
+
 /// `GET /accounts/{account_id}/iam/resource_groups` (one page: the whole list).
 pub async fn list(
     State(s): State<AppState>,
     Authz(a): Authz,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::ResourceGroup>>> {
     let groups = s
         .app
-        .list_resource_groups(&a, q.get("id"), q.get("name"))
+        .list_resource_groups(&a, q.id.as_deref(), q.name.as_deref())
         .await?;
     Ok(ok(groups.iter().map(convert::resource_group).collect()))
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use portcullis_core::auth::Principal;
 use portcullis_core::ids::AccountId;
 use portcullis_core::model::TokenState;
-use portcullis_core::page::SMALL_LIST;
+use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::access::Authorized;
 use portcullis_core::service::tokens::{TokenCreate, TokenScope, TokenUpdate};
 use portcullis_core::time::Timestamp;
@@ -16,9 +16,10 @@ use portcullis_wire::{Detail, Envelope};
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth, Authz, EmptyBody, Query};
+use crate::extract::{ApiJson, Auth, Authz, EmptyBody};
 use crate::handlers::{ok, page, One};
 use crate::path::{ApiPath, MaybeAccount, TokenPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::TokenCreate {}
@@ -61,14 +62,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+query_params!(
+    /// `GET …/tokens`.
+    ListQuery {
+        page: PageRequest = page(SMALL_LIST),
+    }
+);
+
 /// List tokens.
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::Token>>> {
-    let request = q.page(SMALL_LIST)?;
-    let result = s.app.list_tokens(&caller.scope(), request).await?;
+    let result = s.app.list_tokens(&caller.scope(), q.page).await?;
     let now = Timestamp::now();
     Ok(page(&result, |t| convert::token(t, s.app.catalog(), now)))
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use portcullis_core::ids::AccountId;
 use portcullis_core::ids::UserGroupId;
 use portcullis_core::model::{GroupMemberFilter, Policy, UserGroup, UserGroupFilter};
-use portcullis_core::page::LARGE_LIST;
+use portcullis_core::page::{PageRequest, LARGE_LIST};
 use portcullis_core::service::user_groups::MembersChange;
 use portcullis_core::service::Portcullis;
 use portcullis_wire::body as w;
@@ -13,9 +13,10 @@ use crate::convert;
 use crate::error::ApiResult;
 use portcullis_core::service::access::Authorized;
 
-use crate::extract::{ApiJson, Authz, EmptyBody, Query, Required};
+use crate::extract::{ApiJson, Authz, EmptyBody, Required};
 use crate::handlers::{ok, page, page_items, One};
 use crate::path::{ApiPath, GroupMemberPath, UserGroupPath};
+use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::UserGroupCreate {}
@@ -41,20 +42,45 @@ async fn groups_out(
         .collect())
 }
 
+query_params!(
+    /// `GET /accounts/{account_id}/iam/user_groups`.
+    ListQuery {
+        id: Option<String> = text("id", "Only the group with this id."),
+        name: Option<String> = name("name", "Only the group with this name (case-insensitive)."),
+        fuzzy_name: Option<String> = text(
+            "fuzzyName",
+            "Only groups whose name contains this (case-insensitive)."
+        ),
+        descending: bool = descending("direction", "`asc` (default) or `desc` by name."),
+        page: PageRequest = page(LARGE_LIST),
+    }
+);
+
+query_params!(
+    /// `GET …/user_groups/{user_group_id}/members`.
+    MembersQuery {
+        fuzzy_email: Option<String> = text(
+            "fuzzyEmail",
+            "Only members whose email contains this (case-insensitive)."
+        ),
+        descending: bool = descending("direction", "`asc` (default) or `desc` by email."),
+        page: PageRequest = page(LARGE_LIST),
+    }
+);
+
 /// `GET /accounts/{account_id}/iam/user_groups`.
 pub async fn list(
     State(s): State<AppState>,
     Authz(a): Authz,
-    q: Query,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::UserGroup>>> {
-    let request = q.page(LARGE_LIST)?;
     let filter = UserGroupFilter {
-        id: q.get("id").map(str::to_owned),
-        name: q.get("name").map(|n| n.trim().to_owned()),
-        fuzzy_name: q.get("fuzzyName").map(str::to_owned),
-        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+        id: q.id,
+        name: q.name,
+        fuzzy_name: q.fuzzy_name,
+        descending: q.descending,
     };
-    let result = s.app.list_user_groups(&a, &filter, request).await?;
+    let result = s.app.list_user_groups(&a, &filter, q.page).await?;
     let items = groups_out(&s.app, a.account(), &result.items).await?;
     Ok(page_items(&result, items))
 }
@@ -119,16 +145,15 @@ pub async fn list_members(
     State(s): State<AppState>,
     Authz(a): Authz,
     ApiPath(p): ApiPath<UserGroupPath>,
-    q: Query,
+    ApiQuery(q): ApiQuery<MembersQuery>,
 ) -> ApiResult<One<Vec<w::GroupMember>>> {
-    let request = q.page(LARGE_LIST)?;
     let filter = GroupMemberFilter {
-        fuzzy_email: q.get("fuzzyEmail").map(str::to_owned),
-        descending: q.one_of("direction", &["asc", "desc"])? == Some("desc"),
+        fuzzy_email: q.fuzzy_email,
+        descending: q.descending,
     };
     let result = s
         .app
-        .list_group_members(&a, &p.user_group_id, &filter, request)
+        .list_group_members(&a, &p.user_group_id, &filter, q.page)
         .await?;
     Ok(page(&result, convert::group_member))
 }

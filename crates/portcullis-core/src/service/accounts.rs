@@ -62,6 +62,7 @@ impl Portcullis {
         &self,
         principal: &Principal,
         name: Option<&str>,
+        descending: bool,
         page: PageRequest,
     ) -> CoreResult<Page<Account>> {
         let Some(user) = principal.user() else {
@@ -70,7 +71,9 @@ impl Portcullis {
                 message: "List accounts endpoint does not support account owned tokens.".into(),
             });
         };
-        self.store().list_accounts(Some(&user.id), name, page).await
+        self.store()
+            .list_accounts(Some(&user.id), name, descending, page)
+            .await
     }
 
     /// `GET /accounts/{id}`.

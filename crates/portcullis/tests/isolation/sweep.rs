@@ -346,7 +346,7 @@ fn probes_for(
                 },
                 false,
             );
-            for q in route.query {
+            for q in (route.query)() {
                 if let Some(v) = filter_value(route, q.name, a) {
                     push(
                         Slot::Attacker,
@@ -404,7 +404,7 @@ fn probes_for(
                 },
                 false,
             );
-            for q in route.query {
+            for q in (route.query)() {
                 if let Some(v) = filter_value(route, q.name, a) {
                     push(
                         Slot::NoAccount,
