@@ -17,40 +17,59 @@ use sqlx::QueryBuilder;
 
 use crate::backend::{Conn, Db, FOR_UPDATE};
 
-use crate::store::{db, limit_offset, ts, unique, user_from, SqlStore};
+use crate::store::{count, db, page_from, read_page, ts, unique, SqlStore, UserRow};
 
-type RgRow = (String, String, String, String, i64, i64);
-type UgRow = (String, String, String, i64, i64);
-type GmRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    bool,
-    i64,
-    i64,
-);
-
-const GM_COLS: &str = "m.id, m.status, g.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
-
-/// How to read one page of `total` ordered rows: pages in the second half are read backwards
-/// from the end (and reversed), so a page near the end costs what a page near the start costs.
-/// Returns `(backwards, limit, offset)`.
-pub(crate) fn page_plan(total: i64, limit: i64, offset: i64) -> (bool, i64, i64) {
-    if offset >= total || offset <= total / 2 {
-        return (false, limit, offset);
-    }
-    let from_end = total - offset - limit;
-    if from_end >= 0 {
-        (true, limit, from_end)
-    } else {
-        (true, limit + from_end, 0)
-    }
+/// A `resource_group` row (`RG_COLS`); its objects are read separately.
+#[derive(sqlx::FromRow)]
+struct RgRow {
+    id: String,
+    account_id: String,
+    name: String,
+    scope_key: String,
+    created_at: i64,
+    updated_at: i64,
 }
+
+/// A `user_group` row (`UG_COLS`); its policies are read separately.
+#[derive(sqlx::FromRow)]
+struct UgRow {
+    id: String,
+    account_id: String,
+    name: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A `user_group_member` row joined with its member and user (`GM_COLS`).
+#[derive(sqlx::FromRow)]
+struct GmRow {
+    member_id: String,
+    status: String,
+    added_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// A policy's holder: a member (with its email) or a user group (with its name).
+#[derive(sqlx::FromRow)]
+struct PolicyHolderRow {
+    member_id: Option<String>,
+    email: Option<String>,
+    user_group_id: Option<String>,
+    name: Option<String>,
+}
+
+/// A policy's holder and one of its permission groups.
+#[derive(sqlx::FromRow)]
+struct HolderRow {
+    #[sqlx(flatten)]
+    holder: PolicyHolderRow,
+    permission_group_id: String,
+}
+
+const RG_COLS: &str = "id, account_id, name, scope_key, created_at, updated_at";
+const UG_COLS: &str = "id, account_id, name, created_at, updated_at";
+const GM_COLS: &str = "m.id as member_id, m.status, g.created_at as added_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 
 /// A concurrent writer (another replica) took the name between the check and the write.
 fn name_unique(e: sqlx::Error, name: &str, account: &AccountId) -> CoreError {
@@ -76,45 +95,39 @@ fn like_pattern(needle: &str) -> String {
     out
 }
 
-fn group_member(r: GmRow) -> CoreResult<GroupMember> {
-    Ok(GroupMember {
-        status: MemberStatus::try_from(r.1.as_str())?,
-        member_id: MemberId::from_trusted(r.0),
-        added_on: ts(r.2),
-        user: user_from((r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10)),
-    })
+impl TryFrom<GmRow> for GroupMember {
+    type Error = CoreError;
+    fn try_from(r: GmRow) -> CoreResult<Self> {
+        Ok(GroupMember {
+            status: MemberStatus::try_from(r.status.as_str())?,
+            member_id: MemberId::from_trusted(r.member_id),
+            added_on: ts(r.added_at),
+            user: r.user.into(),
+        })
+    }
 }
 
 fn group_members(rows: Vec<GmRow>) -> CoreResult<Vec<GroupMember>> {
-    rows.into_iter().map(group_member).collect()
+    rows.into_iter().map(GroupMember::try_from).collect()
 }
 
-/// A policy's holder and one of its permission groups.
-type HolderRow = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
-
-/// The holder of a policy from its `member_id` (with email) or `user_group_id` (with name).
-fn holder_from(
-    member: Option<String>,
-    email: Option<String>,
-    group: Option<String>,
-    group_name: Option<String>,
-) -> Option<PolicyHolder> {
-    match (member, group) {
-        (Some(m), _) => Some(PolicyHolder::Member(
-            MemberId::from_trusted(m),
-            email.unwrap_or_default(),
-        )),
-        (None, Some(g)) => Some(PolicyHolder::UserGroup(
-            UserGroupId::from_trusted(g),
-            group_name.unwrap_or_default(),
-        )),
-        (None, None) => None,
+impl TryFrom<PolicyHolderRow> for PolicyHolder {
+    type Error = CoreError;
+    /// A policy belongs to exactly one member or user group (a CHECK in the schema).
+    fn try_from(r: PolicyHolderRow) -> CoreResult<Self> {
+        match (r.member_id, r.user_group_id) {
+            (Some(m), None) => Ok(PolicyHolder::Member(
+                MemberId::from_trusted(m),
+                r.email.unwrap_or_default(),
+            )),
+            (None, Some(g)) => Ok(PolicyHolder::UserGroup(
+                UserGroupId::from_trusted(g),
+                r.name.unwrap_or_default(),
+            )),
+            _ => Err(CoreError::Corrupt(
+                "policy: exactly one of member_id and user_group_id must be set".into(),
+            )),
+        }
     }
 }
 
@@ -134,7 +147,7 @@ impl SqlStore {
             q.push(" and o.resource_group_id in (");
             let mut sep = q.separated(", ");
             for r in &rows {
-                sep.push_bind(r.0.clone());
+                sep.push_bind(r.id.clone());
             }
             q.push(") order by o.resource_group_id, o.position");
             let found: Vec<(String, String)> =
@@ -146,13 +159,13 @@ impl SqlStore {
         Ok(rows
             .into_iter()
             .map(|r| ResourceGroup {
-                objects: objects.remove(&r.0).unwrap_or_default(),
-                id: ResourceGroupId::from_trusted(r.0),
-                account_id: AccountId::from_trusted(r.1),
-                name: r.2,
-                scope_key: r.3,
-                created_on: ts(r.4),
-                modified_on: ts(r.5),
+                objects: objects.remove(&r.id).unwrap_or_default(),
+                id: ResourceGroupId::from_trusted(r.id),
+                account_id: AccountId::from_trusted(r.account_id),
+                name: r.name,
+                scope_key: r.scope_key,
+                created_on: ts(r.created_at),
+                modified_on: ts(r.updated_at),
             })
             .collect())
     }
@@ -181,17 +194,17 @@ impl SqlStore {
         account: &AccountId,
         rows: Vec<UgRow>,
     ) -> CoreResult<Vec<UserGroup>> {
-        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut policies = Self::load_policies(conn, account, "user_group_id", &ids).await?;
         Ok(rows
             .into_iter()
             .map(|r| UserGroup {
-                policies: policies.remove(&r.0).unwrap_or_default(),
-                id: UserGroupId::from_trusted(r.0),
-                account_id: AccountId::from_trusted(r.1),
-                name: r.2,
-                created_on: ts(r.3),
-                modified_on: ts(r.4),
+                policies: policies.remove(&r.id).unwrap_or_default(),
+                id: UserGroupId::from_trusted(r.id),
+                account_id: AccountId::from_trusted(r.account_id),
+                name: r.name,
+                created_on: ts(r.created_at),
+                modified_on: ts(r.updated_at),
             })
             .collect())
     }
@@ -201,7 +214,8 @@ impl SqlStore {
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<Option<UserGroup>> {
-        let row: Option<UgRow> = sqlx::query_as("select id, account_id, name, created_at, updated_at from user_group where id = $1 and account_id = $2")
+        let sql = format!("select {UG_COLS} from user_group where id = $1 and account_id = $2");
+        let row: Option<UgRow> = sqlx::query_as(&sql)
             .bind(id.as_str())
             .bind(account.as_str())
             .fetch_optional(&mut *conn)
@@ -374,9 +388,9 @@ impl ResourceGroupStore for SqlStore {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let mut q = QueryBuilder::<Db>::new(
-            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
-        );
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "select {RG_COLS} from resource_group where account_id = "
+        ));
         q.push_bind(account.as_str().to_owned());
         q.push(" and id in (");
         let mut sep = q.separated(", ");
@@ -395,9 +409,9 @@ impl ResourceGroupStore for SqlStore {
         name: Option<&str>,
     ) -> CoreResult<Vec<ResourceGroup>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let mut q = QueryBuilder::<Db>::new(
-            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where account_id = ",
-        );
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "select {RG_COLS} from resource_group where account_id = "
+        ));
         q.push_bind(account.as_str().to_owned());
         if let Some(id) = id {
             q.push(" and id = ");
@@ -471,10 +485,8 @@ impl ResourceGroupStore for SqlStore {
                 // Dropping the transaction rolls the update back.
                 return Ok(ResourceGroupUpdate::Incompatible(
                     rows.into_iter()
-                        .filter_map(|(mid, email, gid, gname, pg)| {
-                            holder_from(mid, email, gid, gname).map(|h| (h, pg))
-                        })
-                        .collect(),
+                        .map(|r| Ok((PolicyHolder::try_from(r.holder)?, r.permission_group_id)))
+                        .collect::<CoreResult<_>>()?,
                 ));
             }
         }
@@ -500,7 +512,7 @@ impl ResourceGroupStore for SqlStore {
         if exists.is_none() {
             return Ok(ResourceGroupDeletion::NotFound);
         }
-        let users: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let users: Vec<PolicyHolderRow> = sqlx::query_as(
             "select distinct p.member_id, u.email, p.user_group_id, g.name from policy_resource_group r \
              join policy p on p.id = r.policy_id \
              left join member m on m.id = p.member_id left join app_user u on u.id = m.user_id \
@@ -515,8 +527,8 @@ impl ResourceGroupStore for SqlStore {
         if !users.is_empty() {
             let holders = users
                 .into_iter()
-                .filter_map(|(mid, email, gid, gname)| holder_from(mid, email, gid, gname))
-                .collect();
+                .map(PolicyHolder::try_from)
+                .collect::<CoreResult<_>>()?;
             return Ok(ResourceGroupDeletion::InUse(holders));
         }
         sqlx::query("delete from resource_group where id = $1 and account_id = $2")
@@ -570,34 +582,20 @@ impl UserGroupStore for SqlStore {
                     .map_err(db)?;
             row.map_or(0, |r| r.0)
         } else {
-            build("count(*)")
-                .build_query_as::<(i64,)>()
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?
-                .0
+            count(&mut conn, &build).await?
         };
-        let (limit, offset) = limit_offset(page);
-        let (backwards, limit, offset) = page_plan(total, limit, offset);
-        let dir = if filter.descending != backwards {
-            "desc"
-        } else {
-            "asc"
-        };
-        let mut q = build("id, account_id, name, created_at, updated_at");
-        q.push(format!(" order by name_folded {dir}, id {dir} limit "));
-        q.push_bind(limit);
-        q.push(" offset ");
-        q.push_bind(offset);
-        let mut rows: Vec<UgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        if backwards {
-            rows.reverse();
-        }
-        Ok(Page {
-            items: Self::ug_from_rows(&mut conn, account, rows).await?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let rows: Vec<UgRow> = read_page(
+            &mut conn,
+            &build,
+            UG_COLS,
+            &["name_folded", "id"],
+            filter.descending,
+            total,
+            page,
+        )
+        .await?;
+        let items = Self::ug_from_rows(&mut conn, account, rows).await?;
+        Ok(page_from(items, total, page))
     }
 
     async fn get_user_group(
@@ -765,34 +763,19 @@ impl UserGroupStore for SqlStore {
             .map_err(db)?;
             n
         } else {
-            build("count(*)")
-                .build_query_as::<(i64,)>()
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?
-                .0
+            count(&mut conn, &build).await?
         };
-        let (limit, offset) = limit_offset(page);
-        let (backwards, limit, offset) = page_plan(total, limit, offset);
-        let dir = if filter.descending != backwards {
-            "desc"
-        } else {
-            "asc"
-        };
-        let mut q = build(GM_COLS);
-        q.push(format!(" order by g.email {dir}, g.member_id {dir} limit "));
-        q.push_bind(limit);
-        q.push(" offset ");
-        q.push_bind(offset);
-        let mut rows: Vec<GmRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        if backwards {
-            rows.reverse();
-        }
-        Ok(Some(Page {
-            items: group_members(rows)?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        }))
+        let rows: Vec<GmRow> = read_page(
+            &mut conn,
+            &build,
+            GM_COLS,
+            &["g.email", "g.member_id"],
+            filter.descending,
+            total,
+            page,
+        )
+        .await?;
+        Ok(Some(page_from(group_members(rows)?, total, page)))
     }
 
     async fn get_group_member(
@@ -899,7 +882,7 @@ impl UserGroupStore for SqlStore {
 
 #[cfg(test)]
 mod tests {
-    use super::page_plan;
+    use crate::store::page_plan;
 
     #[test]
     fn pages_near_the_end_are_read_backwards() {

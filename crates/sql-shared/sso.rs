@@ -10,38 +10,48 @@ use portcullis_core::time::Timestamp;
 use crate::backend::SKIP_LOCKED;
 use crate::store::{db, ts, unique, SqlStore};
 
-type SsoRow = (
-    String,
-    String,
-    String,
-    bool,
-    bool,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i64,
-    i64,
-);
+/// An `sso_connector` row (`SSO_COLS`).
+#[derive(sqlx::FromRow)]
+struct SsoRow {
+    id: String,
+    account_id: String,
+    email_domain: String,
+    enabled: bool,
+    use_fedramp_language: bool,
+    code: String,
+    status: String,
+    pending_since: Option<i64>,
+    next_check_at: Option<i64>,
+    dns_failures: i64,
+    created_at: i64,
+    updated_at: i64,
+}
 
 const SSO_COLS: &str = "id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at";
 
-fn sso_from(r: SsoRow) -> CoreResult<SsoConnector> {
-    Ok(SsoConnector {
-        status: SsoStatus::try_from(r.6.as_str())?,
-        id: SsoConnectorId::from_trusted(r.0),
-        account_id: AccountId::from_trusted(r.1),
-        email_domain: r.2,
-        enabled: r.3,
-        use_fedramp_language: r.4,
-        code: r.5,
-        pending_since: r.7.map(ts),
-        next_check_at: r.8.map(ts),
-        dns_failures: u32::try_from(r.9).unwrap_or(0),
-        created_on: ts(r.10),
-        updated_on: ts(r.11),
-    })
+impl TryFrom<SsoRow> for SsoConnector {
+    type Error = CoreError;
+    fn try_from(r: SsoRow) -> CoreResult<Self> {
+        Ok(SsoConnector {
+            status: SsoStatus::try_from(r.status.as_str())?,
+            dns_failures: u32::try_from(r.dns_failures).map_err(|_| {
+                CoreError::Corrupt(format!(
+                    "sso_connector {}: dns_failures {} is out of range",
+                    r.id, r.dns_failures
+                ))
+            })?,
+            id: SsoConnectorId::from_trusted(r.id),
+            account_id: AccountId::from_trusted(r.account_id),
+            email_domain: r.email_domain,
+            enabled: r.enabled,
+            use_fedramp_language: r.use_fedramp_language,
+            code: r.code,
+            pending_since: r.pending_since.map(ts),
+            next_check_at: r.next_check_at.map(ts),
+            created_on: ts(r.created_at),
+            updated_on: ts(r.updated_at),
+        })
+    }
 }
 
 fn conflict(e: sqlx::Error, c: &SsoConnector) -> CoreError {
@@ -68,7 +78,7 @@ impl SsoStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        rows.into_iter().map(sso_from).collect()
+        rows.into_iter().map(SsoConnector::try_from).collect()
     }
 
     async fn get_sso(
@@ -83,7 +93,7 @@ impl SsoStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.map(sso_from).transpose()
+        row.map(SsoConnector::try_from).transpose()
     }
 
     async fn create_sso(&self, c: &SsoConnector) -> CoreResult<()> {
@@ -166,14 +176,14 @@ impl SsoStore for SqlStore {
                 "update sso_connector set lease_until = $1 where id = $2 and account_id = $3",
             )
             .bind(lease_until.micros())
-            .bind(&r.0)
-            .bind(&r.1)
+            .bind(&r.id)
+            .bind(&r.account_id)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
-        rows.into_iter().map(sso_from).collect()
+        rows.into_iter().map(SsoConnector::try_from).collect()
     }
 
     async fn record_sso_check(&self, c: &SsoConnector) -> CoreResult<bool> {

@@ -78,73 +78,101 @@ pub struct SqlStore {
     pub(crate) feed: crate::backend::Feed,
 }
 
-type AccountRow = (String, String, String, bool, Option<String>, i64);
-type UserRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    bool,
-    i64,
-    i64,
-);
-type MemberRow = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    bool,
-    i64,
-    i64,
-);
-type TokenRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-);
+/// An `account` row (`ACCOUNT_COLS`).
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    name: String,
+    #[sqlx(rename = "type")]
+    account_type: String,
+    enforce_twofactor: bool,
+    abuse_contact_email: Option<String>,
+    created_at: i64,
+}
+
+/// An `app_user` row (`USER_COLS`; also the user part of member rows).
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    two_factor_enabled: bool,
+    is_operator: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A user with its key hash.
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    api_key_hash: Option<String>,
+}
+
+/// A `member` row joined with its user (`MEMBER_COLS`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    member_id: String,
+    account_id: String,
+    status: String,
+    member_created_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// An `api_token` row (`TOKEN_COLS`).
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    account_id: Option<String>,
+    user_id: Option<String>,
+    name: String,
+    status: String,
+    issued_at: i64,
+    modified_at: i64,
+    last_used_at: Option<i64>,
+    not_before: Option<i64>,
+    expires_at: Option<i64>,
+    condition_json: String,
+    policies_json: String,
+    secret_hash: String,
+}
 
 const ACCOUNT_COLS: &str =
     "a.id, a.name, a.type, a.enforce_twofactor, a.abuse_contact_email, a.created_at";
-const MEMBER_COLS: &str = "m.id, m.account_id, m.status, m.created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+pub(crate) const USER_COLS: &str =
+    "u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+const MEMBER_COLS: &str = "m.id as member_id, m.account_id, m.status, m.created_at as member_created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
 
-fn account_from(r: AccountRow) -> CoreResult<Account> {
-    Ok(Account {
-        account_type: AccountType::try_from(r.2.as_str())?,
-        id: AccountId::from_trusted(r.0),
-        name: r.1,
-        enforce_twofactor: r.3,
-        abuse_contact_email: r.4,
-        created_on: ts(r.5),
-    })
+impl TryFrom<AccountRow> for Account {
+    type Error = CoreError;
+    fn try_from(r: AccountRow) -> CoreResult<Self> {
+        Ok(Account {
+            account_type: AccountType::try_from(r.account_type.as_str())?,
+            id: AccountId::from_trusted(r.id),
+            name: r.name,
+            enforce_twofactor: r.enforce_twofactor,
+            abuse_contact_email: r.abuse_contact_email,
+            created_on: ts(r.created_at),
+        })
+    }
 }
 
-pub(crate) fn user_from(r: UserRow) -> User {
-    User {
-        id: UserId::from_trusted(r.0),
-        email: r.1,
-        first_name: r.2,
-        last_name: r.3,
-        two_factor_enabled: r.4,
-        operator: r.5,
-        created_on: ts(r.6),
-        modified_on: ts(r.7),
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId::from_trusted(r.id),
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            two_factor_enabled: r.two_factor_enabled,
+            operator: r.is_operator,
+            created_on: ts(r.created_at),
+            modified_on: ts(r.updated_at),
+        }
     }
 }
 
@@ -240,36 +268,46 @@ fn policies_from_json(id: &str, s: &str) -> CoreResult<Vec<TokenPolicy>> {
         .collect()
 }
 
-/// Decodes a token row; fails closed (a token that cannot be read cannot be used).
-fn token_from(r: TokenRow) -> CoreResult<(ApiToken, String)> {
-    let owner = match (r.1, r.2) {
-        (Some(a), None) => TokenOwner::Account(AccountId::from_trusted(a)),
-        (None, Some(u)) => TokenOwner::User(UserId::from_trusted(u)),
-        _ => {
-            return Err(CoreError::Corrupt(format!(
-                "api_token {}: exactly one of account_id and user_id must be set",
-                r.0
-            )))
-        }
-    };
-    let condition = condition_from_json(&r.0, &r.10)?;
-    let policies = policies_from_json(&r.0, &r.11)?;
-    Ok((
-        ApiToken {
-            state: TokenState::try_from(r.4.as_str())?,
-            id: TokenId::from_trusted(r.0),
-            owner,
-            name: r.3,
-            issued_on: ts(r.5),
-            modified_on: ts(r.6),
-            last_used_on: r.7.map(ts),
-            not_before: r.8.map(ts),
-            expires_on: r.9.map(ts),
-            condition,
-            policies,
-        },
-        r.12,
-    ))
+/// A token row decoded, with its stored secret hash; fails closed (a token that cannot be
+/// read cannot be used).
+struct StoredToken(ApiToken, String);
+
+impl TryFrom<TokenRow> for StoredToken {
+    type Error = CoreError;
+    fn try_from(r: TokenRow) -> CoreResult<Self> {
+        let owner = match (r.account_id, r.user_id) {
+            (Some(a), None) => TokenOwner::Account(AccountId::from_trusted(a)),
+            (None, Some(u)) => TokenOwner::User(UserId::from_trusted(u)),
+            _ => {
+                return Err(CoreError::Corrupt(format!(
+                    "api_token {}: exactly one of account_id and user_id must be set",
+                    r.id
+                )))
+            }
+        };
+        let condition = condition_from_json(&r.id, &r.condition_json)?;
+        let policies = policies_from_json(&r.id, &r.policies_json)?;
+        Ok(StoredToken(
+            ApiToken {
+                state: TokenState::try_from(r.status.as_str())?,
+                id: TokenId::from_trusted(r.id),
+                owner,
+                name: r.name,
+                issued_on: ts(r.issued_at),
+                modified_on: ts(r.modified_at),
+                last_used_on: r.last_used_at.map(ts),
+                not_before: r.not_before.map(ts),
+                expires_on: r.expires_at.map(ts),
+                condition,
+                policies,
+            },
+            r.secret_hash,
+        ))
+    }
+}
+
+fn token_from(r: TokenRow) -> CoreResult<ApiToken> {
+    StoredToken::try_from(r).map(|t| t.0)
 }
 
 fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
@@ -421,17 +459,19 @@ impl SqlStore {
         account: &AccountId,
         rows: Vec<MemberRow>,
     ) -> CoreResult<Vec<Member>> {
-        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
         let mut grants = Self::load_grants(conn, account, &ids).await?;
         rows.into_iter()
             .map(|r| {
-                let g = grants.remove(&r.0).unwrap_or(Grants::Roles(Vec::new()));
+                let g = grants
+                    .remove(&r.member_id)
+                    .unwrap_or(Grants::Roles(Vec::new()));
                 Ok(Member {
-                    status: MemberStatus::try_from(r.2.as_str())?,
-                    id: MemberId::from_trusted(r.0),
-                    account_id: AccountId::from_trusted(r.1),
-                    created_on: ts(r.3),
-                    user: user_from((r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11)),
+                    status: MemberStatus::try_from(r.status.as_str())?,
+                    id: MemberId::from_trusted(r.member_id),
+                    account_id: AccountId::from_trusted(r.account_id),
+                    created_on: ts(r.member_created_at),
+                    user: r.user.into(),
                     grants: g,
                 })
             })
@@ -698,11 +738,78 @@ impl SqlStore {
     }
 }
 
-pub(crate) fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (
-        i64::try_from(page.per_page).unwrap_or(i64::MAX),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
+/// How to read one page of `total` ordered rows: pages in the second half are read backwards
+/// from the end (and reversed), so a page near the end costs what a page near the start costs.
+/// Returns `(backwards, limit, offset)`.
+pub(crate) fn page_plan(total: i64, limit: i64, offset: i64) -> (bool, i64, i64) {
+    if offset >= total || offset <= total / 2 {
+        return (false, limit, offset);
+    }
+    let from_end = total - offset - limit;
+    if from_end >= 0 {
+        (true, limit, from_end)
+    } else {
+        (true, limit + from_end, 0)
+    }
+}
+
+/// One page of an ordered list, the one way every list is read. `build(select)` gives the
+/// filtered query for a select list; `total` is the number of matching rows (counted, or kept
+/// in a counter); `order` are the ordering expressions, each sorted `descending` or not, the
+/// last of them unique. Pages in the second half are read backwards (see [`page_plan`]).
+pub(crate) async fn read_page<'q, R>(
+    conn: &mut Conn,
+    build: impl Fn(&str) -> QueryBuilder<'q, Db>,
+    select: &str,
+    order: &[&str],
+    descending: bool,
+    total: i64,
+    page: PageRequest,
+) -> CoreResult<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let limit = i64::try_from(page.per_page).unwrap_or(i64::MAX);
+    let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+    let (backwards, limit, offset) = page_plan(total, limit, offset);
+    let dir = if descending != backwards {
+        "desc"
+    } else {
+        "asc"
+    };
+    let mut q = build(select);
+    let order: Vec<String> = order.iter().map(|o| format!("{o} {dir}")).collect();
+    q.push(format!(" order by {} limit ", order.join(", ")));
+    q.push_bind(limit);
+    q.push(" offset ");
+    q.push_bind(offset);
+    let mut rows: Vec<R> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The number of rows `build("count(*)")` matches.
+pub(crate) async fn count<'q>(
+    conn: &mut Conn,
+    build: impl Fn(&str) -> QueryBuilder<'q, Db>,
+) -> CoreResult<i64> {
+    let (n,): (i64,) = build("count(*)")
+        .build_query_as()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(n)
+}
+
+/// A page of items with its total.
+pub(crate) fn page_from<T>(items: Vec<T>, total: i64, request: PageRequest) -> Page<T> {
+    Page {
+        items,
+        total: u64::try_from(total).unwrap_or(0),
+        request,
+    }
 }
 
 #[async_trait]
@@ -724,7 +831,7 @@ impl AccountStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.map(account_from).transpose()
+        row.map(Account::try_from).transpose()
     }
 
     async fn list_accounts(
@@ -748,27 +855,23 @@ impl AccountStore for SqlStore {
             }
             q
         };
-        let (total,): (i64,) = build("count(*)")
-            .build_query_as()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        let mut q = build(ACCOUNT_COLS);
-        let (limit, offset) = limit_offset(page);
-        let dir = if descending { "desc" } else { "asc" };
-        q.push(format!(" order by lower(a.name) {dir}, a.id {dir} limit "));
-        q.push_bind(limit);
-        q.push(" offset ");
-        q.push_bind(offset);
-        let rows: Vec<AccountRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(account_from)
-                .collect::<CoreResult<_>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let total = count(&mut conn, &build).await?;
+        let rows: Vec<AccountRow> = read_page(
+            &mut conn,
+            &build,
+            ACCOUNT_COLS,
+            &["lower(a.name)", "a.id"],
+            descending,
+            total,
+            page,
+        )
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(Account::try_from)
+            .collect::<CoreResult<_>>()?;
+        Ok(page_from(items, total, page))
     }
 
     async fn update_account(
@@ -803,7 +906,7 @@ impl AccountStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        let account = account_from(row)?;
+        let account = Account::try_from(row)?;
         self.commit(tx, &[Change::Account(id.clone())]).await?;
         Ok(Some(account))
     }
@@ -875,34 +978,25 @@ impl AccountStore for SqlStore {
 #[async_trait]
 impl UserStore for SqlStore {
     async fn get_user(&self, id: &UserId) -> CoreResult<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at from app_user where id = $1")
+        let sql = format!("select {USER_COLS} from app_user u where u.id = $1");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(user_from))
+        Ok(row.map(User::from))
     }
 
     async fn user_credentials(&self, email: &str) -> CoreResult<Option<UserCredentials>> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            bool,
-            bool,
-            i64,
-            i64,
-            Option<String>,
-        );
-        let row: Option<Row> = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at, api_key_hash from app_user where email = $1")
+        let sql = format!("select {USER_COLS}, u.api_key_hash from app_user u where u.email = $1");
+        let row: Option<CredentialsRow> = sqlx::query_as(&sql)
             .bind(email)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
         Ok(row.map(|r| UserCredentials {
-            user: user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7)),
-            api_key_hash: r.8,
+            user: r.user.into(),
+            api_key_hash: r.api_key_hash,
         }))
     }
 
@@ -924,7 +1018,8 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let row: UserRow = sqlx::query_as("select id, email, first_name, last_name, two_factor_enabled, is_operator, created_at, updated_at from app_user where id = $1")
+        let sql = format!("select {USER_COLS} from app_user u where u.id = $1");
+        let row: UserRow = sqlx::query_as(&sql)
             .bind(&id)
             .fetch_one(&mut *tx)
             .await
@@ -932,7 +1027,7 @@ impl UserStore for SqlStore {
         // The user (e.g. its operator flag) is part of every cached membership of theirs, in
         // accounts this write does not name: a rare operator action, so everything is dropped.
         self.commit(tx, &[Change::Everything]).await?;
-        Ok(user_from(row))
+        Ok(User::from(row))
     }
 }
 
@@ -984,32 +1079,25 @@ impl MemberStore for SqlStore {
             }
             q
         };
-        let (total,): (i64,) = build("count(*)")
-            .build_query_as()
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let col = match filter.order {
-            MemberOrder::Email => "u.email",
-            MemberOrder::FirstName => "coalesce(u.first_name, '')",
-            MemberOrder::LastName => "coalesce(u.last_name, '')",
-            MemberOrder::Status => "m.status",
+        let total = count(&mut conn, &build).await?;
+        let first = match filter.order {
+            MemberOrder::Email => "lower(u.email)",
+            MemberOrder::FirstName => "lower(coalesce(u.first_name, ''))",
+            MemberOrder::LastName => "lower(coalesce(u.last_name, ''))",
+            MemberOrder::Status => "lower(m.status)",
         };
-        let dir = if filter.descending { "desc" } else { "asc" };
-        let mut q = build(MEMBER_COLS);
-        let (limit, offset) = limit_offset(page);
-        q.push(format!(
-            " order by lower({col}) {dir}, u.email {dir}, m.id {dir} limit "
-        ));
-        q.push_bind(limit);
-        q.push(" offset ");
-        q.push_bind(offset);
-        let rows: Vec<MemberRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        Ok(Page {
-            items: Self::members_from_rows(&mut conn, account, rows).await?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let rows: Vec<MemberRow> = read_page(
+            &mut conn,
+            &build,
+            MEMBER_COLS,
+            &[first, "u.email", "m.id"],
+            filter.descending,
+            total,
+            page,
+        )
+        .await?;
+        let items = Self::members_from_rows(&mut conn, account, rows).await?;
+        Ok(page_from(items, total, page))
     }
 
     async fn update_member(
@@ -1108,7 +1196,7 @@ impl TokenStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(token_from).transpose()?.map(|t| t.0))
+        row.map(token_from).transpose()
     }
 
     async fn list_tokens(
@@ -1117,29 +1205,29 @@ impl TokenStore for SqlStore {
         page: PageRequest,
     ) -> CoreResult<Page<ApiToken>> {
         let (col, val) = owner_cols(owner);
-        let (total,): (i64,) =
-            sqlx::query_as(&format!("select count(*) from api_token where {col} = $1"))
-                .bind(val)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
-        let (limit, offset) = limit_offset(page);
-        let sql = format!("select {TOKEN_COLS} from api_token where {col} = $1 order by lower(name), id limit $2 offset $3");
-        let rows: Vec<TokenRow> = sqlx::query_as(&sql)
-            .bind(val)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(|r| token_from(r).map(|t| t.0))
-                .collect::<CoreResult<_>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let build = |select: &str| {
+            let mut q =
+                QueryBuilder::<Db>::new(format!("select {select} from api_token where {col} = "));
+            q.push_bind(val.to_owned());
+            q
+        };
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let total = count(&mut conn, &build).await?;
+        let rows: Vec<TokenRow> = read_page(
+            &mut conn,
+            &build,
+            TOKEN_COLS,
+            &["lower(name)", "id"],
+            false,
+            total,
+            page,
+        )
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(token_from)
+            .collect::<CoreResult<_>>()?;
+        Ok(page_from(items, total, page))
     }
 
     async fn update_token(&self, t: &ApiToken) -> CoreResult<bool> {
@@ -1217,7 +1305,7 @@ impl TokenStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.map(token_from).transpose()?.map(|t| t.0))
+        row.map(token_from).transpose()
     }
 
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>> {
@@ -1227,7 +1315,8 @@ impl TokenStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.map(token_from).transpose()
+        row.map(|r| StoredToken::try_from(r).map(|t| (t.0, t.1)))
+            .transpose()
     }
 
     async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()> {
