@@ -2,7 +2,7 @@
 //! permission key it requires. The router and the OpenAPI document are both built from it, so
 //! neither can forget a route.
 
-use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use portcullis_wire::body as w;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
@@ -54,7 +54,7 @@ pub enum Shape {
 
 /// One route.
 pub struct Route {
-    /// HTTP method (upper case).
+    /// HTTP method (upper case); the handler is routed for it.
     pub method: &'static str,
     /// Full path, with `{param}` segments.
     pub path: &'static str,
@@ -72,8 +72,8 @@ pub struct Route {
     pub body: Option<(SchemaFn, bool)>,
     /// Result shape.
     pub result: Shape,
-    /// The axum handler.
-    pub handler: fn() -> MethodRouter<AppState>,
+    /// The axum handler, routed for `method` (so the method is written once, above).
+    pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
 macro_rules! p {
@@ -94,7 +94,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Health>),
-        handler: || get(meta::healthz),
+        handler: |m| on(m, meta::healthz),
     },
     Route {
         method: "GET",
@@ -106,7 +106,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Health>),
-        handler: || get(meta::readyz),
+        handler: |m| on(m, meta::readyz),
     },
     Route {
         method: "GET",
@@ -118,7 +118,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Str,
-        handler: || get(meta::openapi),
+        handler: |m| on(m, meta::openapi),
     },
     // Permission groups.
     Route {
@@ -131,7 +131,7 @@ pub static ROUTES: &[Route] = &[
         query: permission_groups::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::PermissionGroup>),
-        handler: || get(permission_groups::list),
+        handler: |m| on(m, permission_groups::list),
     },
     Route {
         method: "GET",
@@ -143,7 +143,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::PermissionGroup>),
-        handler: || get(permission_groups::get),
+        handler: |m| on(m, permission_groups::get),
     },
     // Resource groups.
     Route {
@@ -156,7 +156,7 @@ pub static ROUTES: &[Route] = &[
         query: resource_groups::ListQuery::params,
         body: None,
         result: Shape::Array(schema::<w::ResourceGroup>),
-        handler: || get(resource_groups::list),
+        handler: |m| on(m, resource_groups::list),
     },
     Route {
         method: "POST",
@@ -168,7 +168,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::ResourceGroupCreate>, false)),
         result: Shape::Object(schema::<w::ResourceGroup>),
-        handler: || post(resource_groups::create),
+        handler: |m| on(m, resource_groups::create),
     },
     Route {
         method: "GET",
@@ -180,7 +180,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::ResourceGroup>),
-        handler: || get(resource_groups::get),
+        handler: |m| on(m, resource_groups::get),
     },
     Route {
         method: "PUT",
@@ -192,7 +192,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::ResourceGroupUpdate>, false)),
         result: Shape::Object(schema::<w::ResourceGroup>),
-        handler: || put(resource_groups::update),
+        handler: |m| on(m, resource_groups::update),
     },
     Route {
         method: "DELETE",
@@ -204,7 +204,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(resource_groups::delete),
+        handler: |m| on(m, resource_groups::delete),
     },
     // User groups.
     Route {
@@ -217,7 +217,7 @@ pub static ROUTES: &[Route] = &[
         query: user_groups::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::UserGroup>),
-        handler: || get(user_groups::list),
+        handler: |m| on(m, user_groups::list),
     },
     Route {
         method: "POST",
@@ -229,7 +229,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::UserGroupCreate>, false)),
         result: Shape::Object(schema::<w::UserGroup>),
-        handler: || post(user_groups::create),
+        handler: |m| on(m, user_groups::create),
     },
     Route {
         method: "GET",
@@ -241,7 +241,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::UserGroup>),
-        handler: || get(user_groups::get),
+        handler: |m| on(m, user_groups::get),
     },
     Route {
         method: "PUT",
@@ -253,7 +253,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::UserGroupUpdate>, false)),
         result: Shape::Object(schema::<w::UserGroup>),
-        handler: || put(user_groups::update),
+        handler: |m| on(m, user_groups::update),
     },
     Route {
         method: "DELETE",
@@ -265,7 +265,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(user_groups::delete),
+        handler: |m| on(m, user_groups::delete),
     },
     Route {
         method: "GET",
@@ -277,7 +277,7 @@ pub static ROUTES: &[Route] = &[
         query: user_groups::MembersQuery::params,
         body: None,
         result: Shape::Page(schema::<w::GroupMember>),
-        handler: || get(user_groups::list_members),
+        handler: |m| on(m, user_groups::list_members),
     },
     Route {
         method: "POST",
@@ -289,7 +289,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::IdRef>, true)),
         result: Shape::Array(schema::<w::GroupMember>),
-        handler: || post(user_groups::add_members),
+        handler: |m| on(m, user_groups::add_members),
     },
     Route {
         method: "PUT",
@@ -301,7 +301,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::IdRef>, true)),
         result: Shape::Array(schema::<w::GroupMember>),
-        handler: || put(user_groups::replace_members),
+        handler: |m| on(m, user_groups::replace_members),
     },
     Route {
         method: "GET",
@@ -313,7 +313,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::GroupMemberDetail>),
-        handler: || get(user_groups::get_member),
+        handler: |m| on(m, user_groups::get_member),
     },
     Route {
         method: "DELETE",
@@ -325,18 +325,18 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::GroupMember>),
-        handler: || delete(user_groups::remove_member),
+        handler: |m| on(m, user_groups::remove_member),
     },
     // SSO connectors.
-    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-list", summary: "List SSO connectors (the whole list, one page)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: query::none, body: None, result: Shape::Array(schema::<w::SsoConnector>), handler: || get(sso::list) },
-    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-create", summary: "Create an SSO connector (verification begins at once unless begin_verification is false)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: Some((schema::<w::SsoCreate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: || post(sso::create) },
-    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-get", summary: "SSO connector details", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: query::none, body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: || get(sso::get) },
-    Route { method: "PATCH", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-update", summary: "Enable/disable (enable only once verified) or change FedRAMP wording", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: Some((schema::<w::SsoUpdate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: || patch(sso::update) },
-    Route { method: "DELETE", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-delete", summary: "Delete an SSO connector", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: || delete(sso::delete) },
-    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"), operation_id: "sso-connectors-begin-verification", summary: "Look the TXT record up now; verified if found, else pending with a new window", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: || post(sso::begin_verification) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-list", summary: "List SSO connectors (the whole list, one page)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: query::none, body: None, result: Shape::Array(schema::<w::SsoConnector>), handler: |m| on(m, sso::list) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors"), operation_id: "sso-connectors-create", summary: "Create an SSO connector (verification begins at once unless begin_verification is false)", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: Some((schema::<w::SsoCreate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::create) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-get", summary: "SSO connector details", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:read"), query: query::none, body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::get) },
+    Route { method: "PATCH", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-update", summary: "Enable/disable (enable only once verified) or change FedRAMP wording", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: Some((schema::<w::SsoUpdate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::update) },
+    Route { method: "DELETE", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-delete", summary: "Delete an SSO connector", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, sso::delete) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"), operation_id: "sso-connectors-begin-verification", summary: "Look the TXT record up now; verified if found, else pending with a new window", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::begin_verification) },
     // Decisions (Portcullis extension).
-    Route { method: "POST", path: p!("/accounts/{account_id}/iam/authorize"), operation_id: "iam-authorize", summary: "Decide up to 1,000 (permission, resource) checks for a member or token, with explanations (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.iam.authorize"), query: query::none, body: Some((schema::<w::AuthorizeRequest>, false)), result: Shape::Array(schema::<w::AuthorizeDecision>), handler: || post(authorize::authorize) },
-    Route { method: "GET", path: p!("/accounts/{account_id}/members/{member_id}/effective_policies"), operation_id: "account-members-effective-policies", summary: "A member's effective policies: own, roles and user groups (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.account.member.read"), query: query::none, body: None, result: Shape::Object(schema::<w::EffectivePolicies>), handler: || get(authorize::effective_policies) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/iam/authorize"), operation_id: "iam-authorize", summary: "Decide up to 1,000 (permission, resource) checks for a member or token, with explanations (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.iam.authorize"), query: query::none, body: Some((schema::<w::AuthorizeRequest>, false)), result: Shape::Array(schema::<w::AuthorizeDecision>), handler: |m| on(m, authorize::authorize) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/members/{member_id}/effective_policies"), operation_id: "account-members-effective-policies", summary: "A member's effective policies: own, roles and user groups (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.account.member.read"), query: query::none, body: None, result: Shape::Object(schema::<w::EffectivePolicies>), handler: |m| on(m, authorize::effective_policies) },
     // Accounts.
     Route {
         method: "GET",
@@ -348,7 +348,7 @@ pub static ROUTES: &[Route] = &[
         query: accounts::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::Account>),
-        handler: || get(accounts::list),
+        handler: |m| on(m, accounts::list),
     },
     Route {
         method: "POST",
@@ -360,7 +360,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::AccountCreate>, false)),
         result: Shape::Object(schema::<w::Account>),
-        handler: || post(accounts::create),
+        handler: |m| on(m, accounts::create),
     },
     Route {
         method: "GET",
@@ -372,7 +372,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Account>),
-        handler: || get(accounts::get),
+        handler: |m| on(m, accounts::get),
     },
     Route {
         method: "PUT",
@@ -384,7 +384,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::AccountUpdate>, false)),
         result: Shape::Object(schema::<w::Account>),
-        handler: || put(accounts::update),
+        handler: |m| on(m, accounts::update),
     },
     Route {
         method: "DELETE",
@@ -396,7 +396,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(accounts::delete),
+        handler: |m| on(m, accounts::delete),
     },
     // Members.
     Route {
@@ -409,7 +409,7 @@ pub static ROUTES: &[Route] = &[
         query: members::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::Member>),
-        handler: || get(members::list),
+        handler: |m| on(m, members::list),
     },
     Route {
         method: "POST",
@@ -421,7 +421,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::MemberCreate>, false)),
         result: Shape::Object(schema::<w::Member>),
-        handler: || post(members::create),
+        handler: |m| on(m, members::create),
     },
     Route {
         method: "GET",
@@ -433,7 +433,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Member>),
-        handler: || get(members::get),
+        handler: |m| on(m, members::get),
     },
     Route {
         method: "PUT",
@@ -445,7 +445,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::MemberUpdate>, false)),
         result: Shape::Object(schema::<w::Member>),
-        handler: || put(members::update),
+        handler: |m| on(m, members::update),
     },
     Route {
         method: "DELETE",
@@ -457,7 +457,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(members::delete),
+        handler: |m| on(m, members::delete),
     },
     // Account-owned tokens.
     Route {
@@ -470,7 +470,7 @@ pub static ROUTES: &[Route] = &[
         query: tokens::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::Token>),
-        handler: || get(tokens::list),
+        handler: |m| on(m, tokens::list),
     },
     Route {
         method: "POST",
@@ -482,7 +482,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::TokenCreate>, false)),
         result: Shape::Object(schema::<w::TokenCreated>),
-        handler: || post(tokens::create),
+        handler: |m| on(m, tokens::create),
     },
     Route {
         method: "GET",
@@ -494,7 +494,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::TokenVerify>),
-        handler: || get(tokens::verify),
+        handler: |m| on(m, tokens::verify),
     },
     Route {
         method: "GET",
@@ -506,7 +506,7 @@ pub static ROUTES: &[Route] = &[
         query: permission_groups::TokenGroupsQuery::params,
         body: None,
         result: Shape::Array(schema::<w::TokenPermissionGroup>),
-        handler: || get(permission_groups::account_token_groups),
+        handler: |m| on(m, permission_groups::account_token_groups),
     },
     Route {
         method: "GET",
@@ -518,7 +518,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Token>),
-        handler: || get(tokens::get),
+        handler: |m| on(m, tokens::get),
     },
     Route {
         method: "PUT",
@@ -530,7 +530,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::TokenUpdate>, false)),
         result: Shape::Object(schema::<w::Token>),
-        handler: || put(tokens::update),
+        handler: |m| on(m, tokens::update),
     },
     Route {
         method: "DELETE",
@@ -542,7 +542,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(tokens::delete),
+        handler: |m| on(m, tokens::delete),
     },
     Route {
         method: "PUT",
@@ -554,7 +554,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Str,
-        handler: || put(tokens::roll),
+        handler: |m| on(m, tokens::roll),
     },
     // The user and user-owned tokens.
     Route {
@@ -567,7 +567,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::User>),
-        handler: || get(accounts::me),
+        handler: |m| on(m, accounts::me),
     },
     Route {
         method: "GET",
@@ -579,7 +579,7 @@ pub static ROUTES: &[Route] = &[
         query: tokens::ListQuery::params,
         body: None,
         result: Shape::Page(schema::<w::Token>),
-        handler: || get(tokens::list),
+        handler: |m| on(m, tokens::list),
     },
     Route {
         method: "POST",
@@ -591,7 +591,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::TokenCreate>, false)),
         result: Shape::Object(schema::<w::TokenCreated>),
-        handler: || post(tokens::create),
+        handler: |m| on(m, tokens::create),
     },
     Route {
         method: "GET",
@@ -603,7 +603,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::TokenVerify>),
-        handler: || get(tokens::verify),
+        handler: |m| on(m, tokens::verify),
     },
     Route {
         method: "GET",
@@ -615,7 +615,7 @@ pub static ROUTES: &[Route] = &[
         query: permission_groups::TokenGroupsQuery::params,
         body: None,
         result: Shape::Array(schema::<w::TokenPermissionGroup>),
-        handler: || get(permission_groups::user_token_groups),
+        handler: |m| on(m, permission_groups::user_token_groups),
     },
     Route {
         method: "GET",
@@ -627,7 +627,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::Token>),
-        handler: || get(tokens::get),
+        handler: |m| on(m, tokens::get),
     },
     Route {
         method: "PUT",
@@ -639,7 +639,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: Some((schema::<w::TokenUpdate>, false)),
         result: Shape::Object(schema::<w::Token>),
-        handler: || put(tokens::update),
+        handler: |m| on(m, tokens::update),
     },
     Route {
         method: "DELETE",
@@ -651,7 +651,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Object(schema::<w::IdRef>),
-        handler: || delete(tokens::delete),
+        handler: |m| on(m, tokens::delete),
     },
     Route {
         method: "PUT",
@@ -663,7 +663,7 @@ pub static ROUTES: &[Route] = &[
         query: query::none,
         body: None,
         result: Shape::Str,
-        handler: || put(tokens::roll),
+        handler: |m| on(m, tokens::roll),
     },
 ];
 
@@ -685,6 +685,21 @@ mod tests {
                     r.path
                 );
             }
+        }
+    }
+
+    /// Each route's method is one the router can route (the handler is built for it).
+    #[test]
+    fn every_method_is_routable() {
+        for r in ROUTES {
+            let method: axum::http::Method = r.method.parse().unwrap_or_else(|_| unreachable!());
+            assert!(
+                MethodFilter::try_from(method).is_ok()
+                    && r.method.chars().all(|c| c.is_ascii_uppercase()),
+                "{} {}: unknown method",
+                r.method,
+                r.path
+            );
         }
     }
 

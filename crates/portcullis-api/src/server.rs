@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodFilter;
 use axum::Router;
 use portcullis_core::service::Portcullis;
 use portcullis_wire::ErrorKind;
@@ -162,7 +163,13 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
-        let mut handler = (route.handler)();
+        let filter = route
+            .method
+            .parse::<axum::http::Method>()
+            .ok()
+            .and_then(|m| MethodFilter::try_from(m).ok())
+            .unwrap_or_else(|| unreachable!("route {} has an unknown method", route.path));
+        let mut handler = (route.handler)(filter);
         if let Guard::Permission(key) = route.guard {
             let guard = RouteGuard {
                 state: state.clone(),
