@@ -145,6 +145,48 @@ enum Command {
     },
 }
 
+/// `serve`'s settings from a command line (`["portcullis", "serve", …]`), parsed exactly as the
+/// binary parses it (environment included): for embedding the server and for tests.
+pub fn serve_settings<I, T>(args: I) -> anyhow::Result<Settings>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    settings_of(Cli::try_parse_from(args)?.command)
+}
+
+/// The layered settings of a `serve` command: flags and environment, then the config file,
+/// then the defaults.
+fn settings_of(command: Command) -> anyhow::Result<Settings> {
+    let Command::Serve {
+        listen,
+        db,
+        config,
+        catalog,
+        sso,
+        authz,
+    } = command
+    else {
+        bail!("not a `serve` command");
+    };
+    let file = ConfigFile::read(config.as_ref())?;
+    Ok(Settings {
+        listen: listen
+            .or_else(|| file.listen.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+        database: db.url(&file),
+        pg: db.pg(&file),
+        catalog: catalog.or_else(|| file.catalog.clone()),
+        authz,
+        sso: SsoConfig {
+            dns_servers: sso.dns_server,
+            check_interval_secs: sso.sso_check_interval,
+            verification_window_secs: sso.sso_verification_window,
+            code_prefix: sso.sso_code_prefix,
+        },
+    })
+}
+
 /// The application over the database of a one-shot command (no server, no listener).
 async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
     let file = ConfigFile::default();
@@ -168,30 +210,8 @@ fn print_line(line: &str) -> anyhow::Result<()> {
 /// Runs one command; the exit code it should end with.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve {
-            listen,
-            db,
-            config,
-            catalog,
-            sso,
-            authz,
-        } => {
-            let file = ConfigFile::read(config.as_ref())?;
-            let settings = Settings {
-                listen: listen
-                    .or_else(|| file.listen.clone())
-                    .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-                database: db.url(&file),
-                pg: db.pg(&file),
-                catalog: catalog.or_else(|| file.catalog.clone()),
-                authz,
-                sso: SsoConfig {
-                    dns_servers: sso.dns_server,
-                    check_interval_secs: sso.sso_check_interval,
-                    verification_window_secs: sso.sso_verification_window,
-                    code_prefix: sso.sso_code_prefix,
-                },
-            };
+        serve @ Command::Serve { .. } => {
+            let settings = settings_of(serve)?;
             let application = Application::build(settings).await?;
             print_line(&format!("listening on http://{}", application.addr()))?;
             application.run_until_stopped(shutdown_signal()).await?;

@@ -460,6 +460,91 @@ impl Drop for Server {
     }
 }
 
+/// A server run inside the test process (`portcullis::startup::Application`), on a runtime
+/// of its own, from the same command line `serve` would parse. Stopped (gracefully) on drop.
+pub struct InProcess {
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    pub fn start_with(db_url: &str, extra: &[&str]) -> InProcess {
+        let mut args = vec![
+            "portcullis",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db_url,
+        ];
+        args.extend_from_slice(extra);
+        let settings = portcullis::cli::serve_settings(args)
+            .unwrap_or_else(|e| panic!("serve settings: {e:#}"));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<std::net::SocketAddr, String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            runtime.block_on(async move {
+                let application = match portcullis::startup::Application::build(settings).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("{e:#}")));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(application.addr()));
+                let _ = application
+                    .run_until_stopped(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = match ready_rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(e)) => panic!("in-process server did not start: {e}"),
+            Err(e) => panic!("in-process server did not start: {e:?}"),
+        };
+        InProcess {
+            base: format!("http://{addr}"),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The server of a [`TestApp`]: in this process (most tests), or a child process (tests that
+/// stop and restart it, or read its log).
+pub enum Served {
+    InProcess(InProcess),
+    Process(Server),
+}
+
+impl Served {
+    fn base(&self) -> &str {
+        match self {
+            Served::InProcess(s) => &s.base,
+            Served::Process(s) => &s.base,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP
 // ---------------------------------------------------------------------------------------------
@@ -666,7 +751,7 @@ pub struct TestApp {
     pub db_url: String,
     pub boot: Boot,
     pub client: reqwest::Client,
-    server: Option<Server>,
+    server: Option<Served>,
     /// Drops the PostgreSQL schema (if any) after the server above has been stopped.
     _schema_guard: SchemaGuard,
 }
@@ -680,30 +765,50 @@ pub fn http_client() -> reqwest::Client {
 }
 
 impl TestApp {
-    /// Fresh database, `portcullis bootstrap`, then `portcullis serve`.
+    /// Fresh database, `portcullis bootstrap`, then the server, in this process.
     pub fn spawn() -> TestApp {
         TestApp::spawn_with(&[])
     }
 
     /// Like [`TestApp::spawn`], with extra `serve` flags (e.g. `--authz off`).
     pub fn spawn_with(extra: &[&str]) -> TestApp {
+        TestApp::spawn_as(extra, false)
+    }
+
+    /// Like [`TestApp::spawn`], with `portcullis serve` as a child process: for tests that stop
+    /// and restart it or read its log.
+    pub fn spawn_process() -> TestApp {
+        TestApp::spawn_as(&[], true)
+    }
+
+    fn spawn_as(extra: &[&str], process: bool) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url = db_url_for(dir.path());
         let guard = db_guard(&db_url);
         let boot = bootstrap(&db_url, "Test", "admin@example.com", &[]);
-        let app = TestApp::serve_existing_with(dir, db_url, boot, extra);
+        let app = TestApp::serve_existing_with(dir, db_url, boot, extra, process);
         guard.disarm();
         app
     }
 
-    /// Starts a server on a database that was already bootstrapped.
+    /// Starts a server (in this process) on a database that was already bootstrapped.
     pub fn serve_existing(dir: TempDir, db_url: String, boot: Boot) -> TestApp {
-        TestApp::serve_existing_with(dir, db_url, boot, &[])
+        TestApp::serve_existing_with(dir, db_url, boot, &[], false)
     }
 
-    fn serve_existing_with(dir: TempDir, db_url: String, boot: Boot, extra: &[&str]) -> TestApp {
+    fn serve_existing_with(
+        dir: TempDir,
+        db_url: String,
+        boot: Boot,
+        extra: &[&str],
+        process: bool,
+    ) -> TestApp {
         let schema_guard = SchemaGuard::for_url(&db_url);
-        let server = Server::start_with(dir.path(), &db_url, extra);
+        let server = if process {
+            Served::Process(Server::start_with(dir.path(), &db_url, extra))
+        } else {
+            Served::InProcess(InProcess::start_with(&db_url, extra))
+        };
         TestApp {
             dir,
             db_url,
@@ -719,7 +824,7 @@ impl TestApp {
     #[allow(dead_code)] // used by tests/replicas
     pub fn spawn_replica(&self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = Server::start(dir.path(), &self.db_url);
+        let server = Served::Process(Server::start(dir.path(), &self.db_url));
         TestApp {
             dir,
             db_url: self.db_url.clone(),
@@ -731,21 +836,34 @@ impl TestApp {
     }
 
     pub fn base(&self) -> &str {
-        &self.server.as_ref().expect("server is running").base
+        self.server.as_ref().expect("server is running").base()
     }
 
-    /// SIGTERMs the server and returns its exit status.
+    /// SIGTERMs the server process (see [`TestApp::spawn_process`]) and returns its exit status.
     pub fn stop(&mut self) -> ExitStatus {
-        self.server.take().expect("server is running").terminate()
+        match self.server.take().expect("server is running") {
+            Served::Process(s) => s.terminate(),
+            Served::InProcess(_) => panic!("stop() needs a server process: TestApp::spawn_process"),
+        }
     }
 
     pub fn restart(&mut self) {
         assert!(self.server.is_none(), "stop the server first");
-        self.server = Some(Server::start(self.dir.path(), &self.db_url));
+        self.server = Some(Served::Process(Server::start(
+            self.dir.path(),
+            &self.db_url,
+        )));
     }
 
+    /// The server process's log (see [`TestApp::spawn_process`]).
     pub fn server_stderr(&self) -> String {
-        self.server.as_ref().map(Server::stderr).unwrap_or_default()
+        match self.server.as_ref() {
+            Some(Served::Process(s)) => s.stderr(),
+            Some(Served::InProcess(_)) => {
+                panic!("server_stderr() needs a server process: TestApp::spawn_process")
+            }
+            None => String::new(),
+        }
     }
 
     pub fn admin(&self) -> Cred {

@@ -6,7 +6,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn state_survives_sigterm_and_restart() {
-    let mut app = TestApp::spawn();
+    let mut app = TestApp::spawn_process();
     let a = app.boot.account_id.clone();
 
     // Create a bit of everything.

@@ -169,24 +169,29 @@ fn catalog() -> Catalog {
 /// A server whose policy index is in use. On PostgreSQL the index is bypassed until the server
 /// hears other replicas' changes (`LISTEN`), so this waits for that (before any request; never
 /// after a write) and the tests below exercise the cache on both backends.
-fn spawn() -> TestApp {
+async fn spawn() -> TestApp {
     let app = TestApp::spawn();
-    if is_postgres() {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !app
-            .server_stderr()
-            .contains("hearing other replicas' changes")
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the server never started hearing changes, so its policy index stays off and \
-                 these tests would prove nothing:\n{}",
-                app.server_stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, _, text) = app
+            .raw(
+                reqwest::Method::GET,
+                &format!("{}/readyz", app.base()),
+                &Cred::Anon,
+                Body::None,
+            )
+            .await;
+        let ready: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if ready["result"]["policy_index"]["live"] == json!(true) {
+            return app;
         }
+        assert!(
+            Instant::now() < deadline,
+            "the server never started hearing changes, so its policy index stays off and \
+             these tests would prove nothing: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    app
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,7 +497,7 @@ fn the_catalog_grants_what_these_tests_assume() {
 /// real enforcement (the member's own key; the index by user) and the decision API.
 #[tokio::test]
 async fn joining_a_user_group_grants_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "joiner@example.com", roles(&cat.minimal_role)).await;
@@ -566,7 +571,7 @@ async fn joining_a_user_group_grants_at_once() {
 /// request (the decision API asks first here).
 #[tokio::test]
 async fn leaving_a_user_group_revokes_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "leaver@example.com", roles(&cat.minimal_role)).await;
@@ -635,7 +640,7 @@ async fn leaving_a_user_group_revokes_at_once() {
 /// request.
 #[tokio::test]
 async fn replacing_a_groups_members_applies_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "first@example.com", roles(&cat.minimal_role)).await;
@@ -717,7 +722,7 @@ async fn replacing_a_groups_members_applies_at_once() {
 /// nothing.
 #[tokio::test]
 async fn changing_a_groups_policies_changes_decisions_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "member@example.com", roles(&cat.minimal_role)).await;
@@ -856,7 +861,7 @@ async fn changing_a_groups_policies_changes_decisions_at_once() {
 /// uses it (a member's own policy and a user group's) from one zone to another, at once.
 #[tokio::test]
 async fn changing_a_resource_groups_objects_moves_the_grant_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let account_key = account_resource(&app.boot.account_id);
     let scoped = str_field(
@@ -991,7 +996,7 @@ async fn changing_a_resource_groups_objects_moves_the_grant_at_once() {
 /// and their real access with the next request.
 #[tokio::test]
 async fn changing_a_members_own_grants_changes_decisions_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "changing@example.com", roles(&cat.minimal_role)).await;
@@ -1117,7 +1122,7 @@ async fn changing_a_members_own_grants_changes_decisions_at_once() {
 /// access with the next request; accepting again restores both at once.
 #[tokio::test]
 async fn a_member_set_to_pending_is_blocked_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let p = person(&app, "pending@example.com", roles(&cat.read_only_role)).await;
     let checks = [
@@ -1173,7 +1178,7 @@ async fn a_member_set_to_pending_is_blocked_at_once() {
 /// `DELETE .../user_groups/{g}` takes the group's policies from every member at once.
 #[tokio::test]
 async fn deleting_a_user_group_revokes_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "grouped@example.com", roles(&cat.minimal_role)).await;
@@ -1237,7 +1242,7 @@ async fn deleting_a_user_group_revokes_at_once() {
 /// that member id, and the user's key is no longer let into the account, with the next request.
 #[tokio::test]
 async fn deleting_a_member_makes_it_unknown_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "leaving@example.com", roles(&cat.minimal_role)).await;
@@ -1283,7 +1288,7 @@ async fn deleting_a_member_makes_it_unknown_at_once() {
 /// accepted membership for them lets them in with the next request.
 #[tokio::test]
 async fn a_new_membership_is_seen_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let email = "newcomer@example.com";
     let (_, key) = app.user_key(email, false);
@@ -1317,7 +1322,7 @@ async fn a_new_membership_is_seen_at_once() {
 /// every check at once.
 #[tokio::test]
 async fn changing_a_token_changes_its_decisions_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let account_key = account_resource(&app.boot.account_id);
     let token_body = |group: &str, effect: &str| json!({ "effect": effect, "permission_groups": [{ "id": group }], "resources": { account_key.clone(): "*" } });
@@ -1430,7 +1435,7 @@ async fn changing_a_token_changes_its_decisions_at_once() {
 /// longer authenticates, with the next request.
 #[tokio::test]
 async fn deleting_a_token_makes_it_unknown_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let account_key = account_resource(&app.boot.account_id);
     let body = |name: &str| json!({ "name": name, "policies": [{ "effect": "allow", "permission_groups": [{ "id": cat.settings_read }], "resources": { account_key.clone(): "*" } }] });
@@ -1462,7 +1467,7 @@ async fn deleting_a_token_makes_it_unknown_at_once() {
 /// to the account, not to the token), the token's decisions and its real access follow at once.
 #[tokio::test]
 async fn a_user_tokens_decisions_follow_its_users_grants_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let account_key = account_resource(&app.boot.account_id);
@@ -1527,7 +1532,7 @@ async fn a_user_tokens_decisions_follow_its_users_grants_at_once() {
 /// renames at once.
 #[tokio::test]
 async fn effective_policies_follow_renames_at_once() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let all = rg_all(&app, "All").await;
     let p = person(&app, "named@example.com", roles(&cat.minimal_role)).await;
@@ -1638,7 +1643,7 @@ async fn steady(
 /// and stamped by account).
 #[tokio::test]
 async fn writes_in_one_account_leave_the_other_accounts_decisions_alone() {
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let op = app.admin_key();
     let email = "both@example.com";
@@ -1795,7 +1800,7 @@ async fn writes_in_one_account_leave_the_other_accounts_decisions_alone() {
 #[tokio::test]
 async fn a_token_used_while_it_is_written_is_not_indexed_stale() {
     const TRIALS: usize = 300;
-    let app = spawn();
+    let app = spawn().await;
     let cat = catalog();
     let admin = app.admin();
     let account_key = account_resource(&app.boot.account_id);

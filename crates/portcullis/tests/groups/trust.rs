@@ -260,7 +260,7 @@ async fn stored_enumerations_accept_only_known_values() {
 
 #[tokio::test]
 async fn a_policy_with_an_unreadable_access_denies() {
-    let app = TestApp::spawn();
+    let app = TestApp::spawn_process();
     let rg = rg_all(&app, "everything").await;
     let (_, key) = app.user_key("reader@example.com", false);
     let r = app
@@ -311,7 +311,7 @@ async fn a_policy_with_an_unreadable_access_denies() {
 
 #[tokio::test]
 async fn a_token_whose_stored_restrictions_cannot_be_read_is_unusable() {
-    let app = TestApp::spawn();
+    let app = TestApp::spawn_process();
     let mut body = token_body("restricted", &app.boot.account_id);
     body["condition"] = json!({"request_ip": {"not_in": ["10.0.0.0/8"]}});
     let (restricted, restricted_value) = app
