@@ -29,14 +29,9 @@
 //! every list) is compared too, so a change is pinned to the request that made it. All failures
 //! are collected and printed together.
 //!
-//! Run: `cargo nextest run -p portcullis --test isolation --no-capture` (SQLite), and with
+//! Run: `cargo nextest run -p portcullis --test http isolation --no-capture` (SQLite), and with
 //! `PORTCULLIS_TEST_BACKEND=postgres PORTCULLIS_TEST_POSTGRES_URL=postgres://…` on PostgreSQL.
 //! `PORTCULLIS_ISOLATION_TRACE=1` prints every probe and its status.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
 
 mod bodies;
 mod dump;
@@ -60,7 +55,7 @@ async fn no_foreign_credential_reads_or_changes_another_account() {
     println!(
         "isolation sweep on {:?}: setup {:.1}s, {} probes, {} dump/fingerprint requests, {} dump \
          entries, total {:.1}s",
-        helpers::backend(),
+        crate::helpers::backend(),
         setup.as_secs_f64(),
         report.probes,
         dump::REQUESTS.load(std::sync::atomic::Ordering::Relaxed),

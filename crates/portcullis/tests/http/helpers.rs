@@ -208,7 +208,6 @@ pub fn backend() -> &'static Backend {
     })
 }
 
-#[allow(dead_code)] // for test binaries that branch on the backend
 pub fn is_postgres() -> bool {
     matches!(backend(), Backend::Postgres(_))
 }
@@ -821,7 +820,6 @@ impl TestApp {
 
     /// Starts one more server (a replica) on this app's database, with the same bootstrap
     /// credentials. The replica never drops the database; this app does, so drop the replica first.
-    #[allow(dead_code)] // used by tests/replicas
     pub fn spawn_replica(&self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = Served::Process(Server::start(dir.path(), &self.db_url));

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 

@@ -9,10 +9,10 @@ use portcullis_api::routes::{Guard, Route, ROUTES};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::bodies::{self, BodyExpect};
-use crate::dump;
+use super::bodies::{self, BodyExpect};
+use super::dump;
+use super::world::{Attacker, Side, World, PG_ADMINISTRATOR};
 use crate::helpers::*;
-use crate::world::{Attacker, Side, World, PG_ADMINISTRATOR};
 
 /// Where the path's `{account_id}` points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ fn candidates(route: &Route, param: &str, a: &Side, b: &Side) -> Vec<(Origin, St
         }
         other => panic!(
             "{} {}: the isolation sweep cannot fill path parameter {{{other}}} — add the object \
-             to tests/isolation/world.rs and sweep.rs::candidates",
+             to tests/http/isolation/world.rs and sweep.rs::candidates",
             route.method, route.path
         ),
     }

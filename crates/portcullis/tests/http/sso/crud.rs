@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::{Cred, Resp, UNKNOWN_ID};
-use crate::support::*;
 
 /// The same domain twice in one account (also spelled differently) is 409/1002 with
 /// `x-should-retry: false`, decided before any DNS lookup.

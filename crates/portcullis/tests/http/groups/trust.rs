@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 /// A second account administered by the bootstrap operator (its Super Administrator).
 async fn other_account(app: &TestApp) -> String {

@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 fn check_gm_shape(m: &Value) {
     assert_id(&m["id"], "group_member.id");

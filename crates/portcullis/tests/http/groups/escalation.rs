@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
+use super::support::{policy, rg_all, ug_path, PG_ADMINISTRATOR};
 use crate::helpers::{cli_json, str_field, Cred, TestApp};
-use crate::support::{policy, rg_all, ug_path, PG_ADMINISTRATOR};
 
 /// Legacy role "Administrator".
 const ROLE_ADMINISTRATOR: &str = "05784afa30c1afe1440e79d9351c7430";

@@ -1,6 +1,6 @@
 //! SSO test support: the DNS fixture process, a `portcullis serve` spawner that passes the SSO
 //! flags (the foundation harness starts servers without extra flags), and SSO-specific helpers.
-//! Process handling mirrors `../api/helpers.rs` (`Server`).
+//! Process handling mirrors `helpers.rs` (`Server`).
 
 use std::collections::BTreeMap;
 use std::fs::File;

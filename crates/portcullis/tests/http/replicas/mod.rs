@@ -6,18 +6,13 @@
 //! schema `pt_<16 hex>` once, starts replicas A and B on it, and drops the schema at the end). When
 //! the variable is unset every test prints `PostgreSQL NOT TESTED: …` to stderr and returns; when it
 //! is set but PostgreSQL is unusable, the tests fail.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use serde_json::{json, Value};
 
-use helpers::*;
+use crate::helpers::*;
 
 /// Replica A owns the schema; B is declared first so it is dropped (killed) first.
 struct Pair {

@@ -2,11 +2,11 @@
 //! picks up connectors that were left pending.
 //!
 //! Two `serve` processes on one SQLite file are not supported, so replicas are not tested here
-//! (see tests/replicas for PostgreSQL).
+//! (see `replicas` for PostgreSQL).
 
 use serde_json::{json, Value};
 
-use crate::support::*;
+use super::support::*;
 
 #[tokio::test]
 async fn state_survives_restart() {

@@ -9,9 +9,9 @@ use portcullis_api::routes::{Guard, Route, Shape, ROUTES};
 use reqwest::Method;
 use serde_json::Value;
 
+use super::sweep::params;
+use super::world::World;
 use crate::helpers::*;
-use crate::sweep::params;
-use crate::world::World;
 
 /// Requests sent by dumps and fingerprints (for the timing line).
 pub static REQUESTS: AtomicUsize = AtomicUsize::new(0);
@@ -145,7 +145,7 @@ impl Dumper<'_> {
         let route = route_for(template).unwrap_or_else(|| {
             panic!(
                 "dump: no GET list route {template} to enumerate the objects below it — teach \
-                 tests/isolation/dump.rs how to find them"
+                 tests/http/isolation/dump.rs how to find them"
             )
         });
         let mut ids = self.fetch(route, concrete).await;

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::support::*;
+use super::support::*;
 
 /// Domains that are not valid are 400/1001 pointer `/email_domain`, and nothing is created.
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Helpers for the group tests (bodies, fixtures, small assertions). The foundation harness in
-//! `../api/helpers.rs` stays untouched.
+//! `helpers.rs` stays general.
 
 use serde_json::{json, Value};
 

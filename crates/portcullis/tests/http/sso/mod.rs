@@ -5,18 +5,12 @@
 //!
 //! Every test starts its own DNS fixture and its own `portcullis serve` (short
 //! `--sso-check-interval` / `--sso-verification-window`) on a fresh database, so the tests are
-//! independent and run in parallel. The foundation harness `../api/helpers.rs` is used read-only;
+//! independent and run in parallel. The foundation harness `helpers.rs` is shared;
 //! the SSO-specific spawner (extra `serve` flags) and the DNS fixture live in `support`.
 //!
 //! The DNS fixture is built by another crate: run `cargo build -p portcullis-dns` first
 //! (`scripts/test` does).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-
-#[allow(dead_code)]
 mod support;
 
 mod crud;

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 const N: usize = 250;
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::*;
+use super::support::*;
 
 /// A verification code that belongs to no connector.
 const FOREIGN_CODE: &str = "cloudflare_dashboard_sso=00000000000000000000000000000000";

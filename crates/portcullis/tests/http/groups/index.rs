@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 // ---------------------------------------------------------------------------------------------
 // Catalog facts, read from the data files and checked (`../portcullis-core/data`)

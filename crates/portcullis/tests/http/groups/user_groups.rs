@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 fn check_ug_shape(g: &Value) {
     assert_id(&g["id"], "user_group.id");

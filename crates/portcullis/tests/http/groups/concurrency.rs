@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 #[tokio::test]
 async fn concurrent_replaces_leave_exactly_one_of_the_sets() {

@@ -3,12 +3,7 @@
 //! groups and their members").
 //!
 //! Every test starts its own server on a fresh SQLite database through the foundation harness
-//! (`../api/helpers.rs`, used read-only); helpers specific to groups live in `support`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
+//! (`helpers.rs`); helpers specific to groups live in `support`.
 
 mod support;
 

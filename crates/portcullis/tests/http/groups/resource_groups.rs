@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::support::*;
 use crate::helpers::*;
-use crate::support::*;
 
 fn check_rg_shape(g: &Value, account: &str) {
     assert_id(&g["id"], "resource_group.id");

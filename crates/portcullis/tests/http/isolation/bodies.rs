@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
+use super::world::{policy, scope, token_policies, Side, FULL_ACCOUNT_GROUPS, PG_ADMINISTRATOR};
 use crate::helpers::*;
-use crate::world::{policy, scope, token_policies, Side, FULL_ACCOUNT_GROUPS, PG_ADMINISTRATOR};
 
 /// A valid body that would succeed if the caller were allowed in `side`'s account (ids from
 /// `side`; `n` keeps names unique).
@@ -38,7 +38,7 @@ pub fn benign(schema: &str, array: bool, side: &Side, n: usize, route: &str) -> 
         ("AccountUpdate", false) => json!({ "name": format!("iso-account-renamed-{n}") }),
         _ => panic!(
             "{route}: the isolation sweep has no body for schema `{schema}`{} — teach \
-             tests/isolation/bodies.rs::benign about it",
+             tests/http/isolation/bodies.rs::benign about it",
             if array { " (array)" } else { "" }
         ),
     }
@@ -227,7 +227,7 @@ pub fn foreign(
         | ("AccountUpdate", false) => Vec::new(),
         _ => panic!(
             "{route}: the isolation sweep has no foreign-reference bodies for schema `{schema}` \
-             — teach tests/isolation/bodies.rs::foreign about it"
+             — teach tests/http/isolation/bodies.rs::foreign about it"
         ),
     }
 }

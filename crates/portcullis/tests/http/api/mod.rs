@@ -1,0 +1,12 @@
+//! The foundation: accounts, members, tokens, authentication, the envelope, the CLI, persistence
+//! and the server as a library.
+
+mod accounts;
+mod auth;
+mod cli;
+mod envelope;
+mod members;
+mod permission_groups;
+mod persistence;
+mod startup;
+mod tokens;
