@@ -190,7 +190,8 @@ def seed(root: str, boot: dict) -> dict:
             "email_domain": f"{kind}.schemathesis.example", "begin_verification": False})["id"]
     by_token.call("POST", f"/accounts/{a}/iam/user_groups/{ids['user_group_id']['keep']}/members",
                   [{"id": ids["member_id"]["keep"]}, {"id": ids["member_id"]["doomed"]}])
-    return {"user_token": user_token["value"], "ids": ids, "email": boot["email"], "api_key": boot["api_key"]}
+    return {"user_token": user_token["value"], "account_token": boot["api_token"], "ids": ids,
+            "email": boot["email"], "api_key": boot["api_key"]}
 
 
 def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
@@ -198,7 +199,8 @@ def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
 
     Creating and deleting accounts use the operator's key (operator power never comes with a
     token), the rest of /user/* and /accounts the user-owned token, everything else the bootstrap
-    account token.
+    account token. Every operation names its own credential: headers set for all operations
+    would be merged into these, and `Authorization` wins over the operator's key.
     With `fixed_ids`, each path id is a seeded object (DELETE: the doomed one, as the last id);
     otherwise only `{account_id}` is fixed, and DELETE /accounts/{account_id} is left out."""
     ids, tables = seeded["ids"], []
@@ -224,6 +226,8 @@ def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
                              f"\"X-Auth-Key\" = {toml_str(seeded['api_key'])} }}")
             elif user:
                 lines.append(f"headers = {{ Authorization = {toml_str('Bearer ' + seeded['user_token'])} }}")
+            else:
+                lines.append(f"headers = {{ Authorization = {toml_str('Bearer ' + seeded['account_token'])} }}")
             if params:
                 pairs = ", ".join(f"{toml_str(k)} = {toml_str(v)}" for k, v in params.items())
                 lines.append(f"parameters = {{ {pairs} }}")
@@ -240,10 +244,9 @@ def write_config(path: Path, args, boot: dict, tables: list[str], report: Path) 
         "request-timeout = 30",
         "continue-on-failure = true",  # one failure does not hide the next one in the same operation
         f"warnings = [{', '.join(toml_str(w) for w in WARNINGS)}]",
-        f"headers = {{ Authorization = {toml_str('Bearer ' + boot['api_token'])} }}",
         "[generation]",
         f"max-examples = {args.max_examples}",
-        "with-security-parameters = false",  # the Authorization header above is the credential
+        "with-security-parameters = false",  # each operation's headers (below) are its credential
         'dictionaries.string = { dictionary = "hostile", probability = 0.1 }',
         "[dictionaries.hostile]",
         f"values = [{', '.join(toml_str(s) for s in HOSTILE_STRINGS)}]",

@@ -61,15 +61,21 @@ pub fn document() -> Value {
                 json!({"type": "array", "items": reference(&f(&mut schemas))})
             }
             Shape::Str => json!({"type": "string"}),
+            Shape::Document => json!({"type": "object", "required": ["openapi", "paths"]}),
         };
         let paged = matches!(r.result, Shape::Page(_));
+        let success = if matches!(r.result, Shape::Document) {
+            result
+        } else {
+            envelope(result, paged)
+        };
         let mut op = json!({
             "operationId": r.operation_id,
             "summary": r.summary,
             "tags": [r.tag],
             "parameters": params,
             "responses": {
-                "200": {"description": "Success", "content": {"application/json": {"schema": envelope(result, paged)}}},
+                "200": {"description": "Success", "content": {"application/json": {"schema": success}}},
                 "default": {"description": "Failure envelope", "content": {"application/json": {"schema": envelope(json!({"type": "null"}), false)}}}
             }
         });

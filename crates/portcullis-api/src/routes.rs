@@ -50,6 +50,8 @@ pub enum Shape {
     Page(SchemaFn),
     /// `result` is a string.
     Str,
+    /// Not an envelope: the body is this OpenAPI document itself.
+    Document,
 }
 
 /// One route.
@@ -117,7 +119,7 @@ pub static ROUTES: &[Route] = &[
         guard: Guard::Public,
         query: query::none,
         body: None,
-        result: Shape::Str,
+        result: Shape::Document,
         handler: |m| on(m, meta::openapi),
     },
     // Permission groups.
