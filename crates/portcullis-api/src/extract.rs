@@ -50,6 +50,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Authz {
     }
 }
 
+/// What a handler of an account route works with: the application and the gate's pass.
+#[derive(Clone)]
+pub struct Cx {
+    /// The application.
+    pub app: portcullis_core::service::Portcullis,
+    /// The gate's pass for this request.
+    pub pass: Authorized,
+}
+
+impl FromRequestParts<AppState> for Cx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authz(pass) = Authz::from_request_parts(parts, state).await?;
+        Ok(Self {
+            app: state.app.clone(),
+            pass,
+        })
+    }
+}
+
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
         .headers

@@ -7,7 +7,7 @@ use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, Authz, EmptyBody};
+use crate::extract::{ApiJson, Auth, Authz, Cx, EmptyBody};
 use crate::handlers::{ok, page, One};
 use crate::path::{AccountPath, ApiPath};
 use crate::query::{query_params, ApiQuery};
@@ -53,8 +53,7 @@ pub async fn get(State(s): State<AppState>, Authz(a): Authz) -> ApiResult<One<w:
 
 /// `PUT /accounts/{account_id}`.
 pub async fn update(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiJson(body): ApiJson<w::AccountUpdate>,
 ) -> ApiResult<One<w::Account>> {
     let settings = body.settings.unwrap_or_default();
@@ -65,7 +64,7 @@ pub async fn update(
         abuse_contact_email: settings.abuse_contact_email,
     };
     Ok(ok(convert::account(
-        &s.app.update_account(&a, update).await?,
+        &cx.app.update_account(&cx.pass, update).await?,
     )))
 }
 

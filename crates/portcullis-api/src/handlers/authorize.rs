@@ -1,16 +1,14 @@
 //! The decision API (a Portcullis extension): effective policies and authorization checks.
 
-use axum::extract::State;
 use portcullis_core::ids::{MemberId, TokenId};
 use portcullis_core::service::authorize::{Check, PolicySource, Subject};
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Authz, EmptyBody};
+use crate::extract::{ApiJson, Cx, EmptyBody};
 use crate::handlers::{ok, One};
 use crate::path::{ApiPath, MemberPath};
-use crate::server::AppState;
 
 impl EmptyBody for w::AuthorizeRequest {}
 
@@ -56,11 +54,10 @@ fn id_names(v: &[(String, String)]) -> Vec<w::IdName> {
 
 /// `GET /accounts/{account_id}/members/{member_id}/effective_policies`.
 pub async fn effective_policies(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(MemberPath { member_id: member }): ApiPath<MemberPath>,
 ) -> ApiResult<One<w::EffectivePolicies>> {
-    let (m, policies) = s.app.effective_policies(&a, &member).await?;
+    let (m, policies) = cx.app.effective_policies(&cx.pass, &member).await?;
     Ok(ok(w::EffectivePolicies {
         member_id: m.id.to_string(),
         email: m.user.email.clone(),
@@ -82,8 +79,7 @@ pub async fn effective_policies(
 
 /// `POST /accounts/{account_id}/iam/authorize`.
 pub async fn authorize(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiJson(body): ApiJson<w::AuthorizeRequest>,
 ) -> ApiResult<One<Vec<w::AuthorizeDecision>>> {
     let parse_err = |field: &str, v: &str| {
@@ -114,7 +110,7 @@ pub async fn authorize(
             resource: c.resource,
         })
         .collect();
-    let results = s.app.authorize(&a, &subject, &checks).await?;
+    let results = cx.app.authorize(&cx.pass, &subject, &checks).await?;
     Ok(ok(results
         .into_iter()
         .map(|r| w::AuthorizeDecision {

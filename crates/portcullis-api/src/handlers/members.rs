@@ -1,6 +1,5 @@
 //! Account members.
 
-use axum::extract::State;
 use portcullis_core::ids::AccountId;
 use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus, Policy};
 use portcullis_core::page::{PageRequest, SMALL_LIST};
@@ -9,44 +8,40 @@ use portcullis_core::service::Portcullis;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authz, EmptyBody};
-use crate::handlers::{ok, page_items, One};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Cx, EmptyBody};
+use crate::handlers::{ok, page_items, with_policies, One};
 use crate::path::{ApiPath, MemberPath};
 use crate::query::{query_params, ApiQuery};
-use crate::server::AppState;
 
 impl EmptyBody for w::MemberCreate {}
 impl EmptyBody for w::MemberUpdate {}
 
-/// Converts a member, expanding its policies.
-pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
-    let expanded = match &m.grants {
-        Grants::Policies(p) => app.expand_policies(&m.account_id, p).await?,
-        Grants::Roles(_) => Vec::new(),
-    };
-    Ok(convert::member(m, app.catalog(), &expanded))
+/// A member's own policies (none when it holds roles).
+fn policies_of(m: &Member) -> &[Policy] {
+    match &m.grants {
+        Grants::Policies(p) => p,
+        Grants::Roles(_) => &[],
+    }
 }
 
-/// A page of members with their policies expanded (resource groups read once for the page).
+/// Members for the wire, their policies expanded.
 async fn members_out(
     app: &Portcullis,
     account: &AccountId,
     members: &[Member],
 ) -> ApiResult<Vec<w::Member>> {
-    let sets: Vec<&[Policy]> = members
-        .iter()
-        .map(|m| match &m.grants {
-            Grants::Policies(p) => p.as_slice(),
-            Grants::Roles(_) => &[],
-        })
-        .collect();
-    let expanded = app.expand_policy_sets(account, &sets).await?;
-    Ok(members
-        .iter()
-        .zip(&expanded)
-        .map(|(m, e)| convert::member(m, app.catalog(), e))
-        .collect())
+    with_policies(app, account, members, policies_of, |m, e| {
+        convert::member(m, app.catalog(), e)
+    })
+    .await
+}
+
+/// One member for the wire.
+pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
+    let mut out = members_out(app, &m.account_id, std::slice::from_ref(m)).await?;
+    out.pop()
+        .ok_or_else(|| ApiError::internal("a converted member went missing"))
 }
 
 const STATUSES: &[&str] = &["accepted", "pending"];
@@ -67,11 +62,7 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/members`.
-pub async fn list(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<One<Vec<w::Member>>> {
+pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<One<Vec<w::Member>>> {
     let order = match q.order {
         Some("user.first_name") => MemberOrder::FirstName,
         Some("user.last_name") => MemberOrder::LastName,
@@ -83,41 +74,32 @@ pub async fn list(
         order,
         descending: q.descending,
     };
-    let result = s.app.list_members(&a, &filter, q.page).await?;
-    let items = members_out(&s.app, a.account(), &result.items).await?;
+    let result = cx.app.list_members(&cx.pass, &filter, q.page).await?;
+    let items = members_out(&cx.app, cx.pass.account(), &result.items).await?;
     Ok(page_items(&result, items))
 }
 
 /// `GET /accounts/{account_id}/members/{member_id}`.
-pub async fn get(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiPath(p): ApiPath<MemberPath>,
-) -> ApiResult<One<w::Member>> {
-    let m = s.app.get_member(&a, &p.member_id).await?;
-    Ok(ok(member_out(&s.app, &m).await?))
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> ApiResult<One<w::Member>> {
+    let m = cx.app.get_member(&cx.pass, &p.member_id).await?;
+    Ok(ok(member_out(&cx.app, &m).await?))
 }
 
 /// `POST /accounts/{account_id}/members`.
-pub async fn create(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiJson(body): ApiJson<w::MemberCreate>,
-) -> ApiResult<One<w::Member>> {
+pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::MemberCreate>) -> ApiResult<One<w::Member>> {
     let input = MemberCreate {
         email: body.email,
         roles: body.roles,
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = s.app.create_member(&a, input).await?;
-    Ok(ok(member_out(&s.app, &m).await?))
+    let m = cx.app.create_member(&cx.pass, input).await?;
+    Ok(ok(member_out(&cx.app, &m).await?))
 }
 
 /// `PUT /accounts/{account_id}/members/{member_id}`.
 pub async fn update(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(p): ApiPath<MemberPath>,
     ApiJson(body): ApiJson<w::MemberUpdate>,
 ) -> ApiResult<One<w::Member>> {
@@ -128,17 +110,13 @@ pub async fn update(
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = s.app.update_member(&a, &p.member_id, input).await?;
-    Ok(ok(member_out(&s.app, &m).await?))
+    let m = cx.app.update_member(&cx.pass, &p.member_id, input).await?;
+    Ok(ok(member_out(&cx.app, &m).await?))
 }
 
 /// `DELETE /accounts/{account_id}/members/{member_id}`.
-pub async fn delete(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiPath(p): ApiPath<MemberPath>,
-) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> ApiResult<One<w::IdRef>> {
     let id = p.member_id;
-    s.app.delete_member(&a, &id).await?;
+    cx.app.delete_member(&cx.pass, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

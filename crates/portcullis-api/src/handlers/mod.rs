@@ -2,9 +2,15 @@
 //! service method and converts the result into the wire shape.
 
 use axum::Json;
+use portcullis_core::ids::AccountId;
+use portcullis_core::model::Policy;
 use portcullis_core::page::Page;
+use portcullis_core::service::policies::ExpandedPolicy;
+use portcullis_core::service::Portcullis;
 use portcullis_wire::{Envelope, ResultInfo};
 use serde::Serialize;
+
+use crate::error::ApiResult;
 
 pub mod accounts;
 pub mod authorize;
@@ -15,6 +21,24 @@ pub mod resource_groups;
 pub mod sso;
 pub mod tokens;
 pub mod user_groups;
+
+/// Converts holders of policies (members, user groups) with their policies expanded for the
+/// wire; every resource group they use is read in one query.
+pub async fn with_policies<T, U>(
+    app: &Portcullis,
+    account: &AccountId,
+    items: &[T],
+    policies: impl Fn(&T) -> &[Policy],
+    convert: impl Fn(&T, &[ExpandedPolicy]) -> U,
+) -> ApiResult<Vec<U>> {
+    let sets: Vec<&[Policy]> = items.iter().map(&policies).collect();
+    let expanded = app.expand_policy_sets(account, &sets).await?;
+    Ok(items
+        .iter()
+        .zip(&expanded)
+        .map(|(item, e)| convert(item, e))
+        .collect())
+}
 
 /// A successful single-object answer.
 pub type One<T> = Json<Envelope<T>>;

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use portcullis_core::catalog::{TokenPermissionGroup, SCOPE_USER};
 use portcullis_core::page::{Page, PageRequest, SMALL_LIST};
+use portcullis_core::service::Portcullis;
 use portcullis_core::CoreError;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Authz};
+use crate::extract::{Auth, Cx};
 use crate::handlers::{ok, page, One};
 use crate::path::{ApiPath, PermissionGroupId, PermissionGroupPath};
 use crate::query::{query_params, ApiQuery};
@@ -34,13 +35,12 @@ query_params!(
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
 pub async fn list(
-    State(s): State<AppState>,
-    _pass: Authz,
+    cx: Cx,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::PermissionGroup>>> {
     let request = q.page;
     let (id, name, label) = (q.id.as_deref(), q.name.as_deref(), q.label.as_deref());
-    let matching: Vec<_> = s
+    let matching: Vec<_> = cx
         .app
         .catalog()
         .member_groups()
@@ -60,13 +60,12 @@ pub async fn list(
 
 /// `GET /accounts/{account_id}/iam/permission_groups/{permission_group_id}`.
 pub async fn get(
-    State(s): State<AppState>,
-    _pass: Authz,
+    cx: Cx,
     ApiPath(PermissionGroupPath {
         permission_group_id: PermissionGroupId(id),
     }): ApiPath<PermissionGroupPath>,
 ) -> ApiResult<One<w::PermissionGroup>> {
-    let g = s
+    let g = cx
         .app
         .catalog()
         .member_group(&id)
@@ -74,10 +73,13 @@ pub async fn get(
     Ok(ok(convert::permission_group(g)))
 }
 
-fn token_groups(s: &AppState, q: &TokenGroupsQuery, user: bool) -> Vec<w::TokenPermissionGroup> {
+fn token_groups(
+    app: &Portcullis,
+    q: &TokenGroupsQuery,
+    user: bool,
+) -> Vec<w::TokenPermissionGroup> {
     let (name, scope) = (q.name.as_deref(), q.scope.as_deref());
-    s.app
-        .catalog()
+    app.catalog()
         .token_groups()
         .iter()
         .filter(|g| user || !g.scopes.iter().any(|x| x == SCOPE_USER))
@@ -94,11 +96,10 @@ fn token_groups(s: &AppState, q: &TokenGroupsQuery, user: bool) -> Vec<w::TokenP
 
 /// `GET /accounts/{account_id}/tokens/permission_groups`.
 pub async fn account_token_groups(
-    State(s): State<AppState>,
-    _pass: Authz,
+    cx: Cx,
     ApiQuery(q): ApiQuery<TokenGroupsQuery>,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
-    Ok(ok(token_groups(&s, &q, false)))
+    Ok(ok(token_groups(&cx.app, &q, false)))
 }
 
 /// `GET /user/tokens/permission_groups`.
@@ -108,5 +109,5 @@ pub async fn user_token_groups(
     ApiQuery(q): ApiQuery<TokenGroupsQuery>,
 ) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
     s.app.current_user(&p)?;
-    Ok(ok(token_groups(&s, &q, true)))
+    Ok(ok(token_groups(&s.app, &q, true)))
 }

@@ -1,17 +1,15 @@
 //! Resource groups.
 
-use axum::extract::State;
 use portcullis_core::service::resource_groups::ScopeDraft;
 use portcullis_wire::body as w;
 use serde_json::Value;
 
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, ApiJson, Authz, EmptyBody};
+use crate::extract::{parse_json, ApiJson, Cx, EmptyBody};
 use crate::handlers::{ok, One};
 use crate::path::{ApiPath, ResourceGroupPath};
 use crate::query::{query_params, ApiQuery};
-use crate::server::AppState;
 
 impl EmptyBody for w::ResourceGroupCreate {}
 impl EmptyBody for w::ResourceGroupUpdate {}
@@ -58,50 +56,52 @@ query_params!(
 
 /// `GET /accounts/{account_id}/iam/resource_groups` (one page: the whole list).
 pub async fn list(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<One<Vec<w::ResourceGroup>>> {
-    let groups = s
+    let groups = cx
         .app
-        .list_resource_groups(&a, q.id.as_deref(), q.name.as_deref())
+        .list_resource_groups(&cx.pass, q.id.as_deref(), q.name.as_deref())
         .await?;
     Ok(ok(groups.iter().map(convert::resource_group).collect()))
 }
 
 /// `GET /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
 pub async fn get(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(p): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<One<w::ResourceGroup>> {
-    let g = s.app.get_resource_group(&a, &p.resource_group_id).await?;
+    let g = cx
+        .app
+        .get_resource_group(&cx.pass, &p.resource_group_id)
+        .await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
 /// `POST /accounts/{account_id}/iam/resource_groups`.
 pub async fn create(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiJson(body): ApiJson<w::ResourceGroupCreate>,
 ) -> ApiResult<One<w::ResourceGroup>> {
     let scope = scope(&body.scope)?;
-    let g = s.app.create_resource_group(&a, &body.name, &scope).await?;
+    let g = cx
+        .app
+        .create_resource_group(&cx.pass, &body.name, &scope)
+        .await?;
     Ok(ok(convert::resource_group(&g)))
 }
 
 /// `PUT /accounts/{account_id}/iam/resource_groups/{resource_group_id}` (partial).
 pub async fn update(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(p): ApiPath<ResourceGroupPath>,
     ApiJson(body): ApiJson<w::ResourceGroupUpdate>,
 ) -> ApiResult<One<w::ResourceGroup>> {
     let scope = body.scope.as_ref().map(scope).transpose()?;
-    let g = s
+    let g = cx
         .app
         .update_resource_group(
-            &a,
+            &cx.pass,
             &p.resource_group_id,
             body.name.as_deref(),
             scope.as_ref(),
@@ -111,12 +111,8 @@ pub async fn update(
 }
 
 /// `DELETE /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
-pub async fn delete(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiPath(p): ApiPath<ResourceGroupPath>,
-) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<ResourceGroupPath>) -> ApiResult<One<w::IdRef>> {
     let id = p.resource_group_id;
-    s.app.delete_resource_group(&a, &id).await?;
+    cx.app.delete_resource_group(&cx.pass, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }

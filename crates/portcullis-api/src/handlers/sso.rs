@@ -1,6 +1,5 @@
 //! SSO connectors.
 
-use axum::extract::State;
 use axum::Json;
 use portcullis_core::service::sso::CheckOutcome;
 use portcullis_wire::body as w;
@@ -8,43 +7,34 @@ use portcullis_wire::{Detail, Envelope, Message};
 
 use crate::convert;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Authz, EmptyBody};
+use crate::extract::{ApiJson, Cx, EmptyBody};
 use crate::handlers::{ok, One};
 use crate::path::{ApiPath, SsoPath};
-use crate::server::AppState;
 
 impl EmptyBody for w::SsoCreate {}
 impl EmptyBody for w::SsoUpdate {}
 
 /// `GET /accounts/{account_id}/sso_connectors` (the whole list).
-pub async fn list(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-) -> ApiResult<One<Vec<w::SsoConnector>>> {
-    let list = s.app.list_sso(&a).await?;
+pub async fn list(cx: Cx) -> ApiResult<One<Vec<w::SsoConnector>>> {
+    let list = cx.app.list_sso(&cx.pass).await?;
     Ok(ok(list.iter().map(convert::sso).collect()))
 }
 
 /// `GET /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn get(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiPath(p): ApiPath<SsoPath>,
-) -> ApiResult<One<w::SsoConnector>> {
-    let c = s.app.get_sso(&a, &p.sso_connector_id).await?;
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> ApiResult<One<w::SsoConnector>> {
+    let c = cx.app.get_sso(&cx.pass, &p.sso_connector_id).await?;
     Ok(ok(convert::sso(&c)))
 }
 
 /// `POST /accounts/{account_id}/sso_connectors`.
 pub async fn create(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiJson(body): ApiJson<w::SsoCreate>,
 ) -> ApiResult<One<w::SsoConnector>> {
-    let c = s
+    let c = cx
         .app
         .create_sso(
-            &a,
+            &cx.pass,
             &body.email_domain,
             body.begin_verification,
             body.use_fedramp_language,
@@ -55,15 +45,14 @@ pub async fn create(
 
 /// `PATCH /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
 pub async fn update(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(p): ApiPath<SsoPath>,
     ApiJson(body): ApiJson<w::SsoUpdate>,
 ) -> ApiResult<One<w::SsoConnector>> {
-    let c = s
+    let c = cx
         .app
         .update_sso(
-            &a,
+            &cx.pass,
             &p.sso_connector_id,
             body.enabled,
             body.use_fedramp_language,
@@ -73,26 +62,21 @@ pub async fn update(
 }
 
 /// `DELETE /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn delete(
-    State(s): State<AppState>,
-    Authz(a): Authz,
-    ApiPath(p): ApiPath<SsoPath>,
-) -> ApiResult<One<w::IdRef>> {
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> ApiResult<One<w::IdRef>> {
     let id = p.sso_connector_id;
-    s.app.delete_sso(&a, &id).await?;
+    cx.app.delete_sso(&cx.pass, &id).await?;
     Ok(ok(w::IdRef { id: id.to_string() }))
 }
 
 /// `POST …/sso_connectors/{sso_connector_id}/begin_verification` (no body). The SDKs return this
 /// whole envelope; `messages` says what the immediate lookup found and `result` is the connector.
 pub async fn begin_verification(
-    State(s): State<AppState>,
-    Authz(a): Authz,
+    cx: Cx,
     ApiPath(p): ApiPath<SsoPath>,
 ) -> ApiResult<Json<Envelope<w::SsoConnector>>> {
-    let (c, outcome) = s
+    let (c, outcome) = cx
         .app
-        .begin_sso_verification(&a, &p.sso_connector_id)
+        .begin_sso_verification(&cx.pass, &p.sso_connector_id)
         .await?;
     let text = match outcome {
         CheckOutcome::Verified => format!("`{}` is verified", c.email_domain),
