@@ -71,17 +71,26 @@ impl FromRequestParts<AppState> for Cx {
     }
 }
 
-fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get(name)
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
+/// A header's value; `Some(Err(()))` when it is not visible ASCII (such a value is never a
+/// credential, and must not reach the store: PostgreSQL could not even compare it).
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<Result<&'a str, ()>> {
+    parts.headers.get(name).map(|v| {
+        v.to_str()
+            .map_err(|_| ())
+            .and_then(|s| if s.contains('\0') { Err(()) } else { Ok(s) })
+    })
 }
 
 /// Reads the credentials from the headers. Bearer wins when several are sent (the TypeScript
 /// SDK sends everything it has).
 pub fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
     if let Some(auth) = header(parts, "authorization") {
+        let auth = auth.map_err(|()| {
+            ApiError::with_chain(
+                ErrorKind::InvalidHeaders,
+                vec![Detail::MalformedAuthorization.message()],
+            )
+        })?;
         let mut it = auth.trim().splitn(2, ' ');
         let scheme = it.next().unwrap_or_default();
         let value = it.next().map(str::trim).unwrap_or_default();
@@ -93,23 +102,25 @@ pub fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
         }
         return Ok(Credentials::Bearer(value.to_owned()));
     }
-    let email = header(parts, "x-auth-email")
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let key = header(parts, "x-auth-key")
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let present = |name| {
+        header(parts, name)
+            .map(|v| v.map(str::trim))
+            .filter(|v| v != &Ok(""))
+    };
+    let (email, key) = (present("x-auth-email"), present("x-auth-key"));
     let mut chain = Vec::new();
-    if email.is_none() {
-        chain.push(Detail::MissingEmail.message());
+    match email {
+        None => chain.push(Detail::MissingEmail.message()),
+        Some(Err(())) => chain.push(Detail::MalformedEmail.message()),
+        Some(Ok(_)) => {}
     }
     match key {
         None => chain.push(Detail::MissingKey.message()),
-        Some(k) if !is_api_key_format(k) => chain.push(Detail::MalformedKey.message()),
-        Some(_) => {}
+        Some(Ok(k)) if is_api_key_format(k) => {}
+        Some(_) => chain.push(Detail::MalformedKey.message()),
     }
     match (email, key) {
-        (Some(email), Some(key)) if chain.is_empty() => Ok(Credentials::Key {
+        (Some(Ok(email)), Some(Ok(key))) if chain.is_empty() => Ok(Credentials::Key {
             email: email.to_owned(),
             key: key.to_owned(),
         }),

@@ -131,6 +131,10 @@ pub async fn authenticate(
         }
         Credentials::Key { email, key } => {
             let email = email.trim().to_lowercase();
+            if email.contains('\0') {
+                // No stored email holds it (and PostgreSQL could not compare it).
+                return Err(CoreError::InvalidKey);
+            }
             let creds = store
                 .user_credentials(&email)
                 .await?

@@ -127,6 +127,8 @@ pub enum Detail {
     MissingEmail,
     /// No `X-Auth-Key` header.
     MissingKey,
+    /// An `X-Auth-Email` header that is not visible ASCII.
+    MalformedEmail,
     /// An `X-Auth-Key` that is not 37 hex characters.
     MalformedKey,
     /// An `Authorization` header that is not `Bearer <token>`.
@@ -139,9 +141,10 @@ pub enum Detail {
 
 impl Detail {
     /// Every detail, for tests and documentation.
-    pub const ALL: [Detail; 6] = [
+    pub const ALL: [Detail; 7] = [
         Self::MissingEmail,
         Self::MissingKey,
+        Self::MalformedEmail,
         Self::MalformedKey,
         Self::MalformedAuthorization,
         Self::TokenValid,
@@ -153,6 +156,7 @@ impl Detail {
         match self {
             Self::MissingEmail => (6100, "Missing X-Auth-Email header"),
             Self::MissingKey => (6101, "Missing X-Auth-Key header"),
+            Self::MalformedEmail => (6102, "Invalid format for X-Auth-Email header"),
             Self::MalformedKey => (6103, "Invalid format for X-Auth-Key header"),
             Self::MalformedAuthorization => (6111, "Invalid format for Authorization header"),
             Self::TokenValid => (10000, "This API Token is valid and active"),
@@ -191,6 +195,7 @@ mod tests {
             rows.join("\n"),
             "MissingEmail 6100 Missing X-Auth-Email header
 MissingKey 6101 Missing X-Auth-Key header
+MalformedEmail 6102 Invalid format for X-Auth-Email header
 MalformedKey 6103 Invalid format for X-Auth-Key header
 MalformedAuthorization 6111 Invalid format for Authorization header
 TokenValid 10000 This API Token is valid and active

@@ -453,3 +453,41 @@ async fn replacing_members_without_a_body_is_refused_not_an_empty_list() {
     assert_eq!(r.status, 200, "{r}");
     assert_eq!(member_total(&app, &group).await, 0);
 }
+
+#[tokio::test]
+async fn credentials_that_are_not_visible_ascii_are_refused_before_the_store() {
+    let app = TestApp::spawn();
+    let url = app.url("/user");
+    let email = reqwest::header::HeaderValue::from_bytes(b"a\xffb@example.com").unwrap();
+    let r = app
+        .client
+        .get(&url)
+        .header("X-Auth-Email", email)
+        .header("X-Auth-Key", "0123456789abcdef0123456789abcdef01234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], json!(6003), "{body}");
+    assert_eq!(
+        body["errors"][0]["error_chain"][0]["code"],
+        json!(6102),
+        "{body}"
+    );
+    let bearer = reqwest::header::HeaderValue::from_bytes(b"Bearer \xfftoken").unwrap();
+    let r = app
+        .client
+        .get(&url)
+        .header("Authorization", bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["error_chain"][0]["code"],
+        json!(6111),
+        "{body}"
+    );
+}
