@@ -1,5 +1,5 @@
 //! Black-box HTTP tests of Portcullis, in one binary: every test starts its own server on a
-//! fresh database through `helpers::TestApp` (in this process unless the test stops, restarts or
+//! fresh database through `TestApp` (`portcullis-testkit`) (in this process unless the test stops, restarts or
 //! reads the log of a server process). The database is a SQLite file by default; with
 //! `PORTCULLIS_TEST_BACKEND=postgres` and `PORTCULLIS_TEST_POSTGRES_URL=postgres://…` each
 //! server gets its own schema `pt_<16 hex>`, dropped at teardown. The contract is Cloudflare's
@@ -12,7 +12,15 @@
 //! - `replicas`: two server processes over one PostgreSQL database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod helpers;
+/// The harness (`portcullis-testkit`), under the name the test modules use.
+mod helpers {
+    pub use portcullis_testkit::backend::*;
+    pub use portcullis_testkit::cli::*;
+    pub use portcullis_testkit::fixtures::*;
+    pub use portcullis_testkit::http::*;
+    pub use portcullis_testkit::raw::*;
+    pub use portcullis_testkit::server::*;
+}
 
 mod api;
 mod groups;

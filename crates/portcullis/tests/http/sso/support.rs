@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::helpers::{
-    assert_id, assert_timestamp, bootstrap, check_envelope, db_guard, db_url_for, http_client,
-    is_id, str_field, Boot, Cred, Resp, SchemaGuard, Server, BIN,
+    assert_id, assert_timestamp, bin, bootstrap, check_envelope, db_guard, db_url_for, http_client,
+    is_id, str_field, Boot, Cred, Resp, SchemaGuard, Server,
 };
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -92,7 +92,7 @@ fn kill_quietly(child: &mut Child) {
 /// Where `portcullis-dns-fixture` lives: next to the `portcullis` binary (another crate builds it,
 /// so Cargo gives no `CARGO_BIN_EXE_` for it).
 pub fn fixture_bin() -> PathBuf {
-    let p = Path::new(BIN).with_file_name(format!(
+    let p = Path::new(bin()).with_file_name(format!(
         "portcullis-dns-fixture{}",
         std::env::consts::EXE_SUFFIX
     ));

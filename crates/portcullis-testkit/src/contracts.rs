@@ -1,0 +1,1416 @@
+//! The storage contract suite: behaviour every [`Store`] adapter must show, written once against
+//! the trait and run by each adapter's tests (SQLite and PostgreSQL) with a fresh database
+//! per test. [`contract_tests!`] expands to one `#[tokio::test]` per contract.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use portcullis_core::ids::{
+    AccountId, MemberId, PolicyId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
+};
+use portcullis_core::model::{
+    Access, Account, AccountType, ApiToken, Grants, GroupMemberFilter, MemberFilter, MemberOrder,
+    MemberStatus, Policy, PolicyHolder, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate,
+    SsoConnector, SsoStatus, TokenCondition, TokenOwner, TokenPolicy, TokenState, UserGroup,
+    UserGroupFilter,
+};
+use portcullis_core::page::{PageRequest, LARGE_LIST, SMALL_LIST};
+use portcullis_core::store::{AccountChanges, KeepRole, MemberChanges, NewMember, NewToken, Store};
+use portcullis_core::time::Timestamp;
+use portcullis_core::CoreError;
+
+/// A shared store handle.
+pub type S = Arc<dyn Store>;
+
+/// Expands to one `#[tokio::test]` per contract; `$make` is an async expression giving a fresh
+/// `Arc<dyn Store>` (and may hold guards as a tuple `(store, guard)`).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@each $make;
+            accounts_round_trip, members_and_users, member_grants_and_policies, tokens_round_trip,
+            resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
+            concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
+            account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
+            changes_are_recorded, foreign_and_missing_writes_change_nothing);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (store, _guard) = $make.await;
+                $crate::$name(store).await;
+            }
+        )*
+    };
+}
+
+fn page(n: u64) -> PageRequest {
+    PageRequest::new(Some(1), Some(n), LARGE_LIST)
+}
+
+async fn account(store: &S, name: &str) -> AccountId {
+    let a = Account {
+        id: AccountId::random(),
+        name: name.into(),
+        account_type: AccountType::Standard,
+        enforce_twofactor: false,
+        abuse_contact_email: None,
+        created_on: Timestamp::now(),
+    };
+    store.create_account(&a, None).await.unwrap();
+    a.id
+}
+
+fn new_member(email: &str, grants: Grants) -> NewMember {
+    NewMember {
+        id: MemberId::random(),
+        new_user_id: UserId::random(),
+        email: email.into(),
+        status: MemberStatus::Accepted,
+        grants,
+        now: Timestamp::now(),
+    }
+}
+
+const ADMIN_ROLE: &str = "05784afa30c1afe1440e79d9351c7430";
+
+async fn member(store: &S, account: &AccountId, email: &str) -> MemberId {
+    store
+        .create_member(
+            account,
+            &new_member(email, Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn resource_group(store: &S, account: &AccountId, objects: &[&str]) -> ResourceGroupId {
+    let now = Timestamp::now();
+    let g = ResourceGroup {
+        id: ResourceGroupId::random(),
+        account_id: account.clone(),
+        name: "rg".into(),
+        scope_key: format!("com.cloudflare.api.account.{account}"),
+        objects: objects.iter().map(|s| (*s).to_owned()).collect(),
+        created_on: now,
+        modified_on: now,
+    };
+    store.create_resource_group(&g).await.unwrap();
+    g.id
+}
+
+async fn user_group(
+    store: &S,
+    account: &AccountId,
+    name: &str,
+    policies: Vec<Policy>,
+) -> UserGroupId {
+    let now = Timestamp::now();
+    let g = UserGroup {
+        id: UserGroupId::random(),
+        account_id: account.clone(),
+        name: name.into(),
+        policies,
+        created_on: now,
+        modified_on: now,
+    };
+    store.create_user_group(&g).await.unwrap();
+    g.id
+}
+
+fn policy(pg: &str, rg: &ResourceGroupId) -> Policy {
+    Policy {
+        id: PolicyId::random(),
+        access: Access::Allow,
+        permission_groups: vec![pg.into()],
+        resource_groups: vec![rg.clone()],
+    }
+}
+
+/// Accounts: create, read, list by membership and name, partial update, delete.
+pub async fn accounts_round_trip(store: S) {
+    let a = account(&store, "Alpha").await;
+    let b = account(&store, "beta").await;
+    let got = store.get_account(&a).await.unwrap().unwrap();
+    assert_eq!(got.name, "Alpha");
+    let all = store
+        .list_accounts(None, None, false, PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.items[0].id, a, "ordered by name, case-insensitively");
+    let backwards = store
+        .list_accounts(None, None, true, PageRequest::new(None, None, SMALL_LIST))
+        .await
+        .unwrap();
+    assert_eq!(backwards.items[0].id, b, "descending by name");
+    let named = store
+        .list_accounts(
+            None,
+            Some("BETA"),
+            false,
+            PageRequest::new(None, None, SMALL_LIST),
+        )
+        .await
+        .unwrap();
+    assert_eq!(named.items.len(), 1);
+    assert_eq!(named.items[0].id, b);
+    let m = member(&store, &b, "x@example.com").await;
+    let user = store.get_member(&b, &m).await.unwrap().unwrap().user.id;
+    let mine = store
+        .list_accounts(
+            Some(&user),
+            None,
+            false,
+            PageRequest::new(None, None, SMALL_LIST),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 1);
+    let changes = AccountChanges {
+        name: Some("Gamma".into()),
+        abuse_contact_email: Some(Some("abuse@example.com".into())),
+        ..AccountChanges::default()
+    };
+    let updated = store.update_account(&a, &changes).await.unwrap().unwrap();
+    assert_eq!(updated.name, "Gamma");
+    assert_eq!(
+        updated.abuse_contact_email.as_deref(),
+        Some("abuse@example.com")
+    );
+    assert!(!updated.enforce_twofactor, "absent fields unchanged");
+    let cleared = store
+        .update_account(
+            &a,
+            &AccountChanges {
+                abuse_contact_email: Some(None),
+                ..AccountChanges::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.abuse_contact_email, None);
+    assert_eq!(cleared.name, "Gamma");
+    assert!(store
+        .update_account(&AccountId::random(), &changes)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_account(&a).await.unwrap());
+    assert!(!store.delete_account(&a).await.unwrap());
+    assert!(store.get_account(&a).await.unwrap().is_none());
+    assert!(store.any_account().await.unwrap());
+}
+
+/// Members: one user per email across accounts, duplicate membership refused, list order.
+pub async fn members_and_users(store: S) {
+    let a = account(&store, "A").await;
+    let b = account(&store, "B").await;
+    let m1 = store
+        .create_member(
+            &a,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap();
+    let m2 = store
+        .create_member(
+            &b,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m1.user.id, m2.user.id, "a user is global");
+    let dup = store
+        .create_member(
+            &a,
+            &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+        )
+        .await;
+    assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
+    for e in ["c@example.com", "b@example.com"] {
+        member(&store, &a, e).await;
+    }
+    let filter = MemberFilter {
+        status: None,
+        order: MemberOrder::Email,
+        descending: false,
+    };
+    let listed = store.list_members(&a, &filter, page(10)).await.unwrap();
+    let emails: Vec<_> = listed.items.iter().map(|m| m.user.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        ["b@example.com", "c@example.com", "same@example.com"]
+    );
+    let filter = MemberFilter {
+        status: Some(MemberStatus::Pending),
+        ..filter
+    };
+    assert_eq!(
+        store
+            .list_members(&a, &filter, page(10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let changed = store
+        .update_member(
+            &a,
+            &m1.id,
+            &MemberChanges {
+                status: Some(MemberStatus::Pending),
+                grants: None,
+                keep_role: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.status, MemberStatus::Pending);
+    assert_eq!(changed.grants, Grants::Roles(vec![ADMIN_ROLE.into()]));
+    assert_eq!(
+        store.member_of(&a, &m1.user.id).await.unwrap().unwrap().id,
+        m1.id
+    );
+    assert!(
+        store.get_member(&b, &m1.id).await.unwrap().is_none(),
+        "members are per account"
+    );
+    assert!(store.delete_member(&a, &m1.id, None).await.unwrap());
+    assert!(!store.delete_member(&a, &m1.id, None).await.unwrap());
+    assert_eq!(
+        store
+            .count_accepted_with_role(&b, ADMIN_ROLE)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// Member policies are stored in order and replaced whole; a missing resource group is refused.
+pub async fn member_grants_and_policies(store: S) {
+    let a = account(&store, "A").await;
+    let rg1 = resource_group(&store, &a, &["*"]).await;
+    let rg2 = resource_group(&store, &a, &["com.cloudflare.api.account.zone.*"]).await;
+    let policies = vec![policy("b", &rg2), policy("a", &rg1)];
+    let m = store
+        .create_member(
+            &a,
+            &new_member("p@example.com", Grants::Policies(policies.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.grants, Grants::Policies(policies.clone()));
+    let bad = store
+        .create_member(
+            &a,
+            &new_member(
+                "q@example.com",
+                Grants::Policies(vec![policy("a", &ResourceGroupId::random())]),
+            ),
+        )
+        .await;
+    assert!(bad.is_err());
+    assert!(
+        store
+            .user_credentials("q@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-written"
+    );
+    let roles = Grants::Roles(vec![ADMIN_ROLE.into()]);
+    let m = store
+        .update_member(
+            &a,
+            &m.id,
+            &MemberChanges {
+                status: None,
+                grants: Some(roles.clone()),
+                keep_role: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.grants, roles);
+}
+
+/// Tokens: insert, find by secret hash, list per owner, update, roll, delete.
+pub async fn tokens_round_trip(store: S) {
+    let a = account(&store, "A").await;
+    let now = Timestamp::now();
+    let mut resources = serde_json::Map::new();
+    resources.insert(
+        format!("com.cloudflare.api.account.{a}"),
+        serde_json::json!("*"),
+    );
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "t".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: Some(now.plus_seconds(3600)),
+        condition: TokenCondition {
+            request_ip_in: vec!["10.0.0.0/8".parse().unwrap()],
+            request_ip_not_in: vec![],
+        },
+        policies: vec![TokenPolicy {
+            id: PolicyId::random(),
+            access: Access::Allow,
+            permission_groups: vec!["x".into()],
+            resources,
+        }],
+    };
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: "h1".into(),
+        })
+        .await
+        .unwrap();
+    let (found, hash) = store.find_token("h1").await.unwrap().unwrap();
+    assert_eq!(found, token);
+    assert_eq!(hash, "h1");
+    let dup = store
+        .create_token(&NewToken {
+            token: ApiToken {
+                id: TokenId::random(),
+                ..token.clone()
+            },
+            secret_hash: "h1".into(),
+        })
+        .await;
+    assert!(dup.is_err(), "secret hashes are unique");
+    let owner = TokenOwner::Account(a.clone());
+    assert_eq!(
+        store
+            .list_tokens(&owner, PageRequest::new(None, None, SMALL_LIST))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert!(store
+        .get_token(&TokenOwner::Account(AccountId::random()), &token.id)
+        .await
+        .unwrap()
+        .is_none());
+    let mut changed = token.clone();
+    changed.state = TokenState::Disabled;
+    changed.name = "renamed".into();
+    assert!(store.update_token(&changed).await.unwrap());
+    assert_eq!(
+        store
+            .get_token(&owner, &token.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "renamed"
+    );
+    assert!(store
+        .roll_token(&owner, &token.id, "h2", Timestamp::now())
+        .await
+        .unwrap());
+    assert!(store.find_token("h1").await.unwrap().is_none());
+    assert!(store.find_token("h2").await.unwrap().is_some());
+    store
+        .touch_token(&token.id, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(store
+        .get_token(&owner, &token.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_on
+        .is_some());
+    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    assert!(store.find_token("h2").await.unwrap().is_none());
+}
+
+/// A resource group used by a policy cannot be deleted; the holders are named.
+pub async fn resource_groups_in_use(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*", "com.cloudflare.api.account.zone.*"]).await;
+    let got = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap();
+    assert_eq!(
+        got[0].objects,
+        ["*", "com.cloudflare.api.account.zone.*"],
+        "objects keep their order"
+    );
+    let g = user_group(&store, &a, "Eng", vec![policy("pg", &rg)]).await;
+    // A change its users' permission groups would not fit is refused, and nothing changes.
+    let mut changed = got[0].clone();
+    changed.objects = vec!["com.cloudflare.api.account.zone.1".into()];
+    changed.name = "renamed".into();
+    match store
+        .update_resource_group(&changed, &["other".into(), "pg".into()])
+        .await
+        .unwrap()
+    {
+        ResourceGroupUpdate::Incompatible(uses) => assert_eq!(
+            uses,
+            [(
+                PolicyHolder::UserGroup(g.clone(), "Eng".into()),
+                "pg".into()
+            )]
+        ),
+        other => panic!("expected incompatible, got {other:?}"),
+    }
+    let kept = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap();
+    assert_eq!(kept, got, "a refused change writes nothing");
+    assert_eq!(
+        store
+            .update_resource_group(&changed, &["other".into()])
+            .await
+            .unwrap(),
+        ResourceGroupUpdate::Updated
+    );
+    let mut missing = changed.clone();
+    missing.id = ResourceGroupId::random();
+    assert_eq!(
+        store.update_resource_group(&missing, &[]).await.unwrap(),
+        ResourceGroupUpdate::NotFound
+    );
+    match store.delete_resource_group(&a, &rg).await.unwrap() {
+        ResourceGroupDeletion::InUse(holders) => assert_eq!(holders.len(), 1),
+        other => panic!("expected in use, got {other:?}"),
+    }
+    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    assert_eq!(
+        store.delete_resource_group(&a, &rg).await.unwrap(),
+        ResourceGroupDeletion::Deleted
+    );
+    assert_eq!(
+        store.delete_resource_group(&a, &rg).await.unwrap(),
+        ResourceGroupDeletion::NotFound
+    );
+    let other = account(&store, "B").await;
+    let rg2 = resource_group(&store, &other, &["*"]).await;
+    assert!(
+        store
+            .get_resource_groups(&a, &[rg2])
+            .await
+            .unwrap()
+            .is_empty(),
+        "per account"
+    );
+}
+
+/// User-group names are unique per account regardless of case; policies keep their order.
+pub async fn user_groups_names_and_policies(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let p = vec![policy("z", &rg), policy("a", &rg)];
+    let g = user_group(&store, &a, "Engineering", p.clone()).await;
+    let now = Timestamp::now();
+    let clash = UserGroup {
+        id: UserGroupId::random(),
+        account_id: a.clone(),
+        name: "ENGINEERING".into(),
+        policies: vec![],
+        created_on: now,
+        modified_on: now,
+    };
+    assert!(matches!(
+        store.create_user_group(&clash).await,
+        Err(CoreError::Conflict(_))
+    ));
+    let b = account(&store, "B").await;
+    store
+        .create_user_group(&UserGroup {
+            account_id: b.clone(),
+            ..clash.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user_group(&a, &g)
+            .await
+            .unwrap()
+            .unwrap()
+            .policies,
+        p
+    );
+    let other = user_group(&store, &a, "Ops", vec![]).await;
+    let renamed = store
+        .update_user_group(&a, &other, Some("engineering"), None, Timestamp::now())
+        .await;
+    assert!(matches!(renamed, Err(CoreError::Conflict(_))));
+    let replaced = store
+        .update_user_group(&a, &g, None, Some(&p[1..]), Timestamp::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced.policies, p[1..].to_vec());
+    assert_eq!(replaced.name, "Engineering");
+    for name in ["alpha", "Beta", "gamma"] {
+        user_group(&store, &a, name, vec![]).await;
+    }
+    let f = UserGroupFilter {
+        fuzzy_name: Some("A".into()),
+        ..UserGroupFilter::default()
+    };
+    let names: Vec<String> = store
+        .list_user_groups(&a, &f, page(10))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["alpha", "Beta", "gamma"]);
+    let f = UserGroupFilter {
+        descending: true,
+        ..UserGroupFilter::default()
+    };
+    let first = store
+        .list_user_groups(&a, &f, PageRequest::new(Some(1), Some(2), LARGE_LIST))
+        .await
+        .unwrap();
+    assert_eq!(first.total, 5);
+    assert_eq!(first.items[0].name, "Ops");
+    let past = store
+        .list_user_groups(&a, &f, PageRequest::new(Some(9), Some(2), LARGE_LIST))
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+    let f = UserGroupFilter {
+        fuzzy_name: Some("%".into()),
+        ..UserGroupFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_user_groups(&a, &f, page(10))
+            .await
+            .unwrap()
+            .total,
+        0,
+        "like wildcards are escaped"
+    );
+}
+
+/// Group membership: idempotent add, all-or-nothing, replace, remove, cascade from members.
+pub async fn group_members_semantics(store: S) {
+    let a = account(&store, "A").await;
+    let g = user_group(&store, &a, "G", vec![]).await;
+    let m1 = member(&store, &a, "b@example.com").await;
+    let m2 = member(&store, &a, "a@example.com").await;
+    let before = store
+        .get_user_group(&a, &g)
+        .await
+        .unwrap()
+        .unwrap()
+        .modified_on;
+    let added = store
+        .add_group_members(&a, &g, &[m1.clone(), m2.clone()], Timestamp::now())
+        .await
+        .unwrap();
+    let emails: Vec<_> = added.iter().map(|m| m.user.email.as_str()).collect();
+    assert_eq!(emails, ["a@example.com", "b@example.com"]);
+    let after = store
+        .get_user_group(&a, &g)
+        .await
+        .unwrap()
+        .unwrap()
+        .modified_on;
+    assert!(after > before, "membership changes move modified_on");
+    let again = store
+        .add_group_members(&a, &g, std::slice::from_ref(&m1), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let missing = MemberId::random();
+    let m3 = member(&store, &a, "c@example.com").await;
+    let r = store
+        .add_group_members(&a, &g, &[m3.clone(), missing], Timestamp::now())
+        .await;
+    assert!(matches!(r, Err(CoreError::NotFound { .. })), "{r:?}");
+    let f = GroupMemberFilter::default();
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        2,
+        "nothing added"
+    );
+    let set = store
+        .replace_group_members(&a, &g, std::slice::from_ref(&m3), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].member_id, m3);
+    let f = GroupMemberFilter {
+        fuzzy_email: Some("C@".into()),
+        descending: false,
+    };
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        1
+    );
+    assert!(store.get_group_member(&a, &g, &m3).await.unwrap().is_some());
+    assert!(store.get_group_member(&a, &g, &m1).await.unwrap().is_none());
+    assert!(store
+        .remove_group_member(&a, &g, &m1, Timestamp::now())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_member(&a, &m3, None).await.unwrap());
+    let f = GroupMemberFilter::default();
+    assert_eq!(
+        store
+            .list_group_members(&a, &g, &f, page(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        0,
+        "leaving the account leaves the groups"
+    );
+    assert!(store
+        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .await
+        .unwrap()
+        .is_empty());
+    let other = account(&store, "B").await;
+    let foreign = member(&store, &other, "f@example.com").await;
+    assert!(store
+        .add_group_members(&a, &g, &[foreign], Timestamp::now())
+        .await
+        .is_err());
+    assert!(store
+        .list_group_members(&a, &UserGroupId::random(), &f, page(10))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Two concurrent replaces of one group's members leave exactly one of the two sets.
+pub async fn concurrent_member_replaces_leave_one_set(store: S) {
+    let a = account(&store, "A").await;
+    let g = user_group(&store, &a, "G", vec![]).await;
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    for i in 0..20 {
+        left.push(member(&store, &a, &format!("l{i:02}@example.com")).await);
+        right.push(member(&store, &a, &format!("r{i:02}@example.com")).await);
+    }
+    for _ in 0..10 {
+        let (s1, s2) = (store.clone(), store.clone());
+        let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
+        let (l, r) = (left.clone(), right.clone());
+        let t1 = tokio::spawn(async move {
+            s1.replace_group_members(&a1, &g1, &l, Timestamp::now())
+                .await
+        });
+        let t2 = tokio::spawn(async move {
+            s2.replace_group_members(&a2, &g2, &r, Timestamp::now())
+                .await
+        });
+        t1.await.unwrap().unwrap();
+        t2.await.unwrap().unwrap();
+        let f = GroupMemberFilter::default();
+        let now: Vec<MemberId> = store
+            .list_group_members(&a, &g, &f, page(100))
+            .await
+            .unwrap()
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect();
+        let mut sorted_left = left.clone();
+        sorted_left.sort();
+        let mut sorted_right = right.clone();
+        sorted_right.sort();
+        let mut got = now.clone();
+        got.sort();
+        assert!(
+            got == sorted_left || got == sorted_right,
+            "a mix of both sets: {} members",
+            got.len()
+        );
+    }
+}
+
+/// A member add racing a group delete: either the add failed with NotFound, or it ran first; in
+/// both cases the group and all its membership rows are gone afterwards.
+pub async fn member_add_racing_group_delete(store: S) {
+    let a = account(&store, "A").await;
+    let mut members = Vec::new();
+    for i in 0..10 {
+        members.push(member(&store, &a, &format!("m{i}@example.com")).await);
+    }
+    for round in 0..10 {
+        let g = user_group(&store, &a, &format!("G{round}"), vec![]).await;
+        let (s1, s2) = (store.clone(), store.clone());
+        let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
+        let ms = members.clone();
+        let add =
+            tokio::spawn(
+                async move { s1.add_group_members(&a1, &g1, &ms, Timestamp::now()).await },
+            );
+        let del = tokio::spawn(async move { s2.delete_user_group(&a2, &g2).await });
+        let added = add.await.unwrap();
+        assert!(del.await.unwrap().unwrap());
+        match added {
+            Ok(list) => assert_eq!(list.len(), members.len()),
+            Err(CoreError::NotFound { kind, .. }) => assert_eq!(kind, "user group"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        assert!(store.get_user_group(&a, &g).await.unwrap().is_none());
+        assert!(store
+            .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
+            .await
+            .unwrap()
+            .is_none());
+        // Re-creating a group with the same id would expose orphan rows; it must start empty.
+        let now = Timestamp::now();
+        let again = UserGroup {
+            id: g.clone(),
+            account_id: a.clone(),
+            name: format!("again {round}"),
+            policies: vec![],
+            created_on: now,
+            modified_on: now,
+        };
+        store.create_user_group(&again).await.unwrap();
+        assert_eq!(
+            store
+                .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
+                .await
+                .unwrap()
+                .unwrap()
+                .total,
+            0
+        );
+    }
+}
+
+/// Deleting an account removes everything in it, including policies on resource groups.
+pub async fn account_delete_cascades(store: S) {
+    let a = account(&store, "A").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let g = user_group(&store, &a, "G", vec![policy("pg", &rg)]).await;
+    let m = store
+        .create_member(
+            &a,
+            &new_member("p@example.com", Grants::Policies(vec![policy("pg", &rg)])),
+        )
+        .await
+        .unwrap();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m.id), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.get_user_group(&a, &g).await.unwrap().is_none());
+    assert!(store.get_member(&a, &m.id).await.unwrap().is_none());
+    assert!(store
+        .get_resource_groups(&a, &[rg])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        store
+            .user_credentials("p@example.com")
+            .await
+            .unwrap()
+            .is_some(),
+        "users are global and stay"
+    );
+}
+
+fn connector(account: &AccountId, domain: &str, status: SsoStatus) -> SsoConnector {
+    let now = Timestamp::now();
+    SsoConnector {
+        id: SsoConnectorId::random(),
+        account_id: account.clone(),
+        email_domain: domain.into(),
+        enabled: false,
+        use_fedramp_language: false,
+        code: format!("cloudflare_dashboard_sso={}", SsoConnectorId::random()),
+        status,
+        pending_since: (status == SsoStatus::Pending).then_some(now),
+        next_check_at: (status == SsoStatus::Pending).then_some(now),
+        dns_failures: 0,
+        created_on: now,
+        updated_on: now,
+    }
+}
+
+/// SSO connectors: one per domain per account, one enabled per domain across accounts, and
+/// verifier claims that lease a connector to one checker at a time.
+pub async fn sso_connectors_and_claims(store: S) {
+    let a = account(&store, "A").await;
+    let b = account(&store, "B").await;
+    let mut ca = connector(&a, "example.com", SsoStatus::Verified);
+    store.create_sso(&ca).await.unwrap();
+    let dup = store
+        .create_sso(&connector(&a, "example.com", SsoStatus::Awaiting))
+        .await;
+    assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
+    let mut cb = connector(&b, "example.com", SsoStatus::Verified);
+    store.create_sso(&cb).await.unwrap();
+    ca.enabled = true;
+    assert!(store.update_sso(&ca).await.unwrap());
+    cb.enabled = true;
+    let clash = store.update_sso(&cb).await;
+    assert!(matches!(clash, Err(CoreError::Conflict(_))), "{clash:?}");
+    ca.enabled = false;
+    store.update_sso(&ca).await.unwrap();
+    assert!(
+        store.update_sso(&cb).await.unwrap(),
+        "free once the other is disabled"
+    );
+    assert!(store.get_sso(&b, &cb.id).await.unwrap().unwrap().enabled);
+
+    let pending = connector(&a, "pending.example", SsoStatus::Pending);
+    store.create_sso(&pending).await.unwrap();
+    let now = Timestamp::now().plus_seconds(1);
+    let claimed = store
+        .claim_sso_checks(now, now.plus_seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, pending.id);
+    assert!(
+        store
+            .claim_sso_checks(now, now.plus_seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let mut checked = claimed[0].clone();
+    checked.status = SsoStatus::Verified;
+    checked.next_check_at = None;
+    assert!(store.record_sso_check(&checked).await.unwrap());
+    assert!(
+        !store.record_sso_check(&checked).await.unwrap(),
+        "only pending connectors are recorded"
+    );
+    assert_eq!(
+        store
+            .get_sso(&a, &pending.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        SsoStatus::Verified
+    );
+    let later = now.plus_seconds(120);
+    assert!(store
+        .claim_sso_checks(later, later.plus_seconds(60), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let listed: Vec<String> = store
+        .list_sso(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.email_domain)
+        .collect();
+    assert_eq!(listed, ["example.com", "pending.example"]);
+    assert!(store.delete_sso(&a, &pending.id).await.unwrap());
+    assert!(!store.delete_sso(&a, &pending.id).await.unwrap());
+    assert!(store.delete_account(&b).await.unwrap());
+    assert!(store.get_sso(&b, &cb.id).await.unwrap().is_none());
+}
+
+/// Two concurrent demotions of an account's last two Super Administrators: exactly one passes,
+/// and the account keeps one (the rule is checked inside the write's transaction).
+pub async fn last_role_holder_survives_races(store: S) {
+    const SUPER: &str = "33666b9c79b9a5273fc7344ff42f953d";
+    let keep = KeepRole {
+        id: SUPER.into(),
+        name: "Super Administrator - All Privileges".into(),
+    };
+    for round in 0..10 {
+        let a = account(&store, &format!("A{round}")).await;
+        let mut ids = Vec::new();
+        for i in 0..2 {
+            let m = store
+                .create_member(
+                    &a,
+                    &new_member(
+                        &format!("sa{i}@example.com"),
+                        Grants::Roles(vec![SUPER.into()]),
+                    ),
+                )
+                .await
+                .unwrap();
+            ids.push(m.id);
+        }
+        let demote = |id: MemberId| {
+            let (s, a, keep) = (store.clone(), a.clone(), keep.clone());
+            tokio::spawn(async move {
+                let c = MemberChanges {
+                    status: None,
+                    grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
+                    keep_role: Some(keep),
+                };
+                s.update_member(&a, &id, &c, Timestamp::now()).await
+            })
+        };
+        let (r1, r2) = (demote(ids[0].clone()), demote(ids[1].clone()));
+        let results = [r1.await.unwrap(), r2.await.unwrap()];
+        let passed = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(passed, 1, "round {round}: {results:?}");
+        assert_eq!(store.count_accepted_with_role(&a, SUPER).await.unwrap(), 1);
+        // The last one cannot be deleted either.
+        let last = if results[0].is_err() {
+            &ids[0]
+        } else {
+            &ids[1]
+        };
+        assert!(store.delete_member(&a, last, Some(&keep)).await.is_err());
+        assert!(
+            store.get_member(&a, last).await.unwrap().is_some(),
+            "nothing half-done"
+        );
+    }
+}
+
+/// Caches stay true: every write that changes what an account's effective policies are computed
+/// from moves that account's stamp (and no other account's) once committed; token writes move
+/// the tokens' stamp; reads, token uses and failed writes move nothing. The store must be live.
+pub async fn changes_are_recorded(store: S) {
+    let a = account(&store, "Changes").await;
+    let other = account(&store, "Unrelated").await;
+    let stamps = || {
+        let r = store.revisions();
+        (r.account(&a), r.account(&other), r.tokens())
+    };
+    assert!(
+        stamps().0.is_some(),
+        "the store must be live for this contract"
+    );
+    let moves_account = |what: &str, before: (_, _, _)| {
+        let now = stamps();
+        assert_ne!(now.0, before.0, "{what} must move the account's stamp");
+        assert_eq!(now.1, before.1, "{what} must leave other accounts' stamps");
+    };
+    let moves_tokens = |what: &str, before: (_, _, _)| {
+        assert_ne!(stamps().2, before.2, "{what} must move the tokens' stamp");
+    };
+    let moves_nothing = |what: &str, before| {
+        assert_eq!(stamps(), before, "{what} must move no stamp");
+    };
+
+    let s = stamps();
+    let m = member(&store, &a, "changes@example.com").await;
+    moves_account("create_member", s);
+    let s = stamps();
+    store
+        .update_member(
+            &a,
+            &m,
+            &MemberChanges {
+                status: None,
+                grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
+                keep_role: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    moves_account("update_member", s);
+    let s = stamps();
+    let rg = resource_group(&store, &a, &["*"]).await;
+    moves_account("create_resource_group", s);
+    let s = stamps();
+    let mut group = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .remove(0);
+    group.objects = vec!["com.cloudflare.api.account.zone.*".into()];
+    assert_eq!(
+        store.update_resource_group(&group, &[]).await.unwrap(),
+        ResourceGroupUpdate::Updated
+    );
+    moves_account("update_resource_group", s);
+    let s = stamps();
+    let g = user_group(&store, &a, "Changes", vec![]).await;
+    moves_account("create_user_group", s);
+    let s = stamps();
+    store
+        .update_user_group(
+            &a,
+            &g,
+            None,
+            Some(&[policy(ADMIN_ROLE, &rg)]),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    moves_account("update_user_group", s);
+    let s = stamps();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("add_group_members", s);
+    let s = stamps();
+    store
+        .replace_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_nothing("replace_group_members with the same members", s);
+    let s = stamps();
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    moves_nothing("add_group_members of members already in", s);
+    let s = stamps();
+    store
+        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("replace_group_members", s);
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    let s = stamps();
+    store
+        .remove_group_member(&a, &g, &m, Timestamp::now())
+        .await
+        .unwrap();
+    moves_account("remove_group_member", s);
+
+    // Reads and a failed write move nothing.
+    let s = stamps();
+    store.member_of(&a, &UserId::random()).await.unwrap();
+    store.get_member(&a, &m).await.unwrap();
+    store.user_groups_of_member(&a, &m).await.unwrap();
+    let failed = store
+        .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now())
+        .await;
+    assert!(failed.is_err());
+    moves_nothing("reads and a refused write", s);
+
+    let s = stamps();
+    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    moves_account("delete_user_group", s);
+    let s = stamps();
+    store.delete_resource_group(&a, &rg).await.unwrap();
+    moves_account("delete_resource_group", s);
+    let s = stamps();
+    assert!(store.delete_member(&a, &m, None).await.unwrap());
+    moves_account("delete_member", s);
+
+    // Tokens.
+    let now = Timestamp::now();
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "t".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: None,
+        condition: TokenCondition::default(),
+        policies: vec![],
+    };
+    let hash = format!("changes-{}", token.id);
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: hash.clone(),
+        })
+        .await
+        .unwrap();
+    let s = stamps();
+    store
+        .touch_token(&token.id, Timestamp::now())
+        .await
+        .unwrap();
+    store.find_token(&hash).await.unwrap();
+    moves_nothing("using a token", s);
+    let owner = TokenOwner::Account(a.clone());
+    let mut changed = token.clone();
+    changed.state = TokenState::Disabled;
+    let s = stamps();
+    assert!(store.update_token(&changed).await.unwrap());
+    moves_tokens("update_token", s);
+    let s = stamps();
+    assert!(store
+        .roll_token(&owner, &token.id, &format!("{hash}-2"), Timestamp::now())
+        .await
+        .unwrap());
+    moves_tokens("roll_token", s);
+    let s = stamps();
+    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    moves_tokens("delete_token", s);
+
+    // Deleting the account drops its policies and its tokens.
+    let s = stamps();
+    assert!(store.delete_account(&a).await.unwrap());
+    let now = stamps();
+    assert_ne!(now.0, s.0, "delete_account must move the account's stamp");
+    assert_ne!(now.2, s.2, "delete_account must move the tokens' stamp");
+}
+
+/// Everything the store holds for `account`, as text: two dumps are equal exactly when nothing
+/// the account owns changed (timestamps and counters included).
+async fn dump(store: &S, account: &AccountId) -> String {
+    let mut out = format!("{:?}\n", store.get_account(account).await.unwrap());
+    let members = store
+        .list_members(
+            account,
+            &MemberFilter {
+                status: None,
+                order: MemberOrder::Email,
+                descending: false,
+            },
+            page(1000),
+        )
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", members.total, members.items);
+    let groups = store
+        .list_user_groups(account, &UserGroupFilter::default(), page(1000))
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", groups.total, groups.items);
+    for g in &groups.items {
+        let members = store
+            .list_group_members(account, &g.id, &GroupMemberFilter::default(), page(1000))
+            .await
+            .unwrap()
+            .unwrap();
+        out += &format!("{} {:?} {:?}\n", g.id, members.total, members.items);
+    }
+    out += &format!(
+        "{:?}\n",
+        store
+            .list_resource_groups(account, None, None)
+            .await
+            .unwrap()
+    );
+    let tokens = store
+        .list_tokens(&TokenOwner::Account(account.clone()), page(1000))
+        .await
+        .unwrap();
+    out += &format!("{:?} {:?}\n", tokens.total, tokens.items);
+    out += &format!("{:?}\n", store.list_sso(account).await.unwrap());
+    out
+}
+
+/// Isolation and "a write that finds nothing changes nothing": every write aimed at another
+/// account's objects (their ids under the caller's account) or at ids that do not exist leaves
+/// the owner's data byte-identical (no timestamp, counter or member list moves) and moves no
+/// change stamp.
+pub async fn foreign_and_missing_writes_change_nothing(store: S) {
+    let a = account(&store, "Victim").await;
+    let b = account(&store, "Intruder").await;
+    let m = member(&store, &a, "victim@example.com").await;
+    let rg = resource_group(&store, &a, &["*"]).await;
+    let g = user_group(&store, &a, "Victims", vec![policy(ADMIN_ROLE, &rg)]).await;
+    store
+        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    let token = ApiToken {
+        id: TokenId::random(),
+        owner: TokenOwner::Account(a.clone()),
+        name: "victim token".into(),
+        state: TokenState::Active,
+        issued_on: now,
+        modified_on: now,
+        last_used_on: None,
+        not_before: None,
+        expires_on: None,
+        condition: TokenCondition::default(),
+        policies: vec![],
+    };
+    store
+        .create_token(&NewToken {
+            token: token.clone(),
+            secret_hash: format!("victim-{}", token.id),
+        })
+        .await
+        .unwrap();
+    let sso = connector(&a, "victim.example", SsoStatus::Awaiting);
+    store.create_sso(&sso).await.unwrap();
+    let b_member = member(&store, &b, "intruder@example.com").await;
+    let b_group = user_group(&store, &b, "Intruders", vec![]).await;
+
+    let before = dump(&store, &a).await;
+    let stamps = || {
+        let r = store.revisions();
+        (r.account(&a), r.account(&b), r.tokens())
+    };
+    let s = stamps();
+    let later = Timestamp::from_micros(now.micros() + 1_000_000);
+
+    // A's ids under B.
+    assert!(!store.delete_member(&b, &m, None).await.unwrap());
+    assert!(!store.delete_member(&b, &m, None).await.unwrap());
+    let changes = MemberChanges {
+        status: Some(MemberStatus::Pending),
+        grants: Some(Grants::Roles(vec![])),
+        keep_role: None,
+    };
+    assert!(store
+        .update_member(&b, &m, &changes, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store.delete_user_group(&b, &g).await.unwrap());
+    assert!(store
+        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), later)
+        .await
+        .unwrap()
+        .is_none());
+    for result in [
+        store
+            .add_group_members(&b, &g, std::slice::from_ref(&b_member), later)
+            .await,
+        store.replace_group_members(&b, &g, &[], later).await,
+        store
+            .add_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .await,
+        store
+            .replace_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .await,
+    ] {
+        assert!(
+            matches!(result, Err(CoreError::NotFound { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(matches!(
+        store.remove_group_member(&b, &g, &m, later).await,
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(store
+        .list_group_members(&b, &g, &GroupMemberFilter::default(), page(10))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.get_user_group(&b, &g).await.unwrap().is_none());
+    assert!(store.get_member(&b, &m).await.unwrap().is_none());
+    assert!(store
+        .get_resource_groups(&b, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .is_empty());
+    let mut stolen = store
+        .get_resource_groups(&a, std::slice::from_ref(&rg))
+        .await
+        .unwrap()
+        .remove(0);
+    stolen.account_id = b.clone();
+    stolen.name = "stolen".into();
+    stolen.objects = vec!["com.cloudflare.api.account.zone.*".into()];
+    stolen.modified_on = later;
+    assert_eq!(
+        store.update_resource_group(&stolen, &[]).await.unwrap(),
+        ResourceGroupUpdate::NotFound
+    );
+    assert_eq!(
+        store.delete_resource_group(&b, &rg).await.unwrap(),
+        ResourceGroupDeletion::NotFound
+    );
+    let b_owner = TokenOwner::Account(b.clone());
+    let mut t = token.clone();
+    t.owner = b_owner.clone();
+    t.name = "stolen".into();
+    t.modified_on = later;
+    assert!(!store.update_token(&t).await.unwrap());
+    assert!(!store
+        .roll_token(&b_owner, &token.id, "stolen-hash", later)
+        .await
+        .unwrap());
+    assert!(!store.delete_token(&b_owner, &token.id).await.unwrap());
+    assert!(store
+        .get_token(&b_owner, &token.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.token_in(&b, &token.id).await.unwrap().is_none());
+    let mut c = sso.clone();
+    c.account_id = b.clone();
+    c.use_fedramp_language = true;
+    c.updated_on = later;
+    assert!(!store.update_sso(&c).await.unwrap());
+    assert!(!store.delete_sso(&b, &sso.id).await.unwrap());
+    assert!(store.get_sso(&b, &sso.id).await.unwrap().is_none());
+
+    // Ids that exist nowhere, under A.
+    let nobody = MemberId::random();
+    assert!(!store.delete_member(&a, &nobody, None).await.unwrap());
+    assert!(store
+        .update_member(&a, &nobody, &changes, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store
+        .delete_user_group(&a, &UserGroupId::random())
+        .await
+        .unwrap());
+    assert!(matches!(
+        store
+            .add_group_members(&a, &g, std::slice::from_ref(&nobody), later)
+            .await,
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(store
+        .remove_group_member(&a, &g, &nobody, later)
+        .await
+        .unwrap()
+        .is_none());
+    let owner = TokenOwner::Account(a.clone());
+    let mut missing = token.clone();
+    missing.id = TokenId::random();
+    assert!(!store.update_token(&missing).await.unwrap());
+    assert!(!store
+        .roll_token(&owner, &missing.id, "x", later)
+        .await
+        .unwrap());
+    assert!(!store.delete_token(&owner, &missing.id).await.unwrap());
+    assert!(!store.delete_account(&AccountId::random()).await.unwrap());
+
+    assert_eq!(stamps(), s, "no change stamp may move");
+    assert_eq!(
+        dump(&store, &a).await,
+        before,
+        "the victim account's data must be byte-identical"
+    );
+}
