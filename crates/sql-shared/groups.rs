@@ -15,7 +15,7 @@ use portcullis_core::store::{ResourceGroupStore, UserGroupStore};
 use portcullis_core::time::Timestamp;
 use sqlx::QueryBuilder;
 
-use crate::backend::{Conn, Db, FOR_UPDATE};
+use crate::backend::{Conn, Db, FOR_UPDATE, UNINDEXED};
 
 use crate::store::{count, db, page_from, read_page, ts, unique, SqlStore, UserRow};
 
@@ -139,10 +139,10 @@ impl SqlStore {
     ) -> CoreResult<Vec<ResourceGroup>> {
         let mut objects: HashMap<String, Vec<String>> = HashMap::new();
         if !rows.is_empty() {
-            let mut q = QueryBuilder::<Db>::new(
+            let mut q = QueryBuilder::<Db>::new(format!(
                 "select o.resource_group_id, o.object_key from resource_group_object o \
-                 join resource_group g on g.id = o.resource_group_id where g.account_id = ",
-            );
+                 join resource_group g on g.id = o.resource_group_id where {UNINDEXED}g.account_id = "
+            ));
             q.push_bind(account.as_str().to_owned());
             q.push(" and o.resource_group_id in (");
             let mut sep = q.separated(", ");
@@ -282,7 +282,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let mut q = QueryBuilder::<Db>::new(
-            "select m.id, u.email from member m join app_user u on u.id = m.user_id where m.account_id = ",
+            format!("select m.id, u.email from member m join app_user u on u.id = m.user_id where {UNINDEXED}m.account_id = "),
         );
         q.push_bind(account.as_str().to_owned());
         q.push(" and m.id in (");
@@ -312,7 +312,7 @@ impl SqlStore {
         members: Option<&[MemberId]>,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where m.account_id = "
+            "select {GM_COLS} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where {UNINDEXED}m.account_id = "
         ));
         q.push_bind(account.as_str().to_owned());
         q.push(" and g.user_group_id = ");
@@ -389,7 +389,7 @@ impl ResourceGroupStore for SqlStore {
         }
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select {RG_COLS} from resource_group where account_id = "
+            "select {RG_COLS} from resource_group where {UNINDEXED}account_id = "
         ));
         q.push_bind(account.as_str().to_owned());
         q.push(" and id in (");
@@ -692,16 +692,17 @@ impl UserGroupStore for SqlStore {
         member: &MemberId,
     ) -> CoreResult<Vec<UserGroup>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let rows: Vec<UgRow> = sqlx::query_as(
+        let sql = format!(
             "select g.id, g.account_id, g.name, g.created_at, g.updated_at from user_group g \
              join user_group_member m on m.user_group_id = g.id \
-             where g.account_id = $1 and m.member_id = $2 order by g.name_folded, g.id",
-        )
-        .bind(account.as_str())
-        .bind(member.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+             where {UNINDEXED}g.account_id = $1 and m.member_id = $2 order by g.name_folded, g.id"
+        );
+        let rows: Vec<UgRow> = sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(member.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
         Self::ug_from_rows(&mut conn, account, rows).await
     }
 
@@ -740,7 +741,7 @@ impl UserGroupStore for SqlStore {
         }
         let build = |select: &str| {
             let mut q = QueryBuilder::<Db>::new(format!(
-                "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where m.account_id = "
+                "select {select} from user_group_member g join member m on m.id = g.member_id join app_user u on u.id = m.user_id where {UNINDEXED}m.account_id = "
             ));
             q.push_bind(account.as_str().to_owned());
             q.push(" and g.user_group_id = ");

@@ -31,7 +31,7 @@ use portcullis_core::time::Timestamp;
 use serde_json::{json, Value};
 use sqlx::{Pool, QueryBuilder, Transaction};
 
-use crate::backend::{Conn, Db, BEGIN_WRITE, FOR_UPDATE};
+use crate::backend::{Conn, Db, BEGIN_WRITE, FOR_UPDATE, UNINDEXED};
 
 /// Maps a database error to a domain error: a foreign-key violation is a request naming
 /// something that does not exist (or is still in use); anything else is a storage failure that
@@ -349,7 +349,7 @@ impl SqlStore {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Db>::new(
-            "select r.member_id, r.role_id from member_role r join member m on m.id = r.member_id where m.account_id = ",
+            format!("select r.member_id, r.role_id from member_role r join member m on m.id = r.member_id where {UNINDEXED}m.account_id = "),
         );
         q.push_bind(account.as_str());
         q.push(" and r.member_id in (");
@@ -1150,7 +1150,8 @@ impl MemberStore for SqlStore {
             return Ok(false);
         }
         // The member leaves every group it was in (in this account): those groups change.
-        sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where account_id = $2 and id in (select user_group_id from user_group_member where member_id = $3)")
+        // Driven from the member's group rows (an index), not from every group of the account.
+        sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where id in (select gm.user_group_id from user_group_member gm join user_group g on g.id = gm.user_group_id where g.account_id = $2 and gm.member_id = $3)")
             .bind(Timestamp::now().micros())
             .bind(account.as_str())
             .bind(id.as_str())
@@ -1298,7 +1299,9 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_in(&self, account: &AccountId, id: &TokenId) -> CoreResult<Option<ApiToken>> {
-        let sql = format!("select {TOKEN_COLS} from api_token where id = $1 and (account_id = $2 or user_id in (select user_id from member where account_id = $2))");
+        // `exists` (one index seek), not `user_id in (select …)`, which SQLite evaluates by
+        // listing every member of the account first.
+        let sql = format!("select {TOKEN_COLS} from api_token t where t.id = $1 and (t.account_id = $2 or exists (select 1 from member m where m.account_id = $2 and m.user_id = t.user_id))");
         let row: Option<TokenRow> = sqlx::query_as(&sql)
             .bind(id.as_str())
             .bind(account.as_str())

@@ -41,6 +41,8 @@ mod backend {
         e.constraint()
     }
 
+    /// No hint needed: PostgreSQL plans from statistics.
+    pub const UNINDEXED: &str = "";
     /// Locks the selected row until the transaction ends.
     pub const FOR_UPDATE: &str = " for update";
     /// Claims skip rows another replica is claiming.

@@ -23,6 +23,10 @@ mod backend {
     pub type Conn = sqlx::SqliteConnection;
     /// Starts a write transaction holding the write lock from the start.
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+    /// Written before an account predicate that must not choose the plan (SQLite's unary `+`):
+    /// without statistics SQLite prefers an index on `account_id` over a list of primary keys,
+    /// and would then read every row of the account to find a few.
+    pub const UNINDEXED: &str = "+";
     /// Row locks: none needed, `BEGIN IMMEDIATE` already serializes writers.
     pub const FOR_UPDATE: &str = "";
     /// Claims skip rows other writers hold: not needed, writers are serialized.
