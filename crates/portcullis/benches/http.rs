@@ -1,0 +1,300 @@
+//! The hot path over HTTP: each request kind at 32 keep-alive connections, next to a static axum
+//! handler that returns the same bytes (the ceiling: routing and HTTP with nothing computed).
+//!
+//! Run: `cargo bench -p portcullis --bench http` (SQLite, a temporary file), or with
+//! `PORTCULLIS_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test` (a fresh schema,
+//! dropped afterwards). `PORTCULLIS_BENCH_SECONDS` (default 3) sets each run's length and
+//! `PORTCULLIS_BENCH_CONNECTIONS` (default 32) the connections. The server is the release build of
+//! the library (`Application::build`, as `portcullis serve` runs it) on its own 2-thread runtime;
+//! the load generator runs on another runtime in the same process, so both share the machine's
+//! cores, as they would with two processes. Prints req/s, p50, p99 and the ratio to the static
+//! handler for each request kind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use portcullis::config::Settings;
+use portcullis::startup::{load_catalog, open_store, Application};
+use portcullis_core::service::Portcullis;
+use portcullis_store_postgres::PgSettings;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// One request kind: method, path (under the base URL) and body.
+struct Kind {
+    name: &'static str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    /// Writes get fewer connections (the figure for creates is at 16).
+    connections: usize,
+}
+
+struct Run {
+    requests: usize,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+/// Drives `url` from `connections` clients (one keep-alive connection each) for `secs`.
+async fn drive(
+    url: &str,
+    auth: &str,
+    method: &Method,
+    body: &Option<Value>,
+    connections: usize,
+    secs: f64,
+) -> Run {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for task in 0..connections {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let (url, auth, method, body) = (
+            url.to_owned(),
+            auth.to_owned(),
+            method.clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut errors = 0;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let mut rb = client.request(method.clone(), &url);
+                if !auth.is_empty() {
+                    rb = rb.header("authorization", &auth);
+                }
+                if let Some(b) = &body {
+                    // Creates need unique names.
+                    let mut b = b.clone();
+                    if let Some(name) = b.get("name").and_then(Value::as_str) {
+                        b["name"] = json!(format!("{name}-{task}-{n}-{}", rand_suffix()));
+                    }
+                    rb = rb.json(&b);
+                }
+                n += 1;
+                let t = Instant::now();
+                match rb.send().await {
+                    Ok(r) => {
+                        let ok = r.status().is_success();
+                        let _ = r.bytes().await;
+                        if ok {
+                            samples.push(t.elapsed());
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (s, e) = t.await.unwrap();
+        all.extend(s);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64().max(secs);
+    all.sort();
+    let pct = |p: f64| {
+        if all.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
+        all[i].as_secs_f64() * 1000.0
+    };
+    Run {
+        requests: all.len(),
+        seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    }
+}
+
+/// A suffix that differs between runs (names stay unique across the measured and later runs).
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// A static handler returning `bytes` as JSON, on its own runtime thread; returns its address.
+fn static_server(bytes: Bytes) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let router = axum::Router::new().fallback(move || {
+                let bytes = bytes.clone();
+                async move { ([("content-type", "application/json")], bytes) }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, router).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The Portcullis server on its own runtime thread; returns its address.
+fn portcullis_server(settings: Settings) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = Application::build(settings).await.unwrap();
+            tx.send(app.addr()).unwrap();
+            app.run_until_stopped(std::future::pending()).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn main() {
+    let secs: f64 = std::env::var("PORTCULLIS_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let conns: usize = std::env::var("PORTCULLIS_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let dir = tempfile::tempdir().unwrap();
+    let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
+    let schema = format!("bench_http_{}", std::process::id());
+    let database = match &pg {
+        Some(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{schema}")
+        }
+        None => format!("sqlite://{}/bench.db", dir.path().display()),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Bootstrap and fill through the library, then serve the same database.
+        let store = open_store(&database, PgSettings::default(), false)
+            .await
+            .unwrap();
+        let app = Portcullis::new(Arc::clone(&store), load_catalog(None).unwrap());
+        let boot = app
+            .bootstrap("Bench", "bench@example.com", false)
+            .await
+            .unwrap();
+        let addr = portcullis_server(Settings::for_database(&database));
+        let base = format!("http://{addr}/client/v4");
+        let acct = format!("{base}/accounts/{}", boot.account_id);
+        let auth = format!("Bearer {}", boot.api_token);
+        let client = reqwest::Client::new();
+        let call = |method: Method, url: String, body: Option<Value>| {
+            let mut rb = client.request(method, url).header("authorization", &auth);
+            if let Some(b) = body {
+                rb = rb.json(&b);
+            }
+            async move {
+                let r = rb.send().await.unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        // 200 user groups (list page 2 has a full page), 50 members, one group to read.
+        let mut group = String::new();
+        for i in 0..200 {
+            let v = call(Method::POST, format!("{acct}/iam/user_groups"), Some(json!({"name": format!("group {i:03}")}))).await;
+            if i == 0 {
+                group = v["result"]["id"].as_str().unwrap().to_owned();
+            }
+        }
+        let mut members = Vec::new();
+        for i in 0..50 {
+            let v = call(
+                Method::POST,
+                format!("{acct}/members"),
+                Some(json!({"email": format!("m{i}@example.com"), "roles": ["05784afa30c1afe1440e79d9351c7430"], "status": "accepted"})),
+            )
+            .await;
+            members.push(v["result"]["id"].as_str().unwrap().to_owned());
+        }
+        let checks: Vec<Value> = (0..100)
+            .map(|i| json!({"permission": if i % 2 == 0 { "com.cloudflare.api.account.member.read" } else { "#organization:read" }}))
+            .collect();
+        let member_ids: Vec<Value> = members.iter().take(10).map(|m| json!({"id": m})).collect();
+        let kinds = vec![
+            Kind { name: "GET /healthz", method: Method::GET, path: format!("http://{addr}/healthz"), body: None, connections: conns },
+            Kind { name: "tokens/verify", method: Method::GET, path: format!("{acct}/tokens/verify"), body: None, connections: conns },
+            Kind { name: "GET user group", method: Method::GET, path: format!("{acct}/iam/user_groups/{group}"), body: None, connections: conns },
+            Kind { name: "user-group list page 2", method: Method::GET, path: format!("{acct}/iam/user_groups?page=2&per_page=50"), body: None, connections: conns },
+            Kind { name: "permission-group list", method: Method::GET, path: format!("{acct}/iam/permission_groups?per_page=20"), body: None, connections: conns },
+            Kind { name: "POST authorize (100 checks)", method: Method::POST, path: format!("{acct}/iam/authorize"), body: Some(json!({"principal": {"member_id": boot.member_id.as_str()}, "checks": checks})), connections: conns },
+            Kind { name: "user-group create", method: Method::POST, path: format!("{acct}/iam/user_groups"), body: Some(json!({"name": "bench"})), connections: 16 },
+            Kind { name: "member add (10 ids, already in)", method: Method::POST, path: format!("{acct}/iam/user_groups/{group}/members"), body: Some(json!(member_ids)), connections: 16 },
+        ];
+        println!(
+            "backend: {}; {secs} s per run; static handler = the same response bytes",
+            if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+        );
+        println!("| request | conns | req/s | p50 (ms) | p99 (ms) | errors | static req/s | ratio |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for k in &kinds {
+            // The static handler answers with the bytes this request gets.
+            let mut rb = client.request(k.method.clone(), &k.path).header("authorization", &auth);
+            if let Some(b) = &k.body {
+                let mut b = b.clone();
+                if b.get("name").is_some() {
+                    b["name"] = json!("static sample");
+                }
+                rb = rb.json(&b);
+            }
+            let sample = rb.send().await.unwrap().bytes().await.unwrap();
+            let fixed = static_server(sample);
+            let ceiling = drive(&format!("http://{fixed}/"), "", &Method::GET, &None, k.connections, secs).await;
+            let r = drive(&k.path, &auth, &k.method, &k.body, k.connections, secs).await;
+            let rps = r.requests as f64 / r.seconds;
+            let static_rps = ceiling.requests as f64 / ceiling.seconds;
+            println!(
+                "| {} | {} | {:.0} | {:.3} | {:.3} | {} | {:.0} | {:.0}% |",
+                k.name,
+                k.connections,
+                rps,
+                r.p50_ms,
+                r.p99_ms,
+                r.errors,
+                static_rps,
+                100.0 * rps / static_rps
+            );
+        }
+        if let Some(url) = &pg {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(&format!("drop schema {schema} cascade"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    });
+}
