@@ -43,7 +43,8 @@ impl AppState {
 struct RouteGuard {
     state: AppState,
     key: &'static str,
-    summary: &'static str,
+    /// What the route does, worded for a refusal ("create a user group"); made once per route.
+    action: Arc<str>,
 }
 
 /// The route layer of every account route: authenticates (the handler reuses the principal),
@@ -72,17 +73,22 @@ async fn pass_gate(
     // Every Guard::Permission route is under /accounts/{account_id} (a route-table test checks).
     let account =
         account.ok_or_else(|| ApiError::internal("an account route without {account_id}"))?;
-    let mut action = g.summary.to_owned();
-    if let Some(first) = action.get(..1) {
-        action = format!("{}{}", first.to_lowercase(), &action[1..]);
-    }
     let pass = g
         .state
         .app
-        .enforce(auth.0.clone(), account, g.key, &action)
+        .enforce(auth.0.clone(), account, g.key, &g.action)
         .await?;
     parts.extensions.insert(auth);
     Ok(pass)
+}
+
+/// A route's summary as the object of "requires permission … to": its first letter lowered.
+fn action_of(summary: &str) -> String {
+    let mut chars = summary.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 async fn unknown_route() -> ApiError {
@@ -174,7 +180,7 @@ pub fn router(state: AppState) -> Router {
             let guard = RouteGuard {
                 state: state.clone(),
                 key,
-                summary: route.summary,
+                action: action_of(route.summary).into(),
             };
             handler = handler.route_layer(middleware::from_fn_with_state(guard, enforce));
         }

@@ -192,21 +192,9 @@ impl Portcullis {
     }
 
     /// Expands stored policies for responses (permission groups from the catalog, resource groups
-    /// from the store). A catalog group that an operator removed is shown with its id as name.
-    pub async fn expand_policies(
-        &self,
-        account: &AccountId,
-        policies: &[Policy],
-    ) -> CoreResult<Vec<ExpandedPolicy>> {
-        Ok(self
-            .expand_policy_sets(account, &[policies])
-            .await?
-            .pop()
-            .unwrap_or_default())
-    }
-
-    /// [`Portcullis::expand_policies`] for several holders at once (a listed page of members
-    /// or user groups): their resource groups are read in one query.
+    /// from the store), for several holders at once (a listed page of members or user groups):
+    /// their resource groups are read in one query. A catalog group that an operator removed is
+    /// shown with its id as name.
     pub async fn expand_policy_sets(
         &self,
         account: &AccountId,
