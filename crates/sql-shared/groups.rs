@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use portcullis_core::changes::Change;
-use portcullis_core::error::{Conflict, CoreError, CoreResult};
+use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt};
 use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
 use portcullis_core::model::{
     GroupMember, GroupMemberFilter, MemberStatus, Policy, PolicyHolder, ResourceGroup,
@@ -124,9 +124,13 @@ impl TryFrom<PolicyHolderRow> for PolicyHolder {
                 UserGroupId::from_trusted(g),
                 r.name.unwrap_or_default(),
             )),
-            _ => Err(CoreError::Corrupt(
-                "policy: exactly one of member_id and user_group_id must be set".into(),
-            )),
+            _ => Err(Corrupt::OneOf {
+                table: "policy",
+                id: None,
+                first: "member_id",
+                second: "user_group_id",
+            }
+            .into()),
         }
     }
 }

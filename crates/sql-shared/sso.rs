@@ -1,7 +1,7 @@
 //! SSO connectors (shared by the SQL adapters).
 
 use async_trait::async_trait;
-use portcullis_core::error::{Conflict, CoreError, CoreResult};
+use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt};
 use portcullis_core::ids::{AccountId, SsoConnectorId};
 use portcullis_core::model::{SsoConnector, SsoStatus};
 use portcullis_core::store::SsoStore;
@@ -35,9 +35,11 @@ impl TryFrom<SsoRow> for SsoConnector {
         Ok(SsoConnector {
             status: SsoStatus::try_from(r.status.as_str())?,
             dns_failures: u32::try_from(r.dns_failures).map_err(|_| {
-                CoreError::Corrupt(format!(
-                    "sso_connector {}: dns_failures {} is out of range",
-                    r.id, r.dns_failures
+                CoreError::from(Corrupt::column(
+                    "sso_connector",
+                    &r.id,
+                    "dns_failures",
+                    format!("{} is out of range", r.dns_failures),
                 ))
             })?,
             id: SsoConnectorId::from_trusted(r.id),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use portcullis_core::changes::{Change, Revisions};
-use portcullis_core::error::{Conflict, CoreError, CoreResult, StorageError};
+use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt, StorageError};
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, Member, MemberFilter, MemberOrder,
@@ -184,7 +184,8 @@ fn condition_to_json(c: &TokenCondition) -> String {
 /// Reads a stored token condition. Anything unreadable (bad JSON, a missing list, an address
 /// that does not parse) is an error: dropping it would lift the token's IP restriction.
 fn condition_from_json(id: &str, s: &str) -> CoreResult<TokenCondition> {
-    let corrupt = |why: &str| CoreError::Corrupt(format!("api_token {id}: condition_json {why}"));
+    let corrupt =
+        |why: &str| CoreError::from(Corrupt::column("api_token", id, "condition_json", why));
     let v: Value = serde_json::from_str(s).map_err(|_| corrupt("is not JSON"))?;
     let list = |k: &str| -> CoreResult<Vec<ipnet::IpNet>> {
         let items = v
@@ -226,7 +227,8 @@ fn policies_to_json(p: &[TokenPolicy]) -> String {
 /// an unknown effect, a malformed permission-group or resource entry) is an error, never
 /// "allow" or "no policies".
 fn policies_from_json(id: &str, s: &str) -> CoreResult<Vec<TokenPolicy>> {
-    let corrupt = |why: String| CoreError::Corrupt(format!("api_token {id}: policies_json {why}"));
+    let corrupt =
+        |why: String| CoreError::from(Corrupt::column("api_token", id, "policies_json", why));
     let v: Value = serde_json::from_str(s).map_err(|_| corrupt("is not JSON".into()))?;
     let list = v
         .as_array()
@@ -279,10 +281,13 @@ impl TryFrom<TokenRow> for StoredToken {
             (Some(a), None) => TokenOwner::Account(AccountId::from_trusted(a)),
             (None, Some(u)) => TokenOwner::User(UserId::from_trusted(u)),
             _ => {
-                return Err(CoreError::Corrupt(format!(
-                    "api_token {}: exactly one of account_id and user_id must be set",
-                    r.id
-                )))
+                return Err(Corrupt::OneOf {
+                    table: "api_token",
+                    id: Some(r.id),
+                    first: "account_id",
+                    second: "user_id",
+                }
+                .into())
             }
         };
         let condition = condition_from_json(&r.id, &r.condition_json)?;

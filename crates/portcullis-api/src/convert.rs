@@ -2,7 +2,7 @@
 
 use portcullis_core::catalog::{Catalog, PermissionGroup};
 use portcullis_core::model::{self, Access, ApiToken, Grants, Member, TokenStatus};
-use portcullis_core::service::policies::{ExpandedPolicy, PolicyDraft};
+use portcullis_core::service::policies::{Expanded, ExpandedPolicy, PolicyDraft};
 use portcullis_core::service::tokens::{ConditionDraft, TokenPolicyDraft};
 use portcullis_core::time::Timestamp;
 use portcullis_wire::body as w;
@@ -146,7 +146,8 @@ pub fn member_status_in(s: w::MemberStatus) -> model::MemberStatus {
 }
 
 /// A member; `policies` are the member's expanded policies (empty for role members).
-pub fn member(m: &Member, catalog: &Catalog, policies: &[ExpandedPolicy]) -> w::Member {
+pub fn member(e: &Expanded<Member>, catalog: &Catalog) -> w::Member {
+    let m = &e.item;
     let roles = match &m.grants {
         Grants::Roles(ids) => ids
             .iter()
@@ -174,7 +175,7 @@ pub fn member(m: &Member, catalog: &Catalog, policies: &[ExpandedPolicy]) -> w::
             two_factor_authentication_enabled: m.user.two_factor_enabled,
         },
         roles,
-        policies: policies.iter().map(policy).collect(),
+        policies: e.policies.iter().map(policy).collect(),
     }
 }
 
@@ -263,13 +264,14 @@ pub fn condition_draft(c: &w::TokenCondition) -> ConditionDraft {
 }
 
 /// A user group.
-pub fn user_group(g: &model::UserGroup, policies: &[ExpandedPolicy]) -> w::UserGroup {
+pub fn user_group(e: &Expanded<model::UserGroup>) -> w::UserGroup {
+    let g = &e.item;
     w::UserGroup {
         id: g.id.to_string(),
         name: g.name.clone(),
         created_on: g.created_on.to_string(),
         modified_on: g.modified_on.to_string(),
-        policies: policies.iter().map(policy).collect(),
+        policies: e.policies.iter().map(policy).collect(),
     }
 }
 

@@ -91,9 +91,11 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid { pointer, message } => {
                 Self::at(ErrorKind::Validation, pointer, message)
             }
-            CoreError::InvalidCombination { pointer, message } => {
-                Self::at(ErrorKind::InvalidCombination, pointer, message)
-            }
+            CoreError::InvalidCombination(e) => Self::at(
+                ErrorKind::InvalidCombination,
+                Some(e.pointer().to_owned()),
+                e.to_string(),
+            ),
             e @ CoreError::NotFound { .. } => {
                 Self::with_message(ErrorKind::NotFound, e.to_string())
             }

@@ -2,7 +2,7 @@
 //! reads are composed here (`Display`), and the HTTP layer maps each variant to one row of the
 //! error catalog without looking at text.
 
-use crate::ids::{AccountId, UserGroupId};
+use crate::ids::{AccountId, ResourceGroupId, UserGroupId};
 use crate::time::Timestamp;
 
 /// What went wrong, in domain terms.
@@ -17,13 +17,8 @@ pub enum CoreError {
         message: String,
     },
     /// A permission group and a resource group that cannot be combined.
-    #[error("{message}")]
-    InvalidCombination {
-        /// Pointer to the offending policy.
-        pointer: Option<String>,
-        /// The pair, named.
-        message: String,
-    },
+    #[error(transparent)]
+    InvalidCombination(Box<Incompatible>),
     /// The object does not exist (in this account).
     #[error("{kind} {id} not found")]
     NotFound {
@@ -49,9 +44,131 @@ pub enum CoreError {
     Unavailable(#[from] StorageError),
     /// Stored data that cannot be read (an unknown enumeration value, unparsable JSON, a
     /// malformed address). Fails closed: the request that needed it fails (500, logged) and
-    /// nothing is granted from it. The message is for logs only.
+    /// nothing is granted from it. What it says is for logs only.
     #[error("stored data cannot be read: {0}")]
-    Corrupt(String),
+    Corrupt(#[from] Corrupt),
+}
+
+/// Stored data that cannot be read, said precisely enough to find the row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Corrupt {
+    /// An enumeration column holds a value no variant has.
+    #[error(transparent)]
+    Value(#[from] crate::model::UnknownValue),
+    /// A column's content does not decode.
+    #[error("{table} {id}: {column} {problem}")]
+    Column {
+        /// The table.
+        table: &'static str,
+        /// The row's id.
+        id: String,
+        /// The column.
+        column: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A row must name exactly one owner and names none or both.
+    #[error("{table}{}: exactly one of {first} and {second} must be set", id.as_deref().map(|i| format!(" {i}")).unwrap_or_default())]
+    OneOf {
+        /// The table.
+        table: &'static str,
+        /// The row's id, when the query read it.
+        id: Option<String>,
+        /// One owner column.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+}
+
+impl Corrupt {
+    /// A column that does not decode.
+    pub fn column(
+        table: &'static str,
+        id: impl Into<String>,
+        column: &'static str,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self::Column {
+            table,
+            id: id.into(),
+            column,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A permission group paired with a resource group it cannot scope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Incompatible {
+    /// A policy names the pair.
+    #[error(
+        "{pointer}: permission group `{}` ({}, scope {scope}) cannot be used with resource group `{}` ({}): {}",
+        permission_group.name, permission_group.id, resource_group.name, resource_group.id,
+        scope_rule(scope)
+    )]
+    InPolicy {
+        /// The policy's pointer in the request.
+        pointer: String,
+        /// The permission group.
+        permission_group: Named,
+        /// Its scope (`account`, `zone`, `user`).
+        scope: String,
+        /// The resource group.
+        resource_group: Named,
+    },
+    /// A resource group's new scope would not fit policies that use it.
+    #[error(
+        "/scope: resource group {group} is used by policies its new objects would not fit: {}; change those policies first",
+        uses.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    ScopeInUse {
+        /// The resource group being changed.
+        group: ResourceGroupId,
+        /// The policies that would no longer fit.
+        uses: Vec<ScopeUse>,
+    },
+}
+
+impl Incompatible {
+    /// The JSON pointer of the offending field.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::InPolicy { pointer, .. } => pointer,
+            Self::ScopeInUse { .. } => "/scope",
+        }
+    }
+}
+
+fn scope_rule(scope: &str) -> &'static str {
+    match scope {
+        crate::catalog::SCOPE_USER => {
+            "user-scoped permission groups cannot be granted in an account"
+        }
+        crate::catalog::SCOPE_ZONE => {
+            "zone-scoped permission groups need a resource group whose objects are zones or `*`"
+        }
+        _ => "account-scoped permission groups need a resource group covering the whole account (`*`)",
+    }
+}
+
+/// An object named in a message: its name and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Its name.
+    pub name: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// A policy that uses a resource group, with the permission group it pairs it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("permission group `{}` ({}) in a policy of {holder}", permission_group.name, permission_group.id)]
+pub struct ScopeUse {
+    /// The member or user group holding the policy, in words.
+    pub holder: String,
+    /// The permission group.
+    pub permission_group: Named,
 }
 
 /// A uniqueness rule, broken.
@@ -280,9 +397,15 @@ impl CoreError {
     }
 }
 
+impl From<Incompatible> for CoreError {
+    fn from(e: Incompatible) -> Self {
+        Self::InvalidCombination(Box::new(e))
+    }
+}
+
 impl From<crate::model::UnknownValue> for CoreError {
     fn from(e: crate::model::UnknownValue) -> Self {
-        Self::Corrupt(e.to_string())
+        Self::Corrupt(e.into())
     }
 }
 

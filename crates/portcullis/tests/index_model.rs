@@ -854,7 +854,7 @@ impl World {
                 .as_deref()
                 .map_or_else(|| "none".into(), |d| self.describe_policies(d))
         );
-        if let Ok(g) = &r {
+        if let Ok(g) = r.as_ref().map(|e| &e.item) {
             self.name(g.id.as_str(), format!("{label}.g{n}"));
             self.accts[a].groups.push(g.id.clone());
         }
@@ -884,7 +884,7 @@ impl World {
             .app
             .get_user_group(&admin, &id)
             .await
-            .map(|g| g.policies.into_iter().map(|p| p.id).collect())
+            .map(|g| g.item.policies.into_iter().map(|p| p.id).collect())
             .unwrap_or_default();
         let drafts = if self.rng.gen_bool(0.08) {
             Vec::new()
@@ -1065,7 +1065,7 @@ impl World {
             "{label}: create member m{n} {email} {} {grants}",
             status.as_str()
         );
-        if let Ok(m) = &r {
+        if let Ok(m) = r.as_ref().map(|e| &e.item) {
             self.name(m.id.as_str(), format!("{label}.m{n}({email})"));
             self.name(m.user.id.as_str(), format!("user({email})"));
             self.accts[a].members.push((m.id.clone(), email.clone()));
@@ -1096,7 +1096,7 @@ impl World {
             return;
         };
         let (admin, _, label) = self.ctx(a).await;
-        let current = self.app.get_member(&admin, &id).await;
+        let current = self.app.get_member(&admin, &id).await.map(|e| e.item);
         let (existing, status): (Vec<PolicyId>, MemberStatus) = match &current {
             Ok(m) => (
                 match &m.grants {

@@ -6,9 +6,8 @@ use portcullis_core::service::accounts::AccountUpdate;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::ApiResult;
 use crate::extract::{ApiJson, Auth, Authz, Cx, EmptyBody};
-use crate::handlers::{ok, page, One};
+use crate::handlers::{deleted, ok, reply, reply_page, Reply};
 use crate::path::{AccountPath, ApiPath};
 use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
@@ -17,7 +16,7 @@ impl EmptyBody for w::AccountCreate {}
 impl EmptyBody for w::AccountUpdate {}
 
 /// `GET /user`.
-pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<One<w::User>> {
+pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> Reply<w::User> {
     Ok(ok(convert::user(&s.app.current_user(&p)?)))
 }
 
@@ -38,24 +37,20 @@ pub async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<One<Vec<w::Account>>> {
-    let result = s
+) -> Reply<Vec<w::Account>> {
+    let list = s
         .app
-        .list_accounts(&p, q.name.as_deref(), q.descending, q.page)
-        .await?;
-    Ok(page(&result, convert::account))
+        .list_accounts(&p, q.name.as_deref(), q.descending, q.page);
+    reply_page(list, convert::account).await
 }
 
 /// `GET /accounts/{account_id}`.
-pub async fn get(State(s): State<AppState>, Authz(a): Authz) -> ApiResult<One<w::Account>> {
-    Ok(ok(convert::account(&s.app.get_account(&a).await?)))
+pub async fn get(State(s): State<AppState>, Authz(a): Authz) -> Reply<w::Account> {
+    reply(s.app.get_account(&a), convert::account).await
 }
 
 /// `PUT /accounts/{account_id}`.
-pub async fn update(
-    cx: Cx,
-    ApiJson(body): ApiJson<w::AccountUpdate>,
-) -> ApiResult<One<w::Account>> {
+pub async fn update(cx: Cx, ApiJson(body): ApiJson<w::AccountUpdate>) -> Reply<w::Account> {
     let settings = body.settings.unwrap_or_default();
     let update = AccountUpdate {
         name: body.name,
@@ -63,9 +58,7 @@ pub async fn update(
         enforce_twofactor: settings.enforce_twofactor,
         abuse_contact_email: settings.abuse_contact_email,
     };
-    Ok(ok(convert::account(
-        &cx.app.update_account(&cx.pass, update).await?,
-    )))
+    reply(cx.app.update_account(&cx.pass, update), convert::account).await
 }
 
 /// `POST /accounts` (operators).
@@ -73,16 +66,9 @@ pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiJson(body): ApiJson<w::AccountCreate>,
-) -> ApiResult<One<w::Account>> {
-    let a = s
-        .app
-        .create_account(
-            &p,
-            &body.name,
-            body.account_type.map(convert::account_type_in),
-        )
-        .await?;
-    Ok(ok(convert::account(&a)))
+) -> Reply<w::Account> {
+    let kind = body.account_type.map(convert::account_type_in);
+    reply(s.app.create_account(&p, &body.name, kind), convert::account).await
 }
 
 /// `DELETE /accounts/{account_id}` (operators).
@@ -90,7 +76,6 @@ pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiPath(AccountPath { account_id: id }): ApiPath<AccountPath>,
-) -> ApiResult<One<w::IdRef>> {
-    s.app.delete_account(&p, &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+) -> Reply<w::IdRef> {
+    deleted(&id, s.app.delete_account(&p, &id)).await
 }

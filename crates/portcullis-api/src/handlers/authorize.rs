@@ -5,9 +5,9 @@ use portcullis_core::service::authorize::{Check, PolicySource, Subject};
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, Cx, EmptyBody};
-use crate::handlers::{ok, One};
+use crate::handlers::{ok, Reply};
 use crate::path::{ApiPath, MemberPath};
 
 impl EmptyBody for w::AuthorizeRequest {}
@@ -56,7 +56,7 @@ fn id_names(v: &[(String, String)]) -> Vec<w::IdName> {
 pub async fn effective_policies(
     cx: Cx,
     ApiPath(MemberPath { member_id: member }): ApiPath<MemberPath>,
-) -> ApiResult<One<w::EffectivePolicies>> {
+) -> Reply<w::EffectivePolicies> {
     let (m, policies) = cx.app.effective_policies(&cx.pass, &member).await?;
     Ok(ok(w::EffectivePolicies {
         member_id: m.id.to_string(),
@@ -81,7 +81,7 @@ pub async fn effective_policies(
 pub async fn authorize(
     cx: Cx,
     ApiJson(body): ApiJson<w::AuthorizeRequest>,
-) -> ApiResult<One<Vec<w::AuthorizeDecision>>> {
+) -> Reply<Vec<w::AuthorizeDecision>> {
     let parse_err = |field: &str, v: &str| {
         ApiError::invalid(
             format!("/principal/{field}"),

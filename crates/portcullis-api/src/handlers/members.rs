@@ -1,47 +1,23 @@
 //! Account members.
 
-use portcullis_core::ids::AccountId;
-use portcullis_core::model::{Grants, Member, MemberFilter, MemberOrder, MemberStatus, Policy};
+use portcullis_core::model::{Member, MemberFilter, MemberOrder, MemberStatus};
 use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
-use portcullis_core::service::Portcullis;
+use portcullis_core::service::policies::Expanded;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Cx, EmptyBody};
-use crate::handlers::{ok, page_items, with_policies, One};
+use crate::handlers::{deleted, reply, reply_page, Reply};
 use crate::path::{ApiPath, MemberPath};
 use crate::query::{query_params, ApiQuery};
 
 impl EmptyBody for w::MemberCreate {}
 impl EmptyBody for w::MemberUpdate {}
 
-/// A member's own policies (none when it holds roles).
-fn policies_of(m: &Member) -> &[Policy] {
-    match &m.grants {
-        Grants::Policies(p) => p,
-        Grants::Roles(_) => &[],
-    }
-}
-
-/// Members for the wire, their policies expanded.
-async fn members_out(
-    app: &Portcullis,
-    account: &AccountId,
-    members: &[Member],
-) -> ApiResult<Vec<w::Member>> {
-    with_policies(app, account, members, policies_of, |m, e| {
-        convert::member(m, app.catalog(), e)
-    })
-    .await
-}
-
-/// One member for the wire.
-pub async fn member_out(app: &Portcullis, m: &Member) -> ApiResult<w::Member> {
-    let mut out = members_out(app, &m.account_id, std::slice::from_ref(m)).await?;
-    out.pop()
-        .ok_or_else(|| ApiError::internal("a converted member went missing"))
+/// The member conversion, with the catalog that names its roles.
+fn member_of(cx: &Cx) -> impl Fn(&Expanded<Member>) -> w::Member + '_ {
+    |m| convert::member(m, cx.app.catalog())
 }
 
 const STATUSES: &[&str] = &["accepted", "pending"];
@@ -62,7 +38,7 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/members`.
-pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<One<Vec<w::Member>>> {
+pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::Member>> {
     let order = match q.order {
         Some("user.first_name") => MemberOrder::FirstName,
         Some("user.last_name") => MemberOrder::LastName,
@@ -74,27 +50,24 @@ pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<One<Vec
         order,
         descending: q.descending,
     };
-    let result = cx.app.list_members(&cx.pass, &filter, q.page).await?;
-    let items = members_out(&cx.app, cx.pass.account(), &result.items).await?;
-    Ok(page_items(&result, items))
+    let list = cx.app.list_members(&cx.pass, &filter, q.page);
+    reply_page(list, member_of(&cx)).await
 }
 
 /// `GET /accounts/{account_id}/members/{member_id}`.
-pub async fn get(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> ApiResult<One<w::Member>> {
-    let m = cx.app.get_member(&cx.pass, &p.member_id).await?;
-    Ok(ok(member_out(&cx.app, &m).await?))
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> Reply<w::Member> {
+    reply(cx.app.get_member(&cx.pass, &p.member_id), member_of(&cx)).await
 }
 
 /// `POST /accounts/{account_id}/members`.
-pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::MemberCreate>) -> ApiResult<One<w::Member>> {
+pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::MemberCreate>) -> Reply<w::Member> {
     let input = MemberCreate {
         email: body.email,
         roles: body.roles,
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = cx.app.create_member(&cx.pass, input).await?;
-    Ok(ok(member_out(&cx.app, &m).await?))
+    reply(cx.app.create_member(&cx.pass, input), member_of(&cx)).await
 }
 
 /// `PUT /accounts/{account_id}/members/{member_id}`.
@@ -102,7 +75,7 @@ pub async fn update(
     cx: Cx,
     ApiPath(p): ApiPath<MemberPath>,
     ApiJson(body): ApiJson<w::MemberUpdate>,
-) -> ApiResult<One<w::Member>> {
+) -> Reply<w::Member> {
     let input = MemberUpdate {
         roles: body
             .roles
@@ -110,13 +83,15 @@ pub async fn update(
         policies: body.policies.as_deref().map(convert::policy_drafts),
         status: body.status.map(convert::member_status_in),
     };
-    let m = cx.app.update_member(&cx.pass, &p.member_id, input).await?;
-    Ok(ok(member_out(&cx.app, &m).await?))
+    reply(
+        cx.app.update_member(&cx.pass, &p.member_id, input),
+        member_of(&cx),
+    )
+    .await
 }
 
 /// `DELETE /accounts/{account_id}/members/{member_id}`.
-pub async fn delete(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> ApiResult<One<w::IdRef>> {
-    let id = p.member_id;
-    cx.app.delete_member(&cx.pass, &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<MemberPath>) -> Reply<w::IdRef> {
+    let id = &p.member_id;
+    deleted(id, cx.app.delete_member(&cx.pass, id)).await
 }

@@ -6,8 +6,8 @@ use axum::Json;
 use portcullis_wire::body::{Health, PolicyIndexHealth};
 use portcullis_wire::ErrorKind;
 
-use crate::error::{ApiError, ApiResult};
-use crate::handlers::{ok, One};
+use crate::error::ApiError;
+use crate::handlers::{ok, One, Reply};
 use crate::server::AppState;
 
 /// `GET /healthz`: the process is up.
@@ -20,7 +20,7 @@ pub async fn healthz() -> One<Health> {
 
 /// `GET /readyz`: the database answers (503 when it does not, the cause logged); also reports
 /// the policy index.
-pub async fn readyz(State(state): State<AppState>) -> ApiResult<One<Health>> {
+pub async fn readyz(State(state): State<AppState>) -> Reply<Health> {
     state.app.ping().await.map_err(|e| ApiError {
         log_detail: Some(e.chain()),
         ..ApiError::new(ErrorKind::Unavailable)

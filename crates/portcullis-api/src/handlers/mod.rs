@@ -1,12 +1,13 @@
 //! Handlers, one module per resource. Each parses its input into domain commands, calls one
 //! service method and converts the result into the wire shape.
 
+use std::fmt::Display;
+use std::future::Future;
+
 use axum::Json;
-use portcullis_core::ids::AccountId;
-use portcullis_core::model::Policy;
+use portcullis_core::error::CoreResult;
 use portcullis_core::page::Page;
-use portcullis_core::service::policies::ExpandedPolicy;
-use portcullis_core::service::Portcullis;
+use portcullis_wire::body::IdRef;
 use portcullis_wire::{Envelope, ResultInfo};
 use serde::Serialize;
 
@@ -22,26 +23,11 @@ pub mod sso;
 pub mod tokens;
 pub mod user_groups;
 
-/// Converts holders of policies (members, user groups) with their policies expanded for the
-/// wire; every resource group they use is read in one query.
-pub async fn with_policies<T, U>(
-    app: &Portcullis,
-    account: &AccountId,
-    items: &[T],
-    policies: impl Fn(&T) -> &[Policy],
-    convert: impl Fn(&T, &[ExpandedPolicy]) -> U,
-) -> ApiResult<Vec<U>> {
-    let sets: Vec<&[Policy]> = items.iter().map(&policies).collect();
-    let expanded = app.expand_policy_sets(account, &sets).await?;
-    Ok(items
-        .iter()
-        .zip(&expanded)
-        .map(|(item, e)| convert(item, e))
-        .collect())
-}
-
 /// A successful single-object answer.
 pub type One<T> = Json<Envelope<T>>;
+
+/// What a handler answers: `T` in the envelope, or an error envelope.
+pub type Reply<T> = ApiResult<One<T>>;
 
 /// Wraps a result.
 pub fn ok<T: Serialize>(result: T) -> One<T> {
@@ -50,11 +36,7 @@ pub fn ok<T: Serialize>(result: T) -> One<T> {
 
 /// Wraps one page of a paginated list.
 pub fn page<T, U: Serialize>(p: &Page<T>, f: impl Fn(&T) -> U) -> One<Vec<U>> {
-    page_items(p, p.items.iter().map(f).collect())
-}
-
-/// Wraps the already converted items of one page.
-pub fn page_items<T, U: Serialize>(p: &Page<T>, items: Vec<U>) -> One<Vec<U>> {
+    let items: Vec<U> = p.items.iter().map(f).collect();
     let info = ResultInfo::new(
         p.request.page,
         p.request.per_page,
@@ -62,4 +44,26 @@ pub fn page_items<T, U: Serialize>(p: &Page<T>, items: Vec<U>) -> One<Vec<U>> {
         p.total,
     );
     Json(Envelope::page(items, info))
+}
+
+/// Awaits one service call and answers its result in the wire shape `convert` makes.
+pub async fn reply<T, U: Serialize>(
+    call: impl Future<Output = CoreResult<T>>,
+    convert: impl FnOnce(&T) -> U,
+) -> Reply<U> {
+    Ok(ok(convert(&call.await?)))
+}
+
+/// Awaits one paginated service call and answers the page.
+pub async fn reply_page<T, U: Serialize>(
+    call: impl Future<Output = CoreResult<Page<T>>>,
+    convert: impl Fn(&T) -> U,
+) -> Reply<Vec<U>> {
+    Ok(page(&call.await?, convert))
+}
+
+/// Awaits a delete and answers `{"id": id}`, Cloudflare's shape for a deleted object.
+pub async fn deleted(id: impl Display, call: impl Future<Output = CoreResult<()>>) -> Reply<IdRef> {
+    call.await?;
+    Ok(ok(IdRef { id: id.to_string() }))
 }

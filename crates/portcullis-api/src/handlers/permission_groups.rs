@@ -8,9 +8,8 @@ use portcullis_core::CoreError;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::ApiResult;
 use crate::extract::{Auth, Cx};
-use crate::handlers::{ok, page, One};
+use crate::handlers::{ok, page, Reply};
 use crate::path::{ApiPath, PermissionGroupId, PermissionGroupPath};
 use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
@@ -34,10 +33,7 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
-pub async fn list(
-    cx: Cx,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<One<Vec<w::PermissionGroup>>> {
+pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::PermissionGroup>> {
     let request = q.page;
     let (id, name, label) = (q.id.as_deref(), q.name.as_deref(), q.label.as_deref());
     let matching: Vec<_> = cx
@@ -64,7 +60,7 @@ pub async fn get(
     ApiPath(PermissionGroupPath {
         permission_group_id: PermissionGroupId(id),
     }): ApiPath<PermissionGroupPath>,
-) -> ApiResult<One<w::PermissionGroup>> {
+) -> Reply<w::PermissionGroup> {
     let g = cx
         .app
         .catalog()
@@ -98,7 +94,7 @@ fn token_groups(
 pub async fn account_token_groups(
     cx: Cx,
     ApiQuery(q): ApiQuery<TokenGroupsQuery>,
-) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
+) -> Reply<Vec<w::TokenPermissionGroup>> {
     Ok(ok(token_groups(&cx.app, &q, false)))
 }
 
@@ -107,7 +103,7 @@ pub async fn user_token_groups(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<TokenGroupsQuery>,
-) -> ApiResult<One<Vec<w::TokenPermissionGroup>>> {
+) -> Reply<Vec<w::TokenPermissionGroup>> {
     s.app.current_user(&p)?;
     Ok(ok(token_groups(&s.app, &q, true)))
 }

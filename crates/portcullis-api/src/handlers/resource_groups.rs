@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, ApiJson, Cx, EmptyBody};
-use crate::handlers::{ok, One};
+use crate::handlers::{deleted, reply, Reply};
 use crate::path::{ApiPath, ResourceGroupPath};
 use crate::query::{query_params, ApiQuery};
 
@@ -55,40 +55,31 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/iam/resource_groups` (one page: the whole list).
-pub async fn list(
-    cx: Cx,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<One<Vec<w::ResourceGroup>>> {
-    let groups = cx
+pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::ResourceGroup>> {
+    let list = cx
         .app
-        .list_resource_groups(&cx.pass, q.id.as_deref(), q.name.as_deref())
-        .await?;
-    Ok(ok(groups.iter().map(convert::resource_group).collect()))
+        .list_resource_groups(&cx.pass, q.id.as_deref(), q.name.as_deref());
+    reply(list, |l| l.iter().map(convert::resource_group).collect()).await
 }
 
 /// `GET /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
-pub async fn get(
-    cx: Cx,
-    ApiPath(p): ApiPath<ResourceGroupPath>,
-) -> ApiResult<One<w::ResourceGroup>> {
-    let g = cx
-        .app
-        .get_resource_group(&cx.pass, &p.resource_group_id)
-        .await?;
-    Ok(ok(convert::resource_group(&g)))
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<ResourceGroupPath>) -> Reply<w::ResourceGroup> {
+    let id = &p.resource_group_id;
+    reply(
+        cx.app.get_resource_group(&cx.pass, id),
+        convert::resource_group,
+    )
+    .await
 }
 
 /// `POST /accounts/{account_id}/iam/resource_groups`.
 pub async fn create(
     cx: Cx,
     ApiJson(body): ApiJson<w::ResourceGroupCreate>,
-) -> ApiResult<One<w::ResourceGroup>> {
+) -> Reply<w::ResourceGroup> {
     let scope = scope(&body.scope)?;
-    let g = cx
-        .app
-        .create_resource_group(&cx.pass, &body.name, &scope)
-        .await?;
-    Ok(ok(convert::resource_group(&g)))
+    let created = cx.app.create_resource_group(&cx.pass, &body.name, &scope);
+    reply(created, convert::resource_group).await
 }
 
 /// `PUT /accounts/{account_id}/iam/resource_groups/{resource_group_id}` (partial).
@@ -96,23 +87,17 @@ pub async fn update(
     cx: Cx,
     ApiPath(p): ApiPath<ResourceGroupPath>,
     ApiJson(body): ApiJson<w::ResourceGroupUpdate>,
-) -> ApiResult<One<w::ResourceGroup>> {
+) -> Reply<w::ResourceGroup> {
     let scope = body.scope.as_ref().map(scope).transpose()?;
-    let g = cx
+    let (id, name) = (&p.resource_group_id, body.name.as_deref());
+    let updated = cx
         .app
-        .update_resource_group(
-            &cx.pass,
-            &p.resource_group_id,
-            body.name.as_deref(),
-            scope.as_ref(),
-        )
-        .await?;
-    Ok(ok(convert::resource_group(&g)))
+        .update_resource_group(&cx.pass, id, name, scope.as_ref());
+    reply(updated, convert::resource_group).await
 }
 
 /// `DELETE /accounts/{account_id}/iam/resource_groups/{resource_group_id}`.
-pub async fn delete(cx: Cx, ApiPath(p): ApiPath<ResourceGroupPath>) -> ApiResult<One<w::IdRef>> {
-    let id = p.resource_group_id;
-    cx.app.delete_resource_group(&cx.pass, &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<ResourceGroupPath>) -> Reply<w::IdRef> {
+    let id = &p.resource_group_id;
+    deleted(id, cx.app.delete_resource_group(&cx.pass, id)).await
 }

@@ -8,39 +8,37 @@ use portcullis_wire::{Detail, Envelope, Message};
 use crate::convert;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Cx, EmptyBody};
-use crate::handlers::{ok, One};
+use crate::handlers::{deleted, reply, Reply};
 use crate::path::{ApiPath, SsoPath};
 
 impl EmptyBody for w::SsoCreate {}
 impl EmptyBody for w::SsoUpdate {}
 
 /// `GET /accounts/{account_id}/sso_connectors` (the whole list).
-pub async fn list(cx: Cx) -> ApiResult<One<Vec<w::SsoConnector>>> {
-    let list = cx.app.list_sso(&cx.pass).await?;
-    Ok(ok(list.iter().map(convert::sso).collect()))
+pub async fn list(cx: Cx) -> Reply<Vec<w::SsoConnector>> {
+    reply(cx.app.list_sso(&cx.pass), |l| {
+        l.iter().map(convert::sso).collect()
+    })
+    .await
 }
 
 /// `GET /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn get(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> ApiResult<One<w::SsoConnector>> {
-    let c = cx.app.get_sso(&cx.pass, &p.sso_connector_id).await?;
-    Ok(ok(convert::sso(&c)))
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> Reply<w::SsoConnector> {
+    reply(cx.app.get_sso(&cx.pass, &p.sso_connector_id), convert::sso).await
 }
 
 /// `POST /accounts/{account_id}/sso_connectors`.
-pub async fn create(
-    cx: Cx,
-    ApiJson(body): ApiJson<w::SsoCreate>,
-) -> ApiResult<One<w::SsoConnector>> {
-    let c = cx
-        .app
-        .create_sso(
-            &cx.pass,
-            &body.email_domain,
-            body.begin_verification,
-            body.use_fedramp_language,
-        )
-        .await?;
-    Ok(ok(convert::sso(&c)))
+pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::SsoCreate>) -> Reply<w::SsoConnector> {
+    let (domain, begin, fedramp) = (
+        &body.email_domain,
+        body.begin_verification,
+        body.use_fedramp_language,
+    );
+    reply(
+        cx.app.create_sso(&cx.pass, domain, begin, fedramp),
+        convert::sso,
+    )
+    .await
 }
 
 /// `PATCH /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
@@ -48,24 +46,19 @@ pub async fn update(
     cx: Cx,
     ApiPath(p): ApiPath<SsoPath>,
     ApiJson(body): ApiJson<w::SsoUpdate>,
-) -> ApiResult<One<w::SsoConnector>> {
-    let c = cx
-        .app
-        .update_sso(
-            &cx.pass,
-            &p.sso_connector_id,
-            body.enabled,
-            body.use_fedramp_language,
-        )
-        .await?;
-    Ok(ok(convert::sso(&c)))
+) -> Reply<w::SsoConnector> {
+    let (id, enabled, fedramp) = (&p.sso_connector_id, body.enabled, body.use_fedramp_language);
+    reply(
+        cx.app.update_sso(&cx.pass, id, enabled, fedramp),
+        convert::sso,
+    )
+    .await
 }
 
 /// `DELETE /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
-pub async fn delete(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> ApiResult<One<w::IdRef>> {
-    let id = p.sso_connector_id;
-    cx.app.delete_sso(&cx.pass, &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> Reply<w::IdRef> {
+    let id = &p.sso_connector_id;
+    deleted(id, cx.app.delete_sso(&cx.pass, id)).await
 }
 
 /// `POST …/sso_connectors/{sso_connector_id}/begin_verification` (no body). The SDKs return this

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::Json;
 use portcullis_core::auth::Principal;
 use portcullis_core::ids::AccountId;
-use portcullis_core::model::TokenState;
+use portcullis_core::model::{ApiToken, TokenState};
 use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::access::Authorized;
 use portcullis_core::service::tokens::{TokenCreate, TokenScope, TokenUpdate};
@@ -17,7 +17,7 @@ use portcullis_wire::{Detail, Envelope};
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Auth, Authz, EmptyBody};
-use crate::handlers::{ok, page, One};
+use crate::handlers::{deleted, ok, reply, reply_page, Reply};
 use crate::path::{ApiPath, MaybeAccount, TokenPath};
 use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
@@ -62,6 +62,13 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The token conversion, with the catalog that names permission groups and the clock that
+/// tells `expired`.
+fn token_of(s: &AppState) -> impl Fn(&ApiToken) -> w::Token + '_ {
+    let now = Timestamp::now();
+    move |t| convert::token(t, s.app.catalog(), now)
+}
+
 query_params!(
     /// `GET …/tokens`.
     ListQuery {
@@ -74,10 +81,8 @@ pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<One<Vec<w::Token>>> {
-    let result = s.app.list_tokens(&caller.scope(), q.page).await?;
-    let now = Timestamp::now();
-    Ok(page(&result, |t| convert::token(t, s.app.catalog(), now)))
+) -> Reply<Vec<w::Token>> {
+    reply_page(s.app.list_tokens(&caller.scope(), q.page), token_of(&s)).await
 }
 
 /// Create a token; the value is in the response, once.
@@ -85,7 +90,7 @@ pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<w::TokenCreate>,
-) -> ApiResult<One<w::TokenCreated>> {
+) -> Reply<w::TokenCreated> {
     let input = TokenCreate {
         name: body.name,
         policies: convert::token_policy_drafts(&body.policies),
@@ -105,9 +110,8 @@ pub async fn get(
     State(s): State<AppState>,
     caller: Caller,
     ApiPath(p): ApiPath<TokenPath>,
-) -> ApiResult<One<w::Token>> {
-    let t = s.app.get_token(&caller.scope(), &p.token_id).await?;
-    Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
+) -> Reply<w::Token> {
+    reply(s.app.get_token(&caller.scope(), &p.token_id), token_of(&s)).await
 }
 
 /// Update a token (absent fields unchanged).
@@ -116,7 +120,7 @@ pub async fn update(
     caller: Caller,
     ApiPath(p): ApiPath<TokenPath>,
     ApiJson(body): ApiJson<w::TokenUpdate>,
-) -> ApiResult<One<w::Token>> {
+) -> Reply<w::Token> {
     let state = match body.status {
         None => None,
         Some(w::TokenStatus::Active) => Some(TokenState::Active),
@@ -138,11 +142,8 @@ pub async fn update(
             .condition
             .map(|c| c.as_ref().map(convert::condition_draft)),
     };
-    let t = s
-        .app
-        .update_token(&caller.scope(), &p.token_id, input)
-        .await?;
-    Ok(ok(convert::token(&t, s.app.catalog(), Timestamp::now())))
+    let scope = caller.scope();
+    reply(s.app.update_token(&scope, &p.token_id, input), token_of(&s)).await
 }
 
 /// Delete a token.
@@ -150,10 +151,9 @@ pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
     ApiPath(p): ApiPath<TokenPath>,
-) -> ApiResult<One<w::IdRef>> {
-    let id = p.token_id;
-    s.app.delete_token(&caller.scope(), &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+) -> Reply<w::IdRef> {
+    let id = &p.token_id;
+    deleted(id, s.app.delete_token(&caller.scope(), id)).await
 }
 
 /// Roll a token's value; the result is the new value (a string).
@@ -162,7 +162,7 @@ pub async fn roll(
     caller: Caller,
     ApiPath(p): ApiPath<TokenPath>,
     ApiJson(_): ApiJson<RollBody>,
-) -> ApiResult<One<String>> {
+) -> Reply<String> {
     let value = s.app.roll_token(&caller.scope(), &p.token_id).await?;
     Ok(ok(value))
 }

@@ -1,36 +1,19 @@
 //! User groups and their members.
 
 use portcullis_core::ids::UserGroupId;
-use portcullis_core::model::{GroupMemberFilter, UserGroup, UserGroupFilter};
+use portcullis_core::model::{GroupMemberFilter, UserGroupFilter};
 use portcullis_core::page::{PageRequest, LARGE_LIST};
 use portcullis_core::service::user_groups::MembersChange;
-use portcullis_core::service::Portcullis;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::error::{ApiError, ApiResult};
-
 use crate::extract::{ApiJson, Cx, EmptyBody, Required};
-use crate::handlers::{ok, page, page_items, with_policies, One};
+use crate::handlers::{deleted, reply, reply_page, Reply};
 use crate::path::{ApiPath, GroupMemberPath, UserGroupPath};
 use crate::query::{query_params, ApiQuery};
 
 impl EmptyBody for w::UserGroupCreate {}
 impl EmptyBody for w::UserGroupUpdate {}
-
-/// One user group for the wire, its policies expanded.
-async fn group_out(app: &Portcullis, g: &UserGroup) -> ApiResult<w::UserGroup> {
-    let mut out = with_policies(
-        app,
-        &g.account_id,
-        std::slice::from_ref(g),
-        |g| g.policies.as_slice(),
-        convert::user_group,
-    )
-    .await?;
-    out.pop()
-        .ok_or_else(|| ApiError::internal("a converted user group went missing"))
-}
 
 query_params!(
     /// `GET /accounts/{account_id}/iam/user_groups`.
@@ -59,42 +42,33 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/iam/user_groups`.
-pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<One<Vec<w::UserGroup>>> {
+pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::UserGroup>> {
     let filter = UserGroupFilter {
         id: q.id,
         name: q.name,
         fuzzy_name: q.fuzzy_name,
         descending: q.descending,
     };
-    let result = cx.app.list_user_groups(&cx.pass, &filter, q.page).await?;
-    let items = with_policies(
-        &cx.app,
-        cx.pass.account(),
-        &result.items,
-        |g| g.policies.as_slice(),
-        convert::user_group,
-    )
-    .await?;
-    Ok(page_items(&result, items))
+    let list = cx.app.list_user_groups(&cx.pass, &filter, q.page);
+    reply_page(list, convert::user_group).await
 }
 
 /// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.
-pub async fn get(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> ApiResult<One<w::UserGroup>> {
-    let g = cx.app.get_user_group(&cx.pass, &p.user_group_id).await?;
-    Ok(ok(group_out(&cx.app, &g).await?))
+pub async fn get(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> Reply<w::UserGroup> {
+    reply(
+        cx.app.get_user_group(&cx.pass, &p.user_group_id),
+        convert::user_group,
+    )
+    .await
 }
 
 /// `POST /accounts/{account_id}/iam/user_groups`.
-pub async fn create(
-    cx: Cx,
-    ApiJson(body): ApiJson<w::UserGroupCreate>,
-) -> ApiResult<One<w::UserGroup>> {
+pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::UserGroupCreate>) -> Reply<w::UserGroup> {
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
-    let g = cx
+    let created = cx
         .app
-        .create_user_group(&cx.pass, &body.name, drafts.as_deref())
-        .await?;
-    Ok(ok(group_out(&cx.app, &g).await?))
+        .create_user_group(&cx.pass, &body.name, drafts.as_deref());
+    reply(created, convert::user_group).await
 }
 
 /// `PUT /accounts/{account_id}/iam/user_groups/{user_group_id}` (partial).
@@ -102,25 +76,21 @@ pub async fn update(
     cx: Cx,
     ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(body): ApiJson<w::UserGroupUpdate>,
-) -> ApiResult<One<w::UserGroup>> {
-    let drafts = body.policies.as_deref().map(convert::policy_drafts);
-    let g = cx
+) -> Reply<w::UserGroup> {
+    let (drafts, name) = (
+        body.policies.as_deref().map(convert::policy_drafts),
+        body.name.as_deref(),
+    );
+    let updated = cx
         .app
-        .update_user_group(
-            &cx.pass,
-            &p.user_group_id,
-            body.name.as_deref(),
-            drafts.as_deref(),
-        )
-        .await?;
-    Ok(ok(group_out(&cx.app, &g).await?))
+        .update_user_group(&cx.pass, &p.user_group_id, name, drafts.as_deref());
+    reply(updated, convert::user_group).await
 }
 
 /// `DELETE /accounts/{account_id}/iam/user_groups/{user_group_id}`.
-pub async fn delete(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> ApiResult<One<w::IdRef>> {
-    let id = p.user_group_id;
-    cx.app.delete_user_group(&cx.pass, &id).await?;
-    Ok(ok(w::IdRef { id: id.to_string() }))
+pub async fn delete(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> Reply<w::IdRef> {
+    let id = &p.user_group_id;
+    deleted(id, cx.app.delete_user_group(&cx.pass, id)).await
 }
 
 /// `GET …/user_groups/{user_group_id}/members`.
@@ -128,28 +98,26 @@ pub async fn list_members(
     cx: Cx,
     ApiPath(p): ApiPath<UserGroupPath>,
     ApiQuery(q): ApiQuery<MembersQuery>,
-) -> ApiResult<One<Vec<w::GroupMember>>> {
+) -> Reply<Vec<w::GroupMember>> {
     let filter = GroupMemberFilter {
         fuzzy_email: q.fuzzy_email,
         descending: q.descending,
     };
-    let result = cx
+    let list = cx
         .app
-        .list_group_members(&cx.pass, &p.user_group_id, &filter, q.page)
-        .await?;
-    Ok(page(&result, convert::group_member))
+        .list_group_members(&cx.pass, &p.user_group_id, &filter, q.page);
+    reply_page(list, convert::group_member).await
 }
 
 /// `GET …/user_groups/{user_group_id}/members/{member_id}`.
 pub async fn get_member(
     cx: Cx,
     ApiPath(p): ApiPath<GroupMemberPath>,
-) -> ApiResult<One<w::GroupMemberDetail>> {
-    let m = cx
+) -> Reply<w::GroupMemberDetail> {
+    let found = cx
         .app
-        .get_group_member(&cx.pass, &p.user_group_id, &p.member_id)
-        .await?;
-    Ok(ok(convert::group_member_detail(&m)))
+        .get_group_member(&cx.pass, &p.user_group_id, &p.member_id);
+    reply(found, convert::group_member_detail).await
 }
 
 async fn put_members(
@@ -157,13 +125,10 @@ async fn put_members(
     group: &UserGroupId,
     body: Vec<w::IdRef>,
     change: MembersChange,
-) -> ApiResult<One<Vec<w::GroupMember>>> {
+) -> Reply<Vec<w::GroupMember>> {
     let wanted: Vec<String> = body.into_iter().map(|r| r.id).collect();
-    let members = cx
-        .app
-        .put_group_members(&cx.pass, group, &wanted, change)
-        .await?;
-    Ok(ok(members.iter().map(convert::group_member).collect()))
+    let put = cx.app.put_group_members(&cx.pass, group, &wanted, change);
+    reply(put, |ms| ms.iter().map(convert::group_member).collect()).await
 }
 
 /// `POST …/user_groups/{user_group_id}/members` with a bare array `[{"id"}]`.
@@ -171,7 +136,7 @@ pub async fn add_members(
     cx: Cx,
     ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(body): ApiJson<Vec<w::IdRef>>,
-) -> ApiResult<One<Vec<w::GroupMember>>> {
+) -> Reply<Vec<w::GroupMember>> {
     put_members(&cx, &p.user_group_id, body, MembersChange::Add).await
 }
 
@@ -181,18 +146,14 @@ pub async fn replace_members(
     cx: Cx,
     ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(Required(body)): ApiJson<Required<Vec<w::IdRef>>>,
-) -> ApiResult<One<Vec<w::GroupMember>>> {
+) -> Reply<Vec<w::GroupMember>> {
     put_members(&cx, &p.user_group_id, body, MembersChange::Replace).await
 }
 
 /// `DELETE …/user_groups/{user_group_id}/members/{member_id}`: answers the removed member.
-pub async fn remove_member(
-    cx: Cx,
-    ApiPath(p): ApiPath<GroupMemberPath>,
-) -> ApiResult<One<w::GroupMember>> {
-    let m = cx
+pub async fn remove_member(cx: Cx, ApiPath(p): ApiPath<GroupMemberPath>) -> Reply<w::GroupMember> {
+    let removed = cx
         .app
-        .remove_group_member(&cx.pass, &p.user_group_id, &p.member_id)
-        .await?;
-    Ok(ok(convert::group_member(&m)))
+        .remove_group_member(&cx.pass, &p.user_group_id, &p.member_id);
+    reply(removed, convert::group_member).await
 }

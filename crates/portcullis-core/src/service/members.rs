@@ -5,7 +5,7 @@ use crate::ids::{AccountId, MemberId, PolicyId, UserId};
 use crate::model::{Grants, Member, MemberFilter, MemberStatus};
 use crate::page::{Page, PageRequest};
 use crate::service::access::Authorized;
-use crate::service::policies::PolicyDraft;
+use crate::service::policies::{Expanded, PolicyDraft};
 use crate::service::{check_email, Portcullis};
 use crate::store::{KeepRole, MemberChanges, NewMember};
 use crate::time::Timestamp;
@@ -107,18 +107,25 @@ impl Portcullis {
         auth: &Authorized,
         filter: &MemberFilter,
         page: PageRequest,
-    ) -> CoreResult<Page<Member>> {
+    ) -> CoreResult<Page<Expanded<Member>>> {
         let account = auth.account();
-        self.store().list_members(account, filter, page).await
+        let page = self.store().list_members(account, filter, page).await?;
+        self.expand_page(account, page).await
     }
 
     /// `GET /accounts/{a}/members/{m}`.
-    pub async fn get_member(&self, auth: &Authorized, id: &MemberId) -> CoreResult<Member> {
+    pub async fn get_member(
+        &self,
+        auth: &Authorized,
+        id: &MemberId,
+    ) -> CoreResult<Expanded<Member>> {
         let account = auth.account();
-        self.store()
+        let member = self
+            .store()
             .get_member(account, id)
             .await?
-            .ok_or_else(|| CoreError::not_found("member", id.as_str()))
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
+        self.expand_one(account, member).await
     }
 
     /// `POST /accounts/{a}/members`.
@@ -126,7 +133,7 @@ impl Portcullis {
         &self,
         auth: &Authorized,
         input: MemberCreate,
-    ) -> CoreResult<Member> {
+    ) -> CoreResult<Expanded<Member>> {
         let account = auth.account();
         let email = check_email("/email", &input.email)?;
         let grants = self
@@ -153,7 +160,8 @@ impl Portcullis {
             grants,
             now: Timestamp::now(),
         };
-        self.store().create_member(account, &member).await
+        let created = self.store().create_member(account, &member).await?;
+        self.expand_one(account, created).await
     }
 
     /// `PUT /accounts/{a}/members/{m}`.
@@ -162,7 +170,7 @@ impl Portcullis {
         auth: &Authorized,
         id: &MemberId,
         input: MemberUpdate,
-    ) -> CoreResult<Member> {
+    ) -> CoreResult<Expanded<Member>> {
         let account = auth.account();
         let current = self
             .store()
@@ -201,10 +209,12 @@ impl Portcullis {
             grants,
             keep_role: self.keep_super_admin(),
         };
-        self.store()
+        let updated = self
+            .store()
             .update_member(account, id, &changes, Timestamp::now())
             .await?
-            .ok_or_else(|| CoreError::not_found("member", id.as_str()))
+            .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
+        self.expand_one(account, updated).await
     }
 
     /// `DELETE /accounts/{a}/members/{m}`.

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 
 use crate::catalog::{PermissionGroup, SCOPE_ACCOUNT, SCOPE_USER, SCOPE_ZONE};
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Incompatible, Named};
 use crate::ids::{AccountId, PolicyId, ResourceGroupId};
-use crate::model::{Access, Policy, ResourceGroup};
+use crate::model::{Access, Grants, Member, Policy, ResourceGroup, UserGroup};
+use crate::page::Page;
 use crate::service::Portcullis;
 
 /// A policy as a request gives it.
@@ -30,6 +31,35 @@ pub struct ExpandedPolicy {
     pub permission_groups: Vec<PermissionGroup>,
     /// Its resource groups, in policy order.
     pub resource_groups: Vec<ResourceGroup>,
+}
+
+/// A member or user group as responses show it: with its policies expanded.
+#[derive(Debug, Clone)]
+pub struct Expanded<T> {
+    /// The member or user group.
+    pub item: T,
+    /// Its own policies, expanded (none for a member that holds roles).
+    pub policies: Vec<ExpandedPolicy>,
+}
+
+/// What holds policies of its own.
+pub(crate) trait HoldsPolicies {
+    fn own_policies(&self) -> &[Policy];
+}
+
+impl HoldsPolicies for UserGroup {
+    fn own_policies(&self) -> &[Policy] {
+        &self.policies
+    }
+}
+
+impl HoldsPolicies for Member {
+    fn own_policies(&self) -> &[Policy] {
+        match &self.grants {
+            Grants::Policies(p) => p,
+            Grants::Roles(_) => &[],
+        }
+    }
 }
 
 /// Whether a resource group can carry a permission group of scope `scope`.
@@ -144,22 +174,19 @@ impl Portcullis {
             for g in &groups {
                 for rg in &rgs {
                     if !scope_compatible(g.scope(), rg) {
-                        return Err(CoreError::InvalidCombination {
-                            pointer: Some(base.clone()),
-                            message: format!(
-                                "{base}: permission group `{}` ({}, scope {}) cannot be used with resource group `{}` ({}): {}",
-                                g.name,
-                                g.id,
-                                g.scope(),
-                                rg.name,
-                                rg.id,
-                                match g.scope() {
-                                    SCOPE_USER => "user-scoped permission groups cannot be granted in an account".to_owned(),
-                                    SCOPE_ZONE => "zone-scoped permission groups need a resource group whose objects are zones or `*`".to_owned(),
-                                    _ => "account-scoped permission groups need a resource group covering the whole account (`*`)".to_owned(),
-                                }
-                            ),
-                        });
+                        return Err(Incompatible::InPolicy {
+                            pointer: base.clone(),
+                            permission_group: Named {
+                                name: g.name.clone(),
+                                id: g.id.clone(),
+                            },
+                            scope: g.scope().to_owned(),
+                            resource_group: Named {
+                                name: rg.name.clone(),
+                                id: rg.id.to_string(),
+                            },
+                        }
+                        .into());
                     }
                 }
             }
@@ -191,28 +218,56 @@ impl Portcullis {
             .collect()
     }
 
-    /// Expands stored policies for responses (permission groups from the catalog, resource groups
-    /// from the store), for several holders at once (a listed page of members or user groups):
-    /// their resource groups are read in one query. A catalog group that an operator removed is
-    /// shown with its id as name.
-    pub async fn expand_policy_sets(
+    /// Expands the policies of several holders for responses (permission groups from the
+    /// catalog, resource groups from the store): the resource groups of all of them are read in
+    /// one query, so a listed page costs one more query, not one per item. A catalog group that
+    /// an operator removed is shown with its id as name.
+    pub(crate) async fn expand_all<T: HoldsPolicies>(
         &self,
         account: &AccountId,
-        sets: &[&[Policy]],
-    ) -> CoreResult<Vec<Vec<ExpandedPolicy>>> {
-        let ids: Vec<ResourceGroupId> = sets
+        items: Vec<T>,
+    ) -> CoreResult<Vec<Expanded<T>>> {
+        let ids: Vec<ResourceGroupId> = items
             .iter()
-            .flat_map(|ps| ps.iter().flat_map(|p| p.resource_groups.iter().cloned()))
+            .flat_map(|i| i.own_policies().iter())
+            .flat_map(|p| p.resource_groups.iter().cloned())
             .collect();
         let groups = if ids.is_empty() {
             Vec::new()
         } else {
             self.store().get_resource_groups(account, &ids).await?
         };
-        Ok(sets
-            .iter()
-            .map(|policies| self.expand_with(policies, &groups))
+        Ok(items
+            .into_iter()
+            .map(|item| Expanded {
+                policies: self.expand_with(item.own_policies(), &groups),
+                item,
+            })
             .collect())
+    }
+
+    /// [`Self::expand_all`] for one holder.
+    pub(crate) async fn expand_one<T: HoldsPolicies>(
+        &self,
+        account: &AccountId,
+        item: T,
+    ) -> CoreResult<Expanded<T>> {
+        let mut all = self.expand_all(account, vec![item]).await?;
+        all.pop()
+            .ok_or_else(|| CoreError::unavailable("an expanded item went missing"))
+    }
+
+    /// [`Self::expand_all`] for a page.
+    pub(crate) async fn expand_page<T: HoldsPolicies>(
+        &self,
+        account: &AccountId,
+        page: Page<T>,
+    ) -> CoreResult<Page<Expanded<T>>> {
+        Ok(Page {
+            items: self.expand_all(account, page.items).await?,
+            total: page.total,
+            request: page.request,
+        })
     }
 
     fn expand_with(&self, policies: &[Policy], groups: &[ResourceGroup]) -> Vec<ExpandedPolicy> {

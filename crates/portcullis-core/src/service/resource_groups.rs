@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, Incompatible, Named, ScopeUse};
 use crate::ids::{is_id, AccountId, ResourceGroupId};
 use crate::model::{PolicyHolder, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate};
 use crate::service::access::Authorized;
@@ -196,26 +196,24 @@ impl Portcullis {
                     return Err(CoreError::not_found("resource group", id.as_str()))
                 }
                 ResourceGroupUpdate::Incompatible(uses) => {
-                    let uses: Vec<String> = uses
+                    let uses = uses
                         .iter()
-                        .map(|(holder, pg)| {
-                            let name = self
-                                .catalog()
-                                .policy_group(pg)
-                                .map_or_else(|| pg.clone(), |g| g.name);
-                            format!(
-                                "permission group `{name}` ({pg}) in a policy of {}",
-                                holders(std::slice::from_ref(holder))
-                            )
+                        .map(|(holder, pg)| ScopeUse {
+                            holder: holders(std::slice::from_ref(holder)),
+                            permission_group: Named {
+                                name: self
+                                    .catalog()
+                                    .policy_group(pg)
+                                    .map_or_else(|| pg.clone(), |g| g.name),
+                                id: pg.clone(),
+                            },
                         })
                         .collect();
-                    return Err(CoreError::InvalidCombination {
-                        pointer: Some("/scope".into()),
-                        message: format!(
-                            "/scope: resource group {id} is used by policies its new objects would not fit: {}; change those policies first",
-                            uses.join("; ")
-                        ),
-                    });
+                    return Err(Incompatible::ScopeInUse {
+                        group: id.clone(),
+                        uses,
+                    }
+                    .into());
                 }
             }
         }

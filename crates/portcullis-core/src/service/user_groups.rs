@@ -5,7 +5,7 @@ use crate::ids::{AccountId, MemberId, PolicyId, UserGroupId};
 use crate::model::{GroupMember, GroupMemberFilter, UserGroup, UserGroupFilter};
 use crate::page::{Page, PageRequest};
 use crate::service::access::Authorized;
-use crate::service::policies::PolicyDraft;
+use crate::service::policies::{Expanded, PolicyDraft};
 use crate::service::{check_name, Portcullis};
 use crate::time::Timestamp;
 
@@ -57,9 +57,10 @@ impl Portcullis {
         auth: &Authorized,
         filter: &UserGroupFilter,
         page: PageRequest,
-    ) -> CoreResult<Page<UserGroup>> {
+    ) -> CoreResult<Page<Expanded<UserGroup>>> {
         let account = auth.account();
-        self.store().list_user_groups(account, filter, page).await
+        let page = self.store().list_user_groups(account, filter, page).await?;
+        self.expand_page(account, page).await
     }
 
     /// One user group.
@@ -67,9 +68,10 @@ impl Portcullis {
         &self,
         auth: &Authorized,
         id: &UserGroupId,
-    ) -> CoreResult<UserGroup> {
+    ) -> CoreResult<Expanded<UserGroup>> {
         let account = auth.account();
-        self.find_user_group(account, id).await
+        let group = self.find_user_group(account, id).await?;
+        self.expand_one(account, group).await
     }
 
     /// Creates a user group, with or without policies.
@@ -78,7 +80,7 @@ impl Portcullis {
         auth: &Authorized,
         name: &str,
         policies: Option<&[PolicyDraft]>,
-    ) -> CoreResult<UserGroup> {
+    ) -> CoreResult<Expanded<UserGroup>> {
         let account = auth.account();
         let name = check_name("/name", name, USER_GROUP_NAME_MAX)?;
         let policies = match policies {
@@ -104,7 +106,7 @@ impl Portcullis {
             modified_on: now,
         };
         self.store().create_user_group(&group).await?;
-        Ok(group)
+        self.expand_one(account, group).await
     }
 
     /// Updates a user group: absent fields unchanged; `policies` replaces the set (an entry
@@ -115,7 +117,7 @@ impl Portcullis {
         id: &UserGroupId,
         name: Option<&str>,
         policies: Option<&[PolicyDraft]>,
-    ) -> CoreResult<UserGroup> {
+    ) -> CoreResult<Expanded<UserGroup>> {
         let account = auth.account();
         let current = self.find_user_group(account, id).await?;
         let name = name
@@ -133,7 +135,7 @@ impl Portcullis {
             None => None,
         };
         if name.is_none() && policies.is_none() {
-            return Ok(current);
+            return self.expand_one(account, current).await;
         }
         if let Some(p) = &policies {
             self.ensure_can_grant(
@@ -143,7 +145,8 @@ impl Portcullis {
             )
             .await?;
         }
-        self.store()
+        let updated = self
+            .store()
             .update_user_group(
                 account,
                 id,
@@ -152,7 +155,8 @@ impl Portcullis {
                 Timestamp::now(),
             )
             .await?
-            .ok_or_else(|| CoreError::not_found("user group", id.as_str()))
+            .ok_or_else(|| CoreError::not_found("user group", id.as_str()))?;
+        self.expand_one(account, updated).await
     }
 
     /// Deletes a user group (its memberships go with it).
