@@ -10,6 +10,11 @@
 //! calling a guarded route: members by user id, tokens as authenticated). Which of them asks
 //! first after a write alternates, so each is seen invalidated on its own.
 //!
+//! The scenarios are data: an [`Expect`] says what each entry point answers about one member or
+//! token (verdicts, provenance, the route's answer, finer points), which entry point asks first
+//! and how many times each asks in a row, and every assertion before and after a write goes
+//! through [`check`].
+//!
 //! On PostgreSQL the index is only used once the server hears other replicas' changes, so
 //! [`spawn`] waits for that first. A token used while it is being changed or deleted must not
 //! be indexed stale (a race, tried 300 times).
@@ -57,103 +62,59 @@ fn grants(name: &str, key: &str) -> bool {
     })
 }
 
-fn token_group_id(name: &str) -> String {
-    let groups = shared_data("permission_groups.json");
-    let found: Vec<&Value> = groups
+/// The id of the one entry named `name` in data file `file` (in catalog `catalog`, if given).
+fn catalog_id(file: &str, name: &str, catalog: Option<&str>) -> String {
+    let entries = shared_data(file);
+    let found: Vec<&Value> = entries
         .as_array()
-        .expect("permission_groups.json is an array")
+        .unwrap_or_else(|| panic!("{file} is an array"))
         .iter()
-        .filter(|g| g["name"] == name && g["catalog"] == "api_token")
+        .filter(|e| e["name"] == name && catalog.is_none_or(|c| e["catalog"] == c))
         .collect();
-    assert_eq!(found.len(), 1, "one token group named {name:?}");
+    assert_eq!(found.len(), 1, "one entry named {name:?} in {file}");
     str_field(found[0], "id")
 }
 
-fn role_id(name: &str) -> String {
-    let roles = shared_data("account_roles.json");
-    let found: Vec<&Value> = roles
-        .as_array()
-        .expect("account_roles.json is an array")
-        .iter()
-        .filter(|r| r["name"] == name)
-        .collect();
-    assert_eq!(found.len(), 1, "one role named {name:?}");
-    str_field(found[0], "id")
+fn token_group_id(name: &str) -> String {
+    catalog_id("permission_groups.json", name, Some("api_token"))
 }
+
+fn role_id(name: &str) -> String {
+    catalog_id("account_roles.json", name, None)
+}
+
+/// The permission keys these tests decide.
+const KEYS: [&str; 6] = [
+    K_ACCOUNT_READ,
+    K_RG_LIST,
+    K_RG_READ,
+    K_MEMBER_READ,
+    K_ORG_EDIT,
+    K_TOKEN_LIST,
+];
 
 /// Looks the groups up and checks that they grant what the tests below assume.
 fn catalog() -> Catalog {
     let keys = shared_data("permission_keys.json");
-    for k in [
-        K_ACCOUNT_READ,
-        K_RG_LIST,
-        K_RG_READ,
-        K_MEMBER_READ,
-        K_ORG_EDIT,
-        K_TOKEN_LIST,
-    ] {
+    for k in KEYS {
         assert!(
             keys["keys"][k].is_string(),
             "{k} is a key Portcullis decides"
         );
     }
-    let expect = |name: &str, yes: &[&str], no: &[&str]| {
-        for k in yes {
-            assert!(grants(name, k), "{name} grants {k}");
+    // Which of [`KEYS`] each group grants, in order: `x` it does, `-` it does not.
+    for (name, granted) in [
+        ("Account Settings Read", "xxxx--"),
+        ("Account Settings Write", "xxxxx-"),
+        ("Account API Tokens Read", "-----x"),
+        ("Minimal Account Access", "x-----"),
+        ("Administrator Read Only", "xxxx-x"),
+    ] {
+        for (k, yes) in KEYS.into_iter().zip(granted.chars().map(|c| c == 'x')) {
+            let not = if yes { "" } else { "not " };
+            assert_eq!(grants(name, k), yes, "{name} does {not}grant {k}");
         }
-        for k in no {
-            assert!(!grants(name, k), "{name} does not grant {k}");
-        }
-    };
-    expect(
-        "Account Settings Read",
-        &[K_ACCOUNT_READ, K_RG_LIST, K_RG_READ, K_MEMBER_READ],
-        &[K_ORG_EDIT, K_TOKEN_LIST],
-    );
-    expect(
-        "Account Settings Write",
-        &[
-            K_ACCOUNT_READ,
-            K_RG_LIST,
-            K_RG_READ,
-            K_MEMBER_READ,
-            K_ORG_EDIT,
-        ],
-        &[K_TOKEN_LIST],
-    );
-    expect(
-        "Account API Tokens Read",
-        &[K_TOKEN_LIST],
-        &[
-            K_ACCOUNT_READ,
-            K_RG_LIST,
-            K_RG_READ,
-            K_MEMBER_READ,
-            K_ORG_EDIT,
-        ],
-    );
-    expect(
-        "Minimal Account Access",
-        &[K_ACCOUNT_READ],
-        &[
-            K_RG_LIST,
-            K_RG_READ,
-            K_MEMBER_READ,
-            K_ORG_EDIT,
-            K_TOKEN_LIST,
-        ],
-    );
-    expect(
-        "Administrator Read Only",
-        &[
-            K_ACCOUNT_READ,
-            K_RG_LIST,
-            K_RG_READ,
-            K_MEMBER_READ,
-            K_TOKEN_LIST,
-        ],
-        &[K_ORG_EDIT],
-    );
+    }
     let c = Catalog {
         settings_read: token_group_id("Account Settings Read"),
         settings_write: token_group_id("Account Settings Write"),
@@ -195,16 +156,406 @@ async fn spawn() -> TestApp {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decisions
+// Scenarios as data: who is asked about, what each entry point answers, and [`check`]
 // ---------------------------------------------------------------------------------------------
 
-fn member(id: &str) -> Value {
-    json!({ "member_id": id })
+/// Who the index is asked about, and how each entry point reaches them.
+#[derive(Clone)]
+struct Subject {
+    /// `{"member_id": …}` or `{"token_id": …}`: the principal the decision API decides for.
+    principal: Value,
+    /// The membership or token id (what a 404 names).
+    id: String,
+    /// What real enforcement is called with: the member's own global API key, or the token.
+    cred: Cred,
+    /// The account asked about.
+    account: String,
+    /// Who asks the decision API and effective policies.
+    operator: Cred,
 }
 
-fn token(id: &str) -> Value {
-    json!({ "token_id": id })
+impl Subject {
+    /// A membership in `account`, asked about by `operator`.
+    fn member_in(account: &str, operator: &Cred, id: &str, cred: Cred) -> Subject {
+        Subject {
+            principal: json!({ "member_id": id }),
+            id: id.to_owned(),
+            cred,
+            account: account.to_owned(),
+            operator: operator.clone(),
+        }
+    }
+
+    /// A membership in the bootstrap account, asked about by the operator's token.
+    fn member(app: &TestApp, id: &str, cred: Cred) -> Subject {
+        Subject::member_in(&app.boot.account_id, &app.admin(), id, cred)
+    }
+
+    /// A token used in the bootstrap account, asked about by the operator's token.
+    fn token(app: &TestApp, id: &str, value: &str) -> Subject {
+        Subject {
+            principal: json!({ "token_id": id }),
+            ..Subject::member(app, id, Cred::token(value))
+        }
+    }
 }
+
+/// The entry points into the index; [`check`] asks them in this order after the one that asks
+/// first.
+#[derive(Clone, Copy, PartialEq)]
+enum Ask {
+    /// `POST .../iam/authorize`.
+    Decisions,
+    /// Guarded routes called with the subject's own credential.
+    Enforcement,
+    /// `GET .../members/{m}/effective_policies`.
+    Effective,
+}
+
+/// A guarded route.
+#[derive(Clone, Copy)]
+enum Route {
+    /// `GET /accounts/{a}/iam/resource_groups`: needs [`K_RG_LIST`].
+    Rgs,
+    /// `GET /accounts/{a}/tokens`: needs [`K_TOKEN_LIST`].
+    Tokens,
+}
+
+/// How a guarded route answers.
+#[derive(Clone, Copy)]
+enum Access {
+    /// 200, a list.
+    Served,
+    /// 403/10000 naming the route's permission key.
+    Denied,
+    /// 403/10000: the caller is not an accepted member of the account.
+    Outsider,
+    /// 403/9109: the token cannot be used.
+    Unusable,
+}
+
+/// What the decision API answers.
+#[derive(Clone)]
+enum Decided {
+    /// These verdicts, one a check.
+    Verdicts(Vec<bool>),
+    /// Exactly these results.
+    Exactly(Vec<Value>),
+    /// Any well-formed results.
+    Any,
+    /// 404/1003 naming the subject's id.
+    Unknown,
+    /// 403/10000: the principal is not a member of the account.
+    Outsider,
+}
+
+/// What effective policies answer.
+#[derive(Clone)]
+enum Holds {
+    /// Policies of this provenance, in this order.
+    Provenance(Vec<Origin>),
+    /// Any well-formed answer.
+    Any,
+    /// 404/1003 naming the member id.
+    Unknown,
+}
+
+/// (policy id, access, source kind, user-group id or "") of a policy that decided a check.
+type By = (String, String, String, String);
+
+/// (policy id, source kind, user-group id or role id or "") of an effective policy.
+type Origin = (String, String, String);
+
+/// A user group's id and policy ids.
+type Group = (String, Vec<String>);
+
+/// Where a decision names the user group of the first policy that decided it.
+const GROUP_NAME: &str = "/decided_by/0/source/user_group/name";
+
+/// A finer point of the decision results.
+#[derive(Clone)]
+enum Detail {
+    /// The policies that decided check `i`, exactly.
+    DecidedBy(usize, Vec<By>),
+    /// One of the policies that decided check `i`.
+    DecidedAmong(usize, By),
+    /// The source kinds of the policies that decided check `i`, in order.
+    Sources(usize, Vec<&'static str>),
+    /// The reason for check `i` (`None`: for every check) contains this.
+    Reason(Option<usize>, &'static str),
+    /// The value at a JSON pointer into the result for check `i` (`null` when absent).
+    At(usize, &'static str, Value),
+}
+
+use Access::*;
+use Ask::*;
+use Detail::*;
+use Route::*;
+
+/// One expectation of the index: what each entry point answers about a subject, which entry
+/// point asks first, and how many times each asks in a row.
+#[derive(Clone)]
+struct Expect {
+    who: Subject,
+    checks: Vec<Value>,
+    /// The decision API's answer (`None`: not asked) and finer points of its results.
+    decided: Option<Decided>,
+    details: Vec<Detail>,
+    /// Guarded routes and how each answers.
+    routes: Vec<(Route, Access)>,
+    /// Effective policies' answer (`None`: not asked) and (JSON pointer, value) in it.
+    holds: Option<Holds>,
+    policies_at: Vec<(String, Value)>,
+    first: Ask,
+    rounds: usize,
+}
+
+impl Expect {
+    fn of(who: &Subject, checks: &[Value]) -> Expect {
+        Expect {
+            who: who.clone(),
+            checks: checks.to_vec(),
+            decided: None,
+            details: Vec::new(),
+            routes: Vec::new(),
+            holds: None,
+            policies_at: Vec::new(),
+            first: Decisions,
+            rounds: 1,
+        }
+    }
+
+    fn decided(mut self, d: Decided) -> Expect {
+        self.decided = Some(d);
+        self
+    }
+
+    fn allows<const N: usize>(self, verdicts: [bool; N]) -> Expect {
+        self.decided(Decided::Verdicts(verdicts.to_vec()))
+    }
+
+    fn with(mut self, d: Detail) -> Expect {
+        self.details.push(d);
+        self
+    }
+
+    fn on(mut self, route: Route, access: Access) -> Expect {
+        self.routes.push((route, access));
+        self
+    }
+
+    fn holds(mut self, h: Holds) -> Expect {
+        self.holds = Some(h);
+        self
+    }
+
+    fn provenance(self, origins: Vec<Origin>) -> Expect {
+        self.holds(Holds::Provenance(origins))
+    }
+
+    fn policy_at(mut self, pointer: &str, value: Value) -> Expect {
+        self.policies_at.push((pointer.to_owned(), value));
+        self
+    }
+
+    fn first(mut self, ask: Ask) -> Expect {
+        self.first = ask;
+        self
+    }
+
+    /// The same expectation about another subject.
+    fn about(&self, who: &Subject) -> Expect {
+        Expect {
+            who: who.clone(),
+            ..self.clone()
+        }
+    }
+
+    fn rounds(mut self, n: usize) -> Expect {
+        self.rounds = n;
+        self
+    }
+
+    /// Every entry point asks twice in a row: the second answer comes from a warm index.
+    fn warm(self) -> Expect {
+        self.rounds(2)
+    }
+}
+
+/// Asks every entry point `e` names about its subject, `e.first` first and then the others in
+/// [`Ask`] order, each `e.rounds` times in a row, and asserts every answer; repeated answers are
+/// identical (a warm index answers as the store did). Returns the decision results.
+async fn check(app: &TestApp, e: &Expect, when: &str) -> Vec<Value> {
+    assert!(
+        e.decided.is_some() || e.details.is_empty(),
+        "{when}: details of decisions nobody asks for"
+    );
+    assert!(
+        e.holds.is_some() || e.policies_at.is_empty(),
+        "{when}: details of effective policies nobody asks for"
+    );
+    let rest = [Decisions, Enforcement, Effective]
+        .into_iter()
+        .filter(|a| *a != e.first);
+    let mut results = Vec::new();
+    for ask in std::iter::once(e.first).chain(rest) {
+        match ask {
+            Decisions => results = check_decisions(app, e, when).await,
+            Enforcement => {
+                for &(route, access) in &e.routes {
+                    for _ in 0..e.rounds {
+                        access.assert(route, &route.call(app, &e.who).await, when);
+                    }
+                }
+            }
+            Effective => check_effective(app, e, when).await,
+        }
+    }
+    results
+}
+
+/// The decision API's part of [`check`].
+async fn check_decisions(app: &TestApp, e: &Expect, when: &str) -> Vec<Value> {
+    let Some(want) = &e.decided else {
+        return Vec::new();
+    };
+    let (who, checks) = (&e.who, &e.checks);
+    let mut first: Option<Vec<Value>> = None;
+    for _ in 0..e.rounds {
+        let r = authorize(app, who, checks).await;
+        let results = match want {
+            Decided::Unknown => {
+                assert_error_mentions(&r, 404, 1003, &[&who.id]);
+                continue;
+            }
+            Decided::Outsider => {
+                assert_outsider(&r);
+                continue;
+            }
+            Decided::Verdicts(v) => {
+                let results = results(&r, who, checks);
+                let p = &who.principal;
+                assert_eq!(&verdicts(&results), v, "{when}: {p} on {checks:?}: {r}");
+                results
+            }
+            Decided::Exactly(x) => {
+                let results = results(&r, who, checks);
+                assert_eq!(&results, x, "{when}: account {}", who.account);
+                results
+            }
+            Decided::Any => results(&r, who, checks),
+        };
+        for d in &e.details {
+            d.assert(&results, when);
+        }
+        match &first {
+            Some(f) => assert_eq!(f, &results, "{when}: a warm index answers as the store did"),
+            None => first = Some(results),
+        }
+    }
+    first.unwrap_or_default()
+}
+
+/// The effective policies' part of [`check`].
+async fn check_effective(app: &TestApp, e: &Expect, when: &str) {
+    let Some(want) = &e.holds else {
+        return;
+    };
+    let who = &e.who;
+    let mut first: Option<Value> = None;
+    for _ in 0..e.rounds {
+        let r = effective(app, who).await;
+        if let Holds::Unknown = want {
+            assert_error_mentions(&r, 404, 1003, &[&who.id]);
+            continue;
+        }
+        let v = r.ok().clone();
+        assert_eq!(v["member_id"], json!(who.id), "{r}");
+        assert!(v["policies"].is_array(), "{r}");
+        if let Holds::Provenance(origins) = want {
+            assert_eq!(&provenance(&v), origins, "{when}: {v}");
+        }
+        for (pointer, value) in &e.policies_at {
+            let got = v.pointer(pointer).unwrap_or(&Value::Null);
+            assert_eq!(got, value, "{when}: {pointer} in {v}");
+        }
+        match &first {
+            Some(f) => assert_eq!(f, &v, "{when}: a warm index answers as the store did"),
+            None => first = Some(v),
+        }
+    }
+}
+
+impl Route {
+    fn key(self) -> &'static str {
+        match self {
+            Rgs => K_RG_LIST,
+            Tokens => K_TOKEN_LIST,
+        }
+    }
+
+    /// Calls the route in the subject's account with the subject's credential.
+    async fn call(self, app: &TestApp, who: &Subject) -> Resp {
+        let rest = match self {
+            Rgs => "iam/resource_groups",
+            Tokens => "tokens",
+        };
+        app.get(&format!("/accounts/{}/{rest}", who.account), &who.cred)
+            .await
+    }
+}
+
+impl Access {
+    fn assert(self, route: Route, r: &Resp, when: &str) {
+        match self {
+            Served => {
+                assert_eq!(r.status, 200, "{when}: served: {r}");
+                r.list();
+            }
+            Denied => {
+                r.err(403, 10000);
+                let key = route.key();
+                assert!(
+                    r.text.contains(&format!("requires permission '{key}'")),
+                    "{when}: the denial names {key}: {r}"
+                );
+            }
+            Outsider => assert_outsider(r),
+            Unusable => {
+                r.err(403, 9109);
+            }
+        }
+    }
+}
+
+impl Detail {
+    fn assert(&self, results: &[Value], when: &str) {
+        let d = |i: &usize| &results[*i];
+        match self {
+            DecidedBy(i, want) => assert_eq!(&decided_by(d(i)), want, "{when}: {:#}", d(i)),
+            DecidedAmong(i, b) => assert!(decided_by(d(i)).contains(b), "{when}: {:#}", d(i)),
+            Sources(i, kinds) => {
+                let got: Vec<String> = decided_by(d(i)).into_iter().map(|b| b.2).collect();
+                assert_eq!(&got, kinds, "{when}: the layers that decided: {:#}", d(i));
+            }
+            Reason(which, needle) => {
+                for (j, r) in results.iter().enumerate() {
+                    let reason = r["reason"].as_str().unwrap_or_default();
+                    let named = which.is_some_and(|i| i != j) || reason.contains(needle);
+                    assert!(named, "{when}: the reason names {needle:?}: {r:#}");
+                }
+            }
+            At(i, pointer, value) => {
+                let got = d(i).pointer(pointer).unwrap_or(&Value::Null);
+                assert_eq!(got, value, "{when}: {pointer} in {:#}", d(i));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, answers and fixtures
+// ---------------------------------------------------------------------------------------------
 
 /// A check of `permission` (a key or a permission-group id) on the account.
 fn on_account(permission: &str) -> Value {
@@ -216,34 +567,26 @@ fn on(permission: &str, resource: &str) -> Value {
     json!({ "permission": permission, "resource": resource })
 }
 
-/// `POST /accounts/{account}/iam/authorize` as `cred`.
-async fn authorize_in(
-    app: &TestApp,
-    account: &str,
-    cred: &Cred,
-    principal: &Value,
-    checks: &[Value],
-) -> Resp {
+/// `POST /accounts/{account}/iam/authorize` about `who`, as `who.operator`.
+async fn authorize(app: &TestApp, who: &Subject, checks: &[Value]) -> Resp {
     app.post(
-        &format!("/accounts/{account}/iam/authorize"),
-        cred,
-        json!({ "principal": principal, "checks": checks }),
+        &format!("/accounts/{}/iam/authorize", who.account),
+        &who.operator,
+        json!({ "principal": who.principal, "checks": checks }),
     )
     .await
 }
 
-/// Decides `checks` for `principal` in `account`; checks the answer's shape and returns it.
-async fn decide_in(
-    app: &TestApp,
-    account: &str,
-    cred: &Cred,
-    principal: &Value,
-    checks: &[Value],
-) -> Vec<Value> {
-    let r = authorize_in(app, account, cred, principal, checks).await;
+/// A check of each permission on the account.
+fn on_account_all(permissions: &[&str]) -> Vec<Value> {
+    permissions.iter().map(|p| on_account(p)).collect()
+}
+
+/// The results of a decision of `checks`, after checking the answer's shape.
+fn results(r: &Resp, who: &Subject, checks: &[Value]) -> Vec<Value> {
     let results = r.list().clone();
     assert_eq!(results.len(), checks.len(), "one result per check: {r}");
-    let account_key = account_resource(account);
+    let account_key = account_resource(&who.account);
     for (c, d) in checks.iter().zip(&results) {
         assert_eq!(d["permission"], c["permission"], "{r}");
         let resource = c["resource"].as_str().unwrap_or(&account_key);
@@ -255,11 +598,6 @@ async fn decide_in(
     results
 }
 
-/// Decides in the bootstrap account, as the operator's token.
-async fn decide(app: &TestApp, principal: &Value, checks: &[Value]) -> Vec<Value> {
-    decide_in(app, &app.boot.account_id, &app.admin(), principal, checks).await
-}
-
 fn verdicts(results: &[Value]) -> Vec<bool> {
     results
         .iter()
@@ -267,139 +605,79 @@ fn verdicts(results: &[Value]) -> Vec<bool> {
         .collect()
 }
 
-/// Decides and asserts the verdicts; returns the results.
-async fn expect(
-    app: &TestApp,
-    principal: &Value,
-    checks: &[Value],
-    want: &[bool],
-    when: &str,
-) -> Vec<Value> {
-    let results = decide(app, principal, checks).await;
-    assert_eq!(
-        verdicts(&results),
-        want,
-        "{when}: decisions for {principal} on {checks:?}: {results:#?}"
-    );
-    results
-}
-
-/// [`expect`] twice (the second answer comes from a warm index); both answers are identical.
-async fn warm(
-    app: &TestApp,
-    principal: &Value,
-    checks: &[Value],
-    want: &[bool],
-    when: &str,
-) -> Vec<Value> {
-    let first = expect(app, principal, checks, want, when).await;
-    let second = expect(app, principal, checks, want, when).await;
-    assert_eq!(
-        first, second,
-        "{when}: a warm index answers as the store did"
-    );
-    first
-}
-
-/// (policy id, access, source kind, user-group id or "") of each policy that decided `d`.
-fn decided_by(d: &Value) -> Vec<(String, String, String, String)> {
-    d["decided_by"]
-        .as_array()
-        .unwrap_or_else(|| panic!("decided_by: {d}"))
+/// `f` of each element of the array `v[field]`.
+fn each<T>(v: &Value, field: &str, f: impl Fn(&Value) -> T) -> Vec<T> {
+    let items = v[field].as_array();
+    items
+        .unwrap_or_else(|| panic!("{field}: {v}"))
         .iter()
-        .map(|p| {
-            (
-                str_field(p, "policy_id"),
-                str_field(p, "access"),
-                str_field(&p["source"], "kind"),
-                p["source"]["user_group"]["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
+        .map(f)
         .collect()
 }
 
-fn by(policy: &str, access: &str, kind: &str, group: &str) -> (String, String, String, String) {
+fn decided_by(d: &Value) -> Vec<By> {
+    each(d, "decided_by", |p| {
+        let group = p["source"]["user_group"]["id"].as_str().unwrap_or_default();
+        let kind = str_field(&p["source"], "kind");
+        (
+            str_field(p, "policy_id"),
+            str_field(p, "access"),
+            kind,
+            group.to_owned(),
+        )
+    })
+}
+
+fn by(policy: &str, access: &str, kind: &str, group: &str) -> By {
     (policy.into(), access.into(), kind.into(), group.into())
 }
 
-/// Asserts that the decision API answers 404/1003 naming `id` for `principal`.
-async fn expect_unknown(app: &TestApp, principal: &Value, id: &str) {
-    let r = authorize_in(
-        app,
-        &app.boot.account_id,
-        &app.admin(),
-        principal,
-        &[on_account(K_ACCOUNT_READ)],
+/// A policy of user group `group` that decided a check.
+fn by_group(policy: &str, access: &str, group: &str) -> By {
+    by(policy, access, "user_group", group)
+}
+
+/// `GET /accounts/{a}/members/{m}/effective_policies` about `who`, as `who.operator`.
+async fn effective(app: &TestApp, who: &Subject) -> Resp {
+    app.get(
+        &format!(
+            "/accounts/{}/members/{}/effective_policies",
+            who.account, who.id
+        ),
+        &who.operator,
     )
-    .await;
-    assert_error_mentions(&r, 404, 1003, &[id]);
+    .await
 }
 
-// ---------------------------------------------------------------------------------------------
-// Effective policies
-// ---------------------------------------------------------------------------------------------
-
-/// `GET .../members/{m}/effective_policies` in the bootstrap account.
-async fn effective(app: &TestApp, member_id: &str) -> Value {
-    let r = app
-        .get(
-            &app.acct(&format!("/members/{member_id}/effective_policies")),
-            &app.admin(),
-        )
-        .await;
-    let v = r.ok().clone();
-    assert_eq!(v["member_id"], json!(member_id), "{r}");
-    assert!(v["policies"].is_array(), "{r}");
-    v
+fn provenance(ep: &Value) -> Vec<Origin> {
+    each(ep, "policies", |p| {
+        let s = &p["source"];
+        let owner = s["user_group"]["id"]
+            .as_str()
+            .or_else(|| s["role"]["id"].as_str());
+        let owner = owner.unwrap_or_default().to_owned();
+        (str_field(p, "id"), str_field(s, "kind"), owner)
+    })
 }
 
-/// (policy id, source kind, user-group id or role id or "") of each effective policy.
-fn provenance(ep: &Value) -> Vec<(String, String, String)> {
-    ep["policies"]
-        .as_array()
-        .unwrap_or_else(|| panic!("policies: {ep}"))
-        .iter()
-        .map(|p| {
-            let s = &p["source"];
-            let owner = s["user_group"]["id"]
-                .as_str()
-                .or_else(|| s["role"]["id"].as_str())
-                .unwrap_or_default();
-            (str_field(p, "id"), str_field(s, "kind"), owner.to_owned())
-        })
-        .collect()
-}
-
-fn from(policy: &str, kind: &str, owner: &str) -> (String, String, String) {
+fn origin(policy: &str, kind: &str, owner: &str) -> Origin {
     (policy.into(), kind.into(), owner.into())
 }
 
-/// Effective policies, twice (warm), asserting the provenance both times; returns the result.
-async fn warm_effective(
-    app: &TestApp,
-    member_id: &str,
-    want: &[(String, String, String)],
-) -> Value {
-    let first = effective(app, member_id).await;
-    assert_eq!(provenance(&first), want, "{first}");
-    let second = effective(app, member_id).await;
-    assert_eq!(first, second, "a warm index answers as the store did");
-    first
+/// An effective policy that comes from the legacy role `role`.
+fn role(role: &str) -> Origin {
+    origin(role, "role", role)
 }
 
-// ---------------------------------------------------------------------------------------------
-// People and real enforcement
-// ---------------------------------------------------------------------------------------------
+/// An effective policy of user group `group`.
+fn of_group(policy: &str, group: &str) -> Origin {
+    origin(policy, "user_group", group)
+}
 
-/// An accepted member of the bootstrap account with their own global API key.
-struct Person {
-    /// Membership id.
-    id: String,
-    /// Email + global API key.
-    cred: Cred,
+/// A 403/10000 for a caller that is not an accepted member of the account.
+fn assert_outsider(r: &Resp) {
+    r.err(403, 10000);
+    assert!(r.text.contains("is not a member of account"), "{r}");
 }
 
 /// Creates an accepted member in `account` (as `admin`) holding `grants` (`{"roles": …}` or
@@ -415,20 +693,40 @@ async fn join_account(
     for (k, v) in grants.as_object().expect("grants is an object") {
         body[k] = v.clone();
     }
-    let r = app
-        .post(&format!("/accounts/{account}/members"), admin, body)
-        .await;
-    str_field(r.ok(), "id")
+    post_id(app, admin, &format!("/accounts/{account}/members"), body).await
 }
 
-/// An accepted member of the bootstrap account holding `grants`, then their user key.
-async fn person(app: &TestApp, email: &str, grants: Value) -> Person {
+/// `POST path` as `cred`, which must succeed; returns the result's `id`.
+async fn post_id(app: &TestApp, cred: &Cred, path: &str, body: Value) -> String {
+    str_field(app.post(path, cred, body).await.ok(), "id")
+}
+
+/// An accepted member of the bootstrap account holding `grants`, with their own global API key.
+async fn person(app: &TestApp, email: &str, grants: Value) -> Subject {
     let id = join_account(app, &app.boot.account_id, &app.admin(), email, grants).await;
     let (_, key) = app.user_key(email, false);
-    Person {
-        id,
-        cred: Cred::key(email, &key),
+    Subject::member(app, &id, Cred::key(email, &key))
+}
+
+/// Where most tests start: a server ([`spawn`]), the catalog, a resource group "All" covering
+/// the bootstrap account, accepted members holding only the role "Minimal Account Access" (one
+/// an email), and a user group `name` allowing Account Settings Read on "All" that holds the
+/// first `joined` of them. Returns (server, catalog, "All", members, (group, policy ids)).
+async fn world<const N: usize>(
+    name: &str,
+    emails: [&str; N],
+    joined: usize,
+) -> (TestApp, Catalog, String, [Subject; N], Group) {
+    let (app, cat) = (spawn().await, catalog());
+    let all = rg_all(&app, "All").await;
+    let mut members = Vec::new();
+    for email in emails {
+        members.push(person(&app, email, roles(&cat.minimal_role)).await);
     }
+    let holders: Vec<&Subject> = members.iter().take(joined).collect();
+    let group = group(&app, name, &cat.settings_read, &all, &holders).await;
+    let members = members.try_into().unwrap_or_else(|_| unreachable!());
+    (app, cat, all, members, group)
 }
 
 /// `{"roles": [role]}`
@@ -436,49 +734,48 @@ fn roles(role: &str) -> Value {
     json!({ "roles": [role] })
 }
 
-/// `GET /accounts/{a}/iam/resource_groups` (needs [`K_RG_LIST`]) as `cred`.
-async fn list_rgs_in(app: &TestApp, account: &str, cred: &Cred) -> Resp {
-    app.get(&format!("/accounts/{account}/iam/resource_groups"), cred)
-        .await
+/// The policies `[allow permission group `pg` on resource group `rg`]`.
+fn allow(pg: &str, rg: &str) -> Value {
+    json!([policy("allow", &[pg], &[rg])])
 }
 
-async fn list_rgs(app: &TestApp, cred: &Cred) -> Resp {
-    list_rgs_in(app, &app.boot.account_id, cred).await
+/// A token policy with `effect` on permission group `pg`, on the whole bootstrap account.
+fn token_policy(app: &TestApp, effect: &str, pg: &str) -> Value {
+    let account_key = account_resource(&app.boot.account_id);
+    json!({ "effect": effect, "permission_groups": [{ "id": pg }], "resources": { account_key: "*" } })
 }
 
-/// `GET /accounts/{a}/tokens` (needs [`K_TOKEN_LIST`]) as `cred`.
-async fn list_tokens(app: &TestApp, cred: &Cred) -> Resp {
-    app.get(&app.acct("/tokens"), cred).await
+/// An account-owned token of the bootstrap account (created by the operator).
+async fn account_token(app: &TestApp, body: Value) -> Subject {
+    let (id, value) = app
+        .create_account_token(&app.boot.account_id, &app.admin(), body)
+        .await;
+    Subject::token(app, &id, &value)
 }
 
-/// A 403/10000 that names the permission key the caller lacks.
-fn assert_denied(r: &Resp, key: &str) {
-    r.err(403, 10000);
-    assert!(
-        r.text.contains(&format!("requires permission '{key}'")),
-        "the denial names {key}: {r}"
-    );
+/// A user group in the bootstrap account allowing permission group `pg` on resource group `rg`,
+/// holding `members`; returns (id, policy ids).
+async fn group(app: &TestApp, name: &str, pg: &str, rg: &str, members: &[&Subject]) -> Group {
+    let g = create_ug(app, name, Some(allow(pg, rg))).await;
+    let id = str_field(&g, "id");
+    if !members.is_empty() {
+        add_to_group(app, &id, members).await;
+    }
+    (id, policy_ids(&g))
 }
 
-/// A 403/10000 for a caller that is not an accepted member of the account.
-fn assert_outsider(r: &Resp) {
-    r.err(403, 10000);
-    assert!(r.text.contains("is not a member of account"), "{r}");
+/// `PUT path` as the operator's token, which must succeed; returns the result.
+async fn put(app: &TestApp, path: &str, body: Value) -> Value {
+    app.put(path, &app.admin(), body).await.ok().clone()
 }
 
-/// A 200 list.
-fn assert_served(r: &Resp) {
-    r.list();
+/// `DELETE path` as the operator's token, which must succeed; returns the result.
+async fn delete(app: &TestApp, path: &str) -> Value {
+    app.delete(path, &app.admin()).await.ok().clone()
 }
 
-/// A user group in the bootstrap account granting `policies`; returns (id, policy ids).
-async fn group(app: &TestApp, name: &str, policies: Value) -> (String, Vec<String>) {
-    let g = create_ug(app, name, Some(policies)).await;
-    (str_field(&g, "id"), policy_ids(&g))
-}
-
-async fn add_to_group(app: &TestApp, group: &str, members: &[&str]) {
-    let ids: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
+async fn add_to_group(app: &TestApp, group: &str, members: &[&Subject]) {
+    let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
     app.post(&gm_path(app, group, ""), &app.admin(), id_list(&ids))
         .await
         .ok();
@@ -497,142 +794,62 @@ fn the_catalog_grants_what_these_tests_assume() {
 /// real enforcement (the member's own key; the index by user) and the decision API.
 #[tokio::test]
 async fn joining_a_user_group_grants_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "joiner@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    let checks = [
-        on_account(K_RG_LIST),
-        on_account(K_MEMBER_READ),
-        on_account(K_ACCOUNT_READ),
-        on_account(&cat.settings_read),
-        on_account(K_TOKEN_LIST),
-    ];
+    let (app, cat, _, [p], (g, gp)) = world("Readers", ["joiner@example.com"], 0).await;
+    let checks = on_account_all(&[
+        K_RG_LIST,
+        K_MEMBER_READ,
+        K_ACCOUNT_READ,
+        &cat.settings_read,
+        K_TOKEN_LIST,
+    ]);
 
     // Before: the role only.
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, true, false, false],
-        "before joining",
-    )
-    .await;
-    for _ in 0..2 {
-        assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    }
-    warm_effective(
-        &app,
-        &p.id,
-        &[from(&cat.minimal_role, "role", &cat.minimal_role)],
-    )
-    .await;
+    let before = Expect::of(&p, &checks)
+        .allows([false, false, true, false, false])
+        .on(Rgs, Denied)
+        .provenance(vec![role(&cat.minimal_role)]);
+    check(&app, &before.warm(), "before joining").await;
 
-    add_to_group(&app, &g, &[&p.id]).await;
+    add_to_group(&app, &g, &[&p]).await;
 
     // After: enforcement asks first, then the decision API, then effective policies.
-    assert_served(&list_rgs(&app, &p.cred).await);
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, true, true, true, false],
-        "right after joining",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[0]),
-        vec![by(&gp[0], "allow", "user_group", &g)],
-        "{d:#?}"
-    );
-    assert_eq!(
-        d[0]["decided_by"][0]["source"]["user_group"]["name"],
-        json!("Readers")
-    );
-    let ep = effective(&app, &p.id).await;
-    assert_eq!(
-        provenance(&ep),
-        vec![
-            from(&cat.minimal_role, "role", &cat.minimal_role),
-            from(&gp[0], "user_group", &g),
-        ],
-        "{ep}"
-    );
-    assert_denied(&list_tokens(&app, &p.cred).await, K_TOKEN_LIST);
+    let after = Expect::of(&p, &checks)
+        .allows([true, true, true, true, false])
+        .with(DecidedBy(0, vec![by_group(&gp[0], "allow", &g)]))
+        .with(At(0, GROUP_NAME, json!("Readers")))
+        .on(Rgs, Served)
+        .on(Tokens, Denied)
+        .provenance(vec![role(&cat.minimal_role), of_group(&gp[0], &g)])
+        .first(Enforcement);
+    check(&app, &after, "right after joining").await;
 }
 
 /// `DELETE .../user_groups/{g}/members/{m}` revokes what the group granted with the next
 /// request (the decision API asks first here).
 #[tokio::test]
 async fn leaving_a_user_group_revokes_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "leaver@example.com", roles(&cat.minimal_role)).await;
-    let stays = person(&app, "stays@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id, &stays.id]).await;
+    let (app, cat, _, [p, stays], (g, gp)) =
+        world("Readers", ["leaver@example.com", "stays@example.com"], 2).await;
     let checks = [on_account(K_RG_LIST), on_account(&cat.settings_read)];
+    let stays_in = Expect::of(&stays, &checks)
+        .allows([true, true])
+        .on(Rgs, Served);
+    let held = vec![role(&cat.minimal_role), of_group(&gp[0], &g)];
+    let p_in = stays_in.about(&p).provenance(held);
+    check(&app, &p_in.warm(), "in the group").await;
+    check(&app, &stays_in.clone().warm(), "in the group").await;
 
-    for who in [&p, &stays] {
-        warm(
-            &app,
-            &member(&who.id),
-            &checks,
-            &[true, true],
-            "in the group",
-        )
-        .await;
-        for _ in 0..2 {
-            assert_served(&list_rgs(&app, &who.cred).await);
-        }
-    }
-    warm_effective(
-        &app,
-        &p.id,
-        &[
-            from(&cat.minimal_role, "role", &cat.minimal_role),
-            from(&gp[0], "user_group", &g),
-        ],
-    )
-    .await;
+    let gone = delete(&app, &gm_path(&app, &g, &format!("/{}", p.id))).await;
+    assert_eq!(str_field(&gone, "id"), p.id, "{gone}");
 
-    let r = app
-        .delete(&gm_path(&app, &g, &format!("/{}", p.id)), &app.admin())
-        .await;
-    assert_eq!(str_field(r.ok(), "id"), p.id, "{r}");
-
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false],
-        "right after leaving",
-    )
-    .await;
-    assert!(
-        decided_by(&d[0]).is_empty(),
-        "nothing allows any more: {d:#?}"
-    );
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![from(&cat.minimal_role, "role", &cat.minimal_role)]
-    );
+    let left = Expect::of(&p, &checks)
+        .allows([false, false])
+        .with(DecidedBy(0, vec![]))
+        .on(Rgs, Denied)
+        .provenance(vec![role(&cat.minimal_role)]);
+    check(&app, &left, "right after leaving").await;
     // The other member of the group keeps it.
-    assert_served(&list_rgs(&app, &stays.cred).await);
-    expect(&app, &member(&stays.id), &checks, &[true, true], "stays").await;
+    check(&app, &stays_in.first(Enforcement), "stays").await;
 }
 
 /// `PUT .../user_groups/{g}/members` replaces the membership: whoever it drops loses the
@@ -640,81 +857,38 @@ async fn leaving_a_user_group_revokes_at_once() {
 /// request.
 #[tokio::test]
 async fn replacing_a_groups_members_applies_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "first@example.com", roles(&cat.minimal_role)).await;
-    let q = person(&app, "second@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id]).await;
+    let (app, cat, _, [p, q], (g, gp)) =
+        world("Readers", ["first@example.com", "second@example.com"], 1).await;
     let checks = [on_account(K_RG_LIST), on_account(K_MEMBER_READ)];
-    let role_only = vec![from(&cat.minimal_role, "role", &cat.minimal_role)];
-    let with_group = vec![
-        from(&cat.minimal_role, "role", &cat.minimal_role),
-        from(&gp[0], "user_group", &g),
-    ];
+    // Whoever is in the group, and whoever is not.
+    let inside = Expect::of(&p, &checks)
+        .allows([true, true])
+        .on(Rgs, Served)
+        .provenance(vec![role(&cat.minimal_role), of_group(&gp[0], &g)]);
+    let outside = Expect::of(&q, &checks)
+        .allows([false, false])
+        .on(Rgs, Denied)
+        .provenance(vec![role(&cat.minimal_role)]);
+    let path = gm_path(&app, &g, "");
+    let replace = |members: Value| put(&app, &path, members);
 
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, true],
-        "p in the group",
-    )
-    .await;
-    warm(&app, &member(&q.id), &checks, &[false, false], "q outside").await;
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &p.cred).await);
-        assert_denied(&list_rgs(&app, &q.cred).await, K_RG_LIST);
-    }
-    warm_effective(&app, &p.id, &with_group).await;
-    warm_effective(&app, &q.id, &role_only).await;
+    check(&app, &inside.clone().warm(), "p in the group").await;
+    check(&app, &outside.clone().warm(), "q outside").await;
 
     // [p] -> [q]: enforcement asks first.
-    let r = app
-        .put(
-            &gm_path(&app, &g, ""),
-            &app.admin(),
-            json!([{ "id": q.id }]),
-        )
-        .await;
-    assert_eq!(ids(r.list()), vec![q.id.clone()], "{r}");
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    assert_served(&list_rgs(&app, &q.cred).await);
-    expect(&app, &member(&p.id), &checks, &[false, false], "p dropped").await;
-    expect(&app, &member(&q.id), &checks, &[true, true], "q added").await;
-    assert_eq!(provenance(&effective(&app, &p.id).await), role_only);
-    assert_eq!(provenance(&effective(&app, &q.id).await), with_group);
+    let now = replace(json!([{ "id": q.id }])).await;
+    assert_eq!(
+        ids(now.as_array().expect("members")),
+        vec![q.id.clone()],
+        "{now}"
+    );
+    check(&app, &outside.about(&p).first(Enforcement), "p dropped").await;
+    check(&app, &inside.about(&q).first(Enforcement), "q added").await;
 
     // Warm again, then [q] -> []: the decision API asks first.
-    warm(
-        &app,
-        &member(&q.id),
-        &checks,
-        &[true, true],
-        "q in the group",
-    )
-    .await;
-    assert_served(&list_rgs(&app, &q.cred).await);
-    let r = app
-        .put(&gm_path(&app, &g, ""), &app.admin(), json!([]))
-        .await;
-    assert!(r.list().is_empty(), "{r}");
-    expect(
-        &app,
-        &member(&q.id),
-        &checks,
-        &[false, false],
-        "group emptied",
-    )
-    .await;
-    assert_denied(&list_rgs(&app, &q.cred).await, K_RG_LIST);
-    assert_eq!(provenance(&effective(&app, &q.id).await), role_only);
+    check(&app, &inside.about(&q).warm(), "q in the group").await;
+    assert_eq!(replace(json!([])).await, json!([]));
+    check(&app, &outside, "group emptied").await;
 }
 
 /// `PUT .../user_groups/{g}` with other policies changes every member's decisions at once:
@@ -722,166 +896,69 @@ async fn replacing_a_groups_members_applies_at_once() {
 /// nothing.
 #[tokio::test]
 async fn changing_a_groups_policies_changes_decisions_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "member@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id]).await;
-    let checks = [
-        on_account(K_RG_LIST),
-        on_account(K_ORG_EDIT),
-        on_account(K_ACCOUNT_READ),
-    ];
-    let role = from(&cat.minimal_role, "role", &cat.minimal_role);
+    let (app, cat, all, [p], (g, gp)) = world("Readers", ["member@example.com"], 1).await;
+    let checks = on_account_all(&[K_RG_LIST, K_ORG_EDIT, K_ACCOUNT_READ]);
+    // The verdicts, the answer of the resource-group list, and the group's policies.
+    let expect = |verdicts: [bool; 3], rgs: Access, policies: &[&str]| {
+        let mut held = vec![role(&cat.minimal_role)];
+        held.extend(policies.iter().map(|id| of_group(id, &g)));
+        Expect::of(&p, &checks)
+            .allows(verdicts)
+            .on(Rgs, rgs)
+            .provenance(held)
+    };
+    let path = ug_path(&app, &format!("/{g}"));
     let update = |policies: Value| {
-        let app = &app;
-        let g = g.clone();
-        async move {
-            let r = app
-                .put(
-                    &ug_path(app, &format!("/{g}")),
-                    &app.admin(),
-                    json!({ "policies": policies }),
-                )
-                .await;
-            policy_ids(r.ok())
-        }
+        let written = put(&app, &path, json!({ "policies": policies }));
+        async move { policy_ids(&written.await) }
     };
 
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, false, true],
-        "allowed",
-    )
-    .await;
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &p.cred).await);
-    }
-    warm_effective(&app, &p.id, &[role.clone(), from(&gp[0], "user_group", &g)]).await;
+    let allowed = expect([true, false, true], Served, &[&gp[0]]);
+    check(&app, &allowed.warm(), "allowed").await;
 
     // 1. Keep the allow, add a deny of the same group: enforcement asks first.
     let mut kept = policy("allow", &[&cat.settings_read], &[&all]);
     kept["id"] = json!(gp[0]);
-    let now = update(json!([
-        kept,
-        policy("deny", &[&cat.settings_read], &[&all])
-    ]))
-    .await;
+    let deny_too = policy("deny", &[&cat.settings_read], &[&all]);
+    let now = update(json!([kept, deny_too])).await;
     assert_eq!(now.len(), 2);
     assert_eq!(now[0], gp[0], "the allow keeps its id");
     let deny = now[1].clone();
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, false],
-        "deny added",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[0]),
-        vec![by(&deny, "deny", "user_group", &g)],
-        "the deny decides: {d:#?}"
-    );
-    assert!(
-        d[0]["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("denied by"),
-        "{d:#?}"
-    );
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![
-            role.clone(),
-            from(&gp[0], "user_group", &g),
-            from(&deny, "user_group", &g),
-        ]
-    );
+    let denied = expect([false, false, false], Denied, &[&gp[0], &deny])
+        .with(DecidedBy(0, vec![by_group(&deny, "deny", &g)]))
+        .with(Reason(Some(0), "denied by"));
+    check(&app, &denied.clone().first(Enforcement), "deny added").await;
 
     // 2. Replace both by an allow of Account Settings Write: the decision API asks first.
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, false],
-        "denied",
-    )
-    .await;
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    let now = update(json!([policy("allow", &[&cat.settings_write], &[&all])])).await;
+    check(&app, &denied.warm(), "denied").await;
+    let now = update(allow(&cat.settings_write, &all)).await;
     assert_eq!(now.len(), 1);
     assert!(!gp.contains(&now[0]) && now[0] != deny, "a new policy id");
-    let write = now[0].clone();
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, true, true],
-        "write granted",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[1]),
-        vec![by(&write, "allow", "user_group", &g)],
-        "{d:#?}"
-    );
-    assert_served(&list_rgs(&app, &p.cred).await);
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![role.clone(), from(&write, "user_group", &g)]
-    );
+    let write = expect([true, true, true], Served, &[&now[0]])
+        .with(DecidedBy(1, vec![by_group(&now[0], "allow", &g)]));
+    check(&app, &write, "write granted").await;
 
     // 3. No policies at all: only the role is left.
-    warm(&app, &member(&p.id), &checks, &[true, true, true], "write").await;
-    let now = update(json!([])).await;
-    assert!(now.is_empty());
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, true],
-        "no policies",
-    )
-    .await;
-    assert_eq!(provenance(&effective(&app, &p.id).await), vec![role]);
+    check(&app, &write.warm(), "write").await;
+    assert!(update(json!([])).await.is_empty());
+    let none = expect([false, false, true], Denied, &[]).first(Enforcement);
+    check(&app, &none, "no policies").await;
 }
 
 /// `PUT .../resource_groups/{rg}` with other scope objects moves the grant of every policy that
 /// uses it (a member's own policy and a user group's) from one zone to another, at once.
 #[tokio::test]
 async fn changing_a_resource_groups_objects_moves_the_grant_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
+    let (app, cat) = (spawn().await, catalog());
     let account_key = account_resource(&app.boot.account_id);
     let scoped = str_field(
         &create_rg(&app, "Scoped", &[account_key.clone(), zone(1)]).await,
         "id",
     );
-    let own = person(
-        &app,
-        "own@example.com",
-        json!({ "policies": [policy("allow", &[&cat.settings_read], &[&scoped])] }),
-    )
-    .await;
+    let grants = json!({ "policies": allow(&cat.settings_read, &scoped) });
+    let own = person(&app, "own@example.com", grants).await;
     let grouped = person(&app, "grouped@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Zone readers",
-        json!([policy("allow", &[&cat.settings_read], &[&scoped])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&grouped.id]).await;
+    let (g, gp) = group(&app, "Zones", &cat.settings_read, &scoped, &[&grouped]).await;
     let checks = [
         on(K_RG_READ, &zone(1)),
         on(K_RG_READ, &zone(2)),
@@ -889,106 +966,50 @@ async fn changing_a_resource_groups_objects_moves_the_grant_at_once() {
         on(&cat.settings_read, &zone(1)),
         on(&cat.settings_read, &zone(2)),
     ];
-    let resources_of = |ep: &Value, policy: &str| -> Value {
-        ep["policies"]
-            .as_array()
-            .expect("policies")
-            .iter()
-            .find(|p| p["id"] == policy)
-            .unwrap_or_else(|| panic!("policy {policy} in {ep}"))["resources"]
-            .clone()
+    let own_policy = policy_ids(effective(&app, &own).await.ok());
+    // Each member with their effective policies; the last one uses the resource group.
+    let held = [
+        (&own, vec![origin(&own_policy[0], "member", "")]),
+        (
+            &grouped,
+            vec![role(&cat.minimal_role), of_group(&gp[0], &g)],
+        ),
+    ];
+    let expect = |(who, held): &(&Subject, Vec<Origin>), verdicts: [bool; 5], objects: Value| {
+        Expect::of(who, &checks)
+            .allows(verdicts)
+            .provenance(held.clone())
+            .policy_at(&format!("/policies/{}/resources", held.len() - 1), objects)
     };
-    let own_policy = {
-        let ep = effective(&app, &own.id).await;
-        let ps = provenance(&ep);
-        assert_eq!(ps.len(), 1, "{ep}");
-        assert_eq!(ps[0].1, "member", "{ep}");
-        ps[0].0.clone()
+    let path = rg_path(&app, &format!("/{scoped}"));
+    let move_to = |objects: Vec<String>| {
+        let scope = scope_for(&app.boot.account_id, &objects);
+        put(&app, &path, json!({ "scope": scope }))
     };
+    let zone_1 = [true, false, true, true, false];
+    let zone_2 = [false, true, true, false, true];
 
-    for who in [&own, &grouped] {
-        warm(
-            &app,
-            &member(&who.id),
-            &checks,
-            &[true, false, true, true, false],
-            "zone 1",
-        )
-        .await;
+    for s in &held {
+        let e = expect(s, zone_1, json!([account_key, zone(1)]));
+        check(&app, &e.warm(), "zone 1").await;
     }
-    let ep = effective(&app, &own.id).await;
-    assert_eq!(
-        resources_of(&ep, &own_policy),
-        json!([account_key, zone(1)])
-    );
-    let ep = warm_effective(
-        &app,
-        &grouped.id,
-        &[
-            from(&cat.minimal_role, "role", &cat.minimal_role),
-            from(&gp[0], "user_group", &g),
-        ],
-    )
-    .await;
-    assert_eq!(resources_of(&ep, &gp[0]), json!([account_key, zone(1)]));
 
-    // Zone 1 -> zone 2.
-    let r = app
-        .put(
-            &rg_path(&app, &format!("/{scoped}")),
-            &app.admin(),
-            json!({ "scope": scope_for(&app.boot.account_id, &[account_key.clone(), zone(2)]) }),
-        )
-        .await;
-    r.ok();
-    for who in [&grouped, &own] {
-        expect(
-            &app,
-            &member(&who.id),
-            &checks,
-            &[false, true, true, false, true],
-            "zone 2",
-        )
-        .await;
+    // Zone 1 -> zone 2: the decision API asks first.
+    move_to(vec![account_key.clone(), zone(2)]).await;
+    for s in held.iter().rev() {
+        let e = expect(s, zone_2, json!([account_key, zone(2)]));
+        check(&app, &e, "zone 2").await;
     }
-    let ep = effective(&app, &own.id).await;
-    assert_eq!(
-        resources_of(&ep, &own_policy),
-        json!([account_key, zone(2)])
-    );
-    let ep = effective(&app, &grouped.id).await;
-    assert_eq!(resources_of(&ep, &gp[0]), json!([account_key, zone(2)]));
 
     // Warm again; then the whole account: effective policies ask first.
-    for who in [&own, &grouped] {
-        warm(
-            &app,
-            &member(&who.id),
-            &checks,
-            &[false, true, true, false, true],
-            "zone 2",
-        )
-        .await;
+    for s in &held {
+        let e = expect(s, zone_2, json!([account_key, zone(2)]));
+        check(&app, &e.warm(), "zone 2").await;
     }
-    let r = app
-        .put(
-            &rg_path(&app, &format!("/{scoped}")),
-            &app.admin(),
-            json!({ "scope": scope_for(&app.boot.account_id, &["*"]) }),
-        )
-        .await;
-    r.ok();
-    let ep = effective(&app, &grouped.id).await;
-    assert_eq!(resources_of(&ep, &gp[0]), json!(["*"]));
-    for who in [&own, &grouped] {
-        expect(
-            &app,
-            &member(&who.id),
-            &checks,
-            &[true, true, true, true, true],
-            "whole account",
-        )
-        .await;
+    move_to(vec!["*".to_owned()]).await;
+    for s in held.iter().rev() {
+        let e = expect(s, [true; 5], json!(["*"])).first(Effective);
+        check(&app, &e, "whole account").await;
     }
 }
 
@@ -996,134 +1017,64 @@ async fn changing_a_resource_groups_objects_moves_the_grant_at_once() {
 /// and their real access with the next request.
 #[tokio::test]
 async fn changing_a_members_own_grants_changes_decisions_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "changing@example.com", roles(&cat.minimal_role)).await;
-    let checks = [
-        on_account(K_RG_LIST),
-        on_account(K_TOKEN_LIST),
-        on_account(K_ACCOUNT_READ),
-    ];
+    let (app, cat, all, [p], _) = world("Readers", ["changing@example.com"], 0).await;
+    let checks = on_account_all(&[K_RG_LIST, K_TOKEN_LIST, K_ACCOUNT_READ]);
+    // The verdicts and the answers of the two routes.
+    let expect = |verdicts: [bool; 3], rgs: Access, tokens: Access| {
+        Expect::of(&p, &checks)
+            .allows(verdicts)
+            .on(Rgs, rgs)
+            .on(Tokens, tokens)
+    };
+    let path = app.acct(&format!("/members/{}", p.id));
     let update = |body: Value| {
-        let app = &app;
-        let id = p.id.clone();
-        async move {
-            let r = app
-                .put(&app.acct(&format!("/members/{id}")), &app.admin(), body)
-                .await;
-            r.ok().clone()
-        }
+        let written = put(&app, &path, body);
+        async move { policy_ids(&written.await) }
     };
 
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, true],
-        "minimal",
-    )
-    .await;
-    for _ in 0..2 {
-        assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-        assert_denied(&list_tokens(&app, &p.cred).await, K_TOKEN_LIST);
-    }
-    warm_effective(
-        &app,
-        &p.id,
-        &[from(&cat.minimal_role, "role", &cat.minimal_role)],
-    )
-    .await;
+    let minimal =
+        expect([false, false, true], Denied, Denied).provenance(vec![role(&cat.minimal_role)]);
+    check(&app, &minimal.warm(), "minimal").await;
 
     // 1. Roles: Minimal -> Administrator Read Only. Enforcement asks first.
     update(json!({ "roles": [cat.read_only_role] })).await;
-    assert_served(&list_rgs(&app, &p.cred).await);
-    assert_served(&list_tokens(&app, &p.cred).await);
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, true, true],
-        "read only",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[0]),
-        vec![by(&cat.read_only_role, "allow", "role", "")],
-        "{d:#?}"
-    );
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![from(&cat.read_only_role, "role", &cat.read_only_role)]
-    );
+    let read_only = expect([true, true, true], Served, Served)
+        .with(DecidedBy(
+            0,
+            vec![by(&cat.read_only_role, "allow", "role", "")],
+        ))
+        .provenance(vec![role(&cat.read_only_role)]);
+    check(&app, &read_only.clone().first(Enforcement), "read only").await;
 
     // 2. Roles -> a policy of Account API Tokens Read. The decision API asks first.
-    warm(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[true, true, true],
-        "read only",
-    )
-    .await;
-    let m = update(json!({ "policies": [policy("allow", &[&cat.tokens_read], &[&all])] })).await;
-    let own = policy_ids(&m);
-    assert_eq!(own.len(), 1, "{m}");
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, true, false],
-        "tokens read",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[1]),
-        vec![by(&own[0], "allow", "member", "")],
-        "{d:#?}"
-    );
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    assert_served(&list_tokens(&app, &p.cred).await);
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![from(&own[0], "member", "")]
-    );
+    check(&app, &read_only.warm(), "read only").await;
+    let own = update(json!({ "policies": allow(&cat.tokens_read, &all) })).await;
+    assert_eq!(own.len(), 1, "{own:?}");
+    let tokens_read = expect([false, true, false], Denied, Served)
+        .with(DecidedBy(1, vec![by(&own[0], "allow", "member", "")]))
+        .provenance(vec![origin(&own[0], "member", "")]);
+    check(&app, &tokens_read, "tokens read").await;
 
     // 3. Add a deny of the same group to the member's own policies. Effective policies first.
-    warm_effective(&app, &p.id, &[from(&own[0], "member", "")]).await;
-    assert_served(&list_tokens(&app, &p.cred).await);
+    check(&app, &tokens_read.warm(), "tokens read").await;
     let mut kept = policy("allow", &[&cat.tokens_read], &[&all]);
     kept["id"] = json!(own[0]);
-    let m =
+    let now =
         update(json!({ "policies": [kept, policy("deny", &[&cat.tokens_read], &[&all])] })).await;
-    let now = policy_ids(&m);
-    assert_eq!(now.len(), 2, "{m}");
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![from(&now[0], "member", ""), from(&now[1], "member", "")]
-    );
-    assert_denied(&list_tokens(&app, &p.cred).await, K_TOKEN_LIST);
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, false, false],
-        "denied",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[1]),
-        vec![by(&now[1], "deny", "member", "")],
-        "{d:#?}"
-    );
+    assert_eq!(now.len(), 2, "{now:?}");
+    let held = vec![origin(&now[0], "member", ""), origin(&now[1], "member", "")];
+    let denied = expect([false, false, false], Denied, Denied)
+        .with(DecidedBy(1, vec![by(&now[1], "deny", "member", "")]))
+        .provenance(held)
+        .first(Effective);
+    check(&app, &denied, "denied").await;
 }
 
 /// `PUT /accounts/{a}/members/{m}` with `status: pending` blocks every check and the member's
 /// access with the next request; accepting again restores both at once.
 #[tokio::test]
 async fn a_member_set_to_pending_is_blocked_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
+    let (app, cat) = (spawn().await, catalog());
     let p = person(&app, "pending@example.com", roles(&cat.read_only_role)).await;
     let checks = [
         on_account(K_RG_LIST),
@@ -1131,156 +1082,88 @@ async fn a_member_set_to_pending_is_blocked_at_once() {
         on_account(K_TOKEN_LIST),
         on(K_RG_READ, &zone(7)),
     ];
+    let path = app.acct(&format!("/members/{}", p.id));
     let set_status = |status: &'static str| {
-        let app = &app;
-        let id = p.id.clone();
+        let written = put(&app, &path, json!({ "status": status }));
         async move {
-            let r = app
-                .put(
-                    &app.acct(&format!("/members/{id}")),
-                    &app.admin(),
-                    json!({ "status": status }),
-                )
-                .await;
-            assert_eq!(r.ok()["status"], json!(status), "{r}");
+            let m = written.await;
+            assert_eq!(m["status"], json!(status), "{m}");
         }
     };
+    let accepted = Expect::of(&p, &checks)
+        .allows([true; 4])
+        .on(Rgs, Served)
+        .holds(Holds::Any)
+        .policy_at("/status", json!("accepted"));
+    let pending = Expect::of(&p, &checks)
+        .allows([false; 4])
+        .with(Reason(None, "pending"))
+        .on(Rgs, Outsider)
+        .holds(Holds::Any)
+        .policy_at("/status", json!("pending"));
 
-    warm(&app, &member(&p.id), &checks, &[true; 4], "accepted").await;
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &p.cred).await);
-    }
-    let ep = effective(&app, &p.id).await;
-    assert_eq!(ep["status"], json!("accepted"), "{ep}");
+    check(&app, &accepted.clone().warm(), "accepted").await;
 
     // Pending: enforcement asks first.
     set_status("pending").await;
-    assert_outsider(&list_rgs(&app, &p.cred).await);
-    let d = expect(&app, &member(&p.id), &checks, &[false; 4], "pending").await;
-    for r in &d {
-        assert!(
-            r["reason"].as_str().unwrap_or_default().contains("pending"),
-            "the reason names the status: {r}"
-        );
-    }
-    let ep = effective(&app, &p.id).await;
-    assert_eq!(ep["status"], json!("pending"), "{ep}");
+    check(&app, &pending.clone().first(Enforcement), "pending").await;
 
     // Accepted again: the decision API asks first.
-    warm(&app, &member(&p.id), &checks, &[false; 4], "pending").await;
-    assert_outsider(&list_rgs(&app, &p.cred).await);
+    check(&app, &pending.warm(), "pending").await;
     set_status("accepted").await;
-    warm(&app, &member(&p.id), &checks, &[true; 4], "accepted again").await;
-    assert_served(&list_rgs(&app, &p.cred).await);
-    assert_eq!(effective(&app, &p.id).await["status"], json!("accepted"));
+    check(&app, &accepted.warm(), "accepted again").await;
 }
 
 /// `DELETE .../user_groups/{g}` takes the group's policies from every member at once.
 #[tokio::test]
 async fn deleting_a_user_group_revokes_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "grouped@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Doomed",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    let (other, op) = group(
-        &app,
-        "Kept",
-        json!([policy("allow", &[&cat.tokens_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id]).await;
-    add_to_group(&app, &other, &[&p.id]).await;
+    let (app, cat, all, [p], (g, gp)) = world("Doomed", ["grouped@example.com"], 1).await;
+    let (other, op) = group(&app, "Kept", &cat.tokens_read, &all, &[&p]).await;
     let checks = [on_account(K_RG_LIST), on_account(K_TOKEN_LIST)];
-    let role = from(&cat.minimal_role, "role", &cat.minimal_role);
+    let kept = of_group(&op[0], &other);
 
-    warm(&app, &member(&p.id), &checks, &[true, true], "both groups").await;
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &p.cred).await);
-    }
-    warm_effective(
-        &app,
-        &p.id,
-        &[
-            role.clone(),
-            from(&gp[0], "user_group", &g),
-            from(&op[0], "user_group", &other),
-        ],
-    )
-    .await;
+    let both = Expect::of(&p, &checks)
+        .allows([true, true])
+        .on(Rgs, Served)
+        .provenance(vec![
+            role(&cat.minimal_role),
+            of_group(&gp[0], &g),
+            kept.clone(),
+        ]);
+    check(&app, &both.warm(), "both groups").await;
 
-    app.delete(&ug_path(&app, &format!("/{g}")), &app.admin())
-        .await
-        .ok();
+    delete(&app, &ug_path(&app, &format!("/{g}"))).await;
 
-    let d = expect(
-        &app,
-        &member(&p.id),
-        &checks,
-        &[false, true],
-        "group deleted",
-    )
-    .await;
-    assert_eq!(
-        decided_by(&d[1]),
-        vec![by(&op[0], "allow", "user_group", &other)]
-    );
-    assert_denied(&list_rgs(&app, &p.cred).await, K_RG_LIST);
-    assert_served(&list_tokens(&app, &p.cred).await);
-    assert_eq!(
-        provenance(&effective(&app, &p.id).await),
-        vec![role, from(&op[0], "user_group", &other)]
-    );
+    let one = Expect::of(&p, &checks)
+        .allows([false, true])
+        .with(DecidedBy(1, vec![by_group(&op[0], "allow", &other)]))
+        .on(Rgs, Denied)
+        .on(Tokens, Served)
+        .provenance(vec![role(&cat.minimal_role), kept]);
+    check(&app, &one, "group deleted").await;
 }
 
 /// `DELETE /accounts/{a}/members/{m}`: the decision API and effective policies answer 404 for
 /// that member id, and the user's key is no longer let into the account, with the next request.
 #[tokio::test]
 async fn deleting_a_member_makes_it_unknown_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "leaving@example.com", roles(&cat.minimal_role)).await;
-    let stays = person(&app, "staying@example.com", roles(&cat.minimal_role)).await;
-    let (g, _) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id, &stays.id]).await;
+    let (app, _, _, [p, stays], (g, _)) =
+        world("Readers", ["leaving@example.com", "staying@example.com"], 2).await;
     let checks = [on_account(K_RG_LIST), on_account(K_ACCOUNT_READ)];
-
+    let member = Expect::of(&p, &checks).allows([true, true]).on(Rgs, Served);
     for who in [&p, &stays] {
-        warm(&app, &member(&who.id), &checks, &[true, true], "member").await;
-        for _ in 0..2 {
-            assert_served(&list_rgs(&app, &who.cred).await);
-        }
-        effective(&app, &who.id).await;
-        effective(&app, &who.id).await;
+        check(&app, &member.about(who).holds(Holds::Any).warm(), "member").await;
     }
 
-    app.delete(&app.acct(&format!("/members/{}", p.id)), &app.admin())
-        .await
-        .ok();
+    delete(&app, &app.acct(&format!("/members/{}", p.id))).await;
 
-    expect_unknown(&app, &member(&p.id), &p.id).await;
-    let r = app
-        .get(
-            &app.acct(&format!("/members/{}/effective_policies", p.id)),
-            &app.admin(),
-        )
-        .await;
-    assert_error_mentions(&r, 404, 1003, &[&p.id]);
-    assert_outsider(&list_rgs(&app, &p.cred).await);
+    let gone = Expect::of(&p, &checks)
+        .decided(Decided::Unknown)
+        .holds(Holds::Unknown)
+        .on(Rgs, Outsider);
+    check(&app, &gone, "member deleted").await;
     // The group's other member is untouched.
-    expect(&app, &member(&stays.id), &checks, &[true, true], "stays").await;
-    assert_served(&list_rgs(&app, &stays.cred).await);
+    check(&app, &member.about(&stays), "stays").await;
     assert_eq!(group_member_ids(&app, &g).await, vec![stays.id.clone()]);
 }
 
@@ -1288,33 +1171,24 @@ async fn deleting_a_member_makes_it_unknown_at_once() {
 /// accepted membership for them lets them in with the next request.
 #[tokio::test]
 async fn a_new_membership_is_seen_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
+    let (app, cat) = (spawn().await, catalog());
     let email = "newcomer@example.com";
     let (_, key) = app.user_key(email, false);
     let cred = Cred::key(email, &key);
-    for _ in 0..3 {
-        assert_outsider(&list_rgs(&app, &cred).await);
-    }
+    // No membership yet: only enforcement can ask.
+    let stranger = Subject::member(&app, "", cred.clone());
+    let outside = Expect::of(&stranger, &[]).on(Rgs, Outsider).rounds(3);
+    check(&app, &outside, "outside").await;
 
-    let id = join_account(
-        &app,
-        &app.boot.account_id,
-        &app.admin(),
-        email,
-        roles(&cat.read_only_role),
-    )
-    .await;
+    let grants = roles(&cat.read_only_role);
+    let id = join_account(&app, &app.boot.account_id, &app.admin(), email, grants).await;
 
-    assert_served(&list_rgs(&app, &cred).await);
-    expect(
-        &app,
-        &member(&id),
-        &[on_account(K_RG_LIST)],
-        &[true],
-        "new member",
-    )
-    .await;
+    let newcomer = Subject::member(&app, &id, cred);
+    let joined = Expect::of(&newcomer, &[on_account(K_RG_LIST)])
+        .allows([true])
+        .on(Rgs, Served)
+        .first(Enforcement);
+    check(&app, &joined, "new member").await;
 }
 
 /// An account-owned token: `PUT .../tokens/{t}` with other policies changes the decisions for
@@ -1322,286 +1196,152 @@ async fn a_new_membership_is_seen_at_once() {
 /// every check at once.
 #[tokio::test]
 async fn changing_a_token_changes_its_decisions_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let account_key = account_resource(&app.boot.account_id);
-    let token_body = |group: &str, effect: &str| json!({ "effect": effect, "permission_groups": [{ "id": group }], "resources": { account_key.clone(): "*" } });
-    let (t, value) = app
-        .create_account_token(
-            &app.boot.account_id,
-            &app.admin(),
-            json!({ "name": "changing", "policies": [token_body(&cat.settings_read, "allow")] }),
-        )
-        .await;
-    let tc = Cred::token(&value);
-    let checks = [
-        on_account(K_RG_LIST),
-        on_account(K_TOKEN_LIST),
-        on_account(&cat.tokens_read),
-    ];
-    let update = |body: Value| {
-        let app = &app;
-        let t = t.clone();
-        async move {
-            let r = app
-                .put(&app.acct(&format!("/tokens/{t}")), &app.admin(), body)
-                .await;
-            r.ok().clone()
-        }
+    let (app, cat) = (spawn().await, catalog());
+    let policies = |pgs: &[(&str, &str)]| -> Value {
+        let ps: Vec<Value> = pgs
+            .iter()
+            .map(|(effect, pg)| token_policy(&app, effect, pg))
+            .collect();
+        json!({ "policies": ps })
     };
+    let mut body = policies(&[("allow", &cat.settings_read)]);
+    body["name"] = json!("changing");
+    let t = account_token(&app, body).await;
+    let checks = on_account_all(&[K_RG_LIST, K_TOKEN_LIST, &cat.tokens_read]);
+    let path = app.acct(&format!("/tokens/{}", t.id));
+    let update = |body: Value| put(&app, &path, body);
+    let settings_read = Expect::of(&t, &checks)
+        .allows([true, false, false])
+        .on(Rgs, Served)
+        .on(Tokens, Denied);
 
-    warm(
-        &app,
-        &token(&t),
-        &checks,
-        &[true, false, false],
-        "settings read",
-    )
-    .await;
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &tc).await);
-        assert_denied(&list_tokens(&app, &tc).await, K_TOKEN_LIST);
-    }
+    check(&app, &settings_read.clone().warm(), "settings read").await;
 
     // 1. Other policies: the decision API asks first.
-    let v = update(json!({ "policies": [token_body(&cat.tokens_read, "allow")] })).await;
+    let v = update(policies(&[("allow", &cat.tokens_read)])).await;
     let tp = str_field(&v["policies"][0], "id");
-    let d = expect(
-        &app,
-        &token(&t),
-        &checks,
-        &[false, true, true],
-        "tokens read",
-    )
-    .await;
-    assert_eq!(decided_by(&d[1]), vec![by(&tp, "allow", "token", "")]);
-    assert_eq!(d[1]["decided_by"][0]["source"]["token_id"], json!(t));
-    assert_denied(&list_rgs(&app, &tc).await, K_RG_LIST);
-    assert_served(&list_tokens(&app, &tc).await);
+    let tokens_read = Expect::of(&t, &checks)
+        .allows([false, true, true])
+        .with(DecidedBy(1, vec![by(&tp, "allow", "token", "")]))
+        .with(At(1, "/decided_by/0/source/token_id", json!(t.id)))
+        .on(Rgs, Denied)
+        .on(Tokens, Served);
+    check(&app, &tokens_read, "tokens read").await;
 
     // 2. Add a deny: the token itself asks first.
-    warm(
-        &app,
-        &token(&t),
-        &checks,
-        &[false, true, true],
-        "tokens read",
-    )
-    .await;
-    assert_served(&list_tokens(&app, &tc).await);
-    let v = update(json!({ "policies": [
-        token_body(&cat.tokens_read, "allow"),
-        token_body(&cat.tokens_read, "deny"),
-    ] }))
+    check(&app, &tokens_read.warm(), "tokens read").await;
+    let v = update(policies(&[
+        ("allow", &cat.tokens_read),
+        ("deny", &cat.tokens_read),
+    ]))
     .await;
     let deny = str_field(&v["policies"][1], "id");
-    assert_denied(&list_tokens(&app, &tc).await, K_TOKEN_LIST);
-    let d = expect(&app, &token(&t), &checks, &[false, false, false], "denied").await;
-    assert_eq!(decided_by(&d[1]), vec![by(&deny, "deny", "token", "")]);
+    let denied = Expect::of(&t, &checks)
+        .allows([false, false, false])
+        .with(DecidedBy(1, vec![by(&deny, "deny", "token", "")]))
+        .on(Tokens, Denied)
+        .first(Enforcement);
+    check(&app, &denied, "denied").await;
 
     // 3. Back to Account Settings Read, then disabled: every check is blocked at once.
-    update(json!({ "policies": [token_body(&cat.settings_read, "allow")] })).await;
-    warm(
-        &app,
-        &token(&t),
-        &checks,
-        &[true, false, false],
-        "settings read",
-    )
-    .await;
-    assert_served(&list_rgs(&app, &tc).await);
-    assert_served(&list_rgs(&app, &tc).await);
+    update(policies(&[("allow", &cat.settings_read)])).await;
+    check(&app, &settings_read.warm(), "settings read").await;
     let v = update(json!({ "status": "disabled" })).await;
     assert_eq!(v["status"], json!("disabled"), "{v}");
-    let d = expect(
-        &app,
-        &token(&t),
-        &checks,
-        &[false, false, false],
-        "disabled",
-    )
-    .await;
-    assert!(
-        d[0]["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("cannot be used"),
-        "{d:#?}"
-    );
-    list_rgs(&app, &tc).await.err(403, 9109);
+    let disabled = Expect::of(&t, &checks)
+        .allows([false, false, false])
+        .with(Reason(Some(0), "cannot be used"))
+        .on(Rgs, Unusable);
+    check(&app, &disabled, "disabled").await;
 }
 
 /// `DELETE .../tokens/{t}`: the decision API answers 404 for that token id, and the token no
 /// longer authenticates, with the next request.
 #[tokio::test]
 async fn deleting_a_token_makes_it_unknown_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let account_key = account_resource(&app.boot.account_id);
-    let body = |name: &str| json!({ "name": name, "policies": [{ "effect": "allow", "permission_groups": [{ "id": cat.settings_read }], "resources": { account_key.clone(): "*" } }] });
-    let (t, value) = app
-        .create_account_token(&app.boot.account_id, &app.admin(), body("doomed"))
-        .await;
-    let (kept, kept_value) = app
-        .create_account_token(&app.boot.account_id, &app.admin(), body("kept"))
-        .await;
+    let (app, cat) = (spawn().await, catalog());
+    let body = |name: &str| json!({ "name": name, "policies": [token_policy(&app, "allow", &cat.settings_read)] });
+    let doomed = account_token(&app, body("doomed")).await;
+    let kept = account_token(&app, body("kept")).await;
     let checks = [on_account(K_RG_LIST)];
-    for (id, v) in [(&t, &value), (&kept, &kept_value)] {
-        warm(&app, &token(id), &checks, &[true], "token").await;
-        for _ in 0..2 {
-            assert_served(&list_rgs(&app, &Cred::token(v)).await);
-        }
+    let usable = Expect::of(&kept, &checks).allows([true]).on(Rgs, Served);
+    for who in [&doomed, &kept] {
+        check(&app, &usable.about(who).warm(), "token").await;
     }
 
-    app.delete(&app.acct(&format!("/tokens/{t}")), &app.admin())
-        .await
-        .ok();
+    delete(&app, &app.acct(&format!("/tokens/{}", doomed.id))).await;
 
-    expect_unknown(&app, &token(&t), &t).await;
-    list_rgs(&app, &Cred::token(&value)).await.err(403, 9109);
-    expect(&app, &token(&kept), &checks, &[true], "the other token").await;
-    assert_served(&list_rgs(&app, &Cred::token(&kept_value)).await);
+    let gone = Expect::of(&doomed, &checks)
+        .decided(Decided::Unknown)
+        .on(Rgs, Unusable);
+    check(&app, &gone, "token deleted").await;
+    check(&app, &usable, "the other token").await;
 }
 
 /// A user-owned token allows only what its user may do: when the user leaves a group (a write
 /// to the account, not to the token), the token's decisions and its real access follow at once.
 #[tokio::test]
 async fn a_user_tokens_decisions_follow_its_users_grants_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let account_key = account_resource(&app.boot.account_id);
-    let p = person(&app, "tokenholder@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Readers",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id]).await;
-    let (t, value) = app
-        .create_user_token(
-            &p.cred,
-            json!({ "name": "mine", "policies": [{ "effect": "allow", "permission_groups": [{ "id": cat.settings_read }], "resources": { account_key.clone(): "*" } }] }),
-        )
-        .await;
-    let tc = Cred::token(&value);
+    let (app, cat, _, [p], (g, gp)) = world("Readers", ["tokenholder@example.com"], 1).await;
+    let body =
+        json!({ "name": "mine", "policies": [token_policy(&app, "allow", &cat.settings_read)] });
+    let (id, value) = app.create_user_token(&p.cred, body).await;
+    let t = Subject::token(&app, &id, &value);
     let checks = [on_account(K_RG_LIST), on_account(K_ACCOUNT_READ)];
+    let in_group = Expect::of(&t, &checks)
+        .allows([true, true])
+        .with(Sources(0, vec!["user_group", "token"]))
+        .on(Rgs, Served);
+    let left = Expect::of(&t, &checks)
+        .allows([false, true])
+        .with(Reason(Some(0), "member's policies"))
+        .on(Rgs, Denied);
 
-    let d = warm(
-        &app,
-        &token(&t),
-        &checks,
-        &[true, true],
-        "user in the group",
-    )
-    .await;
-    let sources: Vec<String> = decided_by(&d[0]).into_iter().map(|b| b.2).collect();
-    assert_eq!(
-        sources,
-        vec!["user_group", "token"],
-        "both layers allow: {d:#?}"
-    );
-    for _ in 0..2 {
-        assert_served(&list_rgs(&app, &tc).await);
-    }
+    check(&app, &in_group.clone().warm(), "user in the group").await;
 
     // The user leaves the group: the token asks first.
-    app.delete(&gm_path(&app, &g, &format!("/{}", p.id)), &app.admin())
-        .await
-        .ok();
-    assert_denied(&list_rgs(&app, &tc).await, K_RG_LIST);
-    let d = expect(&app, &token(&t), &checks, &[false, true], "user left").await;
-    assert!(
-        d[0]["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("member's policies"),
-        "the user's layer denies: {d:#?}"
-    );
+    delete(&app, &gm_path(&app, &g, &format!("/{}", p.id))).await;
+    check(&app, &left.clone().first(Enforcement), "user left").await;
 
     // And back: the decision API asks first.
-    warm(&app, &token(&t), &checks, &[false, true], "user left").await;
-    add_to_group(&app, &g, &[&p.id]).await;
-    let d = expect(&app, &token(&t), &checks, &[true, true], "user back").await;
-    assert!(decided_by(&d[0]).contains(&by(&gp[0], "allow", "user_group", &g)));
-    assert_served(&list_rgs(&app, &tc).await);
+    check(&app, &left.warm(), "user left").await;
+    add_to_group(&app, &g, &[&p]).await;
+    let back = in_group.with(DecidedAmong(0, by_group(&gp[0], "allow", &g)));
+    check(&app, &back, "user back").await;
 }
 
 /// Names shown by effective policies and decisions (a user group's, a resource group's) follow
 /// renames at once.
 #[tokio::test]
 async fn effective_policies_follow_renames_at_once() {
-    let app = spawn().await;
-    let cat = catalog();
-    let all = rg_all(&app, "All").await;
-    let p = person(&app, "named@example.com", roles(&cat.minimal_role)).await;
-    let (g, gp) = group(
-        &app,
-        "Before",
-        json!([policy("allow", &[&cat.settings_read], &[&all])]),
-    )
-    .await;
-    add_to_group(&app, &g, &[&p.id]).await;
-    let group_name = |ep: &Value| ep["policies"][1]["source"]["user_group"]["name"].clone();
-    let rg_name = |ep: &Value| ep["policies"][1]["resource_groups"][0]["name"].clone();
+    let (app, cat, all, [p], (g, gp)) = world("Before", ["named@example.com"], 1).await;
     let checks = [on_account(K_RG_LIST)];
+    // Effective policies ask first, then the decision API.
+    let named = |group: &str, rg: &str| {
+        Expect::of(&p, &checks)
+            .allows([true])
+            .with(At(0, GROUP_NAME, json!(group)))
+            .provenance(vec![role(&cat.minimal_role), of_group(&gp[0], &g)])
+            .policy_at("/policies/1/source/user_group/name", json!(group))
+            .policy_at("/policies/1/resource_groups/0/name", json!(rg))
+            .first(Effective)
+    };
 
-    let ep = warm_effective(
-        &app,
-        &p.id,
-        &[
-            from(&cat.minimal_role, "role", &cat.minimal_role),
-            from(&gp[0], "user_group", &g),
-        ],
-    )
-    .await;
-    assert_eq!(group_name(&ep), json!("Before"), "{ep}");
-    assert_eq!(rg_name(&ep), json!("All"), "{ep}");
-    warm(&app, &member(&p.id), &checks, &[true], "named").await;
+    check(&app, &named("Before", "All").warm(), "named").await;
+    let renamed = json!({ "name": "After" });
+    put(&app, &ug_path(&app, &format!("/{g}")), renamed).await;
+    check(&app, &named("After", "All"), "group renamed").await;
 
-    app.put(
-        &ug_path(&app, &format!("/{g}")),
-        &app.admin(),
-        json!({ "name": "After" }),
-    )
-    .await
-    .ok();
-    let ep = effective(&app, &p.id).await;
-    assert_eq!(group_name(&ep), json!("After"), "{ep}");
-    let d = expect(&app, &member(&p.id), &checks, &[true], "renamed").await;
-    assert_eq!(
-        d[0]["decided_by"][0]["source"]["user_group"]["name"],
-        json!("After")
-    );
-
-    for _ in 0..2 {
-        let ep = effective(&app, &p.id).await;
-        assert_eq!(rg_name(&ep), json!("All"), "{ep}");
-    }
-    app.put(
-        &rg_path(&app, &format!("/{all}")),
-        &app.admin(),
-        json!({ "name": "Everything" }),
-    )
-    .await
-    .ok();
-    let ep = effective(&app, &p.id).await;
-    assert_eq!(rg_name(&ep), json!("Everything"), "{ep}");
+    check(&app, &named("After", "All").warm(), "group renamed").await;
+    let renamed = json!({ "name": "Everything" });
+    put(&app, &rg_path(&app, &format!("/{all}")), renamed).await;
+    let renamed = named("After", "Everything");
+    check(&app, &renamed, "resource group renamed").await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Two accounts
 // ---------------------------------------------------------------------------------------------
-
-/// One account's side of [`writes_in_one_account_leave_the_other_accounts_decisions_alone`].
-struct Side {
-    account: String,
-    /// The shared user's membership here.
-    member: String,
-    /// A user group here holding the member.
-    group: String,
-}
 
 /// Every key Portcullis decides, on the account and on two zones, plus two permission groups.
 fn many_checks(cat: &Catalog) -> Vec<Value> {
@@ -1617,158 +1357,107 @@ fn many_checks(cat: &Catalog) -> Vec<Value> {
     out
 }
 
-/// Every result of `decide_in` for the side's member, `rounds` times, all equal; returns them.
-async fn steady(
-    app: &TestApp,
-    side: &Side,
-    checks: &[Value],
-    rounds: usize,
-    want: Option<&[Value]>,
-    when: &str,
-) -> Vec<Value> {
-    let op = app.admin_key();
-    let first = decide_in(app, &side.account, &op, &member(&side.member), checks).await;
-    if let Some(want) = want {
-        assert_eq!(first, want, "{when}: account {}", side.account);
-    }
-    for _ in 1..rounds {
-        let again = decide_in(app, &side.account, &op, &member(&side.member), checks).await;
-        assert_eq!(again, first, "{when}: account {}", side.account);
-    }
-    first
-}
-
 /// One user is a member of two accounts, in a group in each. Many decisions in both; a write in
 /// one account changes that account's answers at once and never the other's (the index is keyed
 /// and stamped by account).
 #[tokio::test]
 async fn writes_in_one_account_leave_the_other_accounts_decisions_alone() {
-    let app = spawn().await;
-    let cat = catalog();
+    let (app, cat) = (spawn().await, catalog());
     let op = app.admin_key();
     let email = "both@example.com";
     let other = app.create_account("Second").await;
-    let mut sides = Vec::new();
-    for account in [app.boot.account_id.clone(), other.clone()] {
-        let rg = app
-            .post(
-                &format!("/accounts/{account}/iam/resource_groups"),
-                &op,
-                json!({ "name": "All", "scope": scope_for(&account, &["*"]) }),
-            )
-            .await;
-        let rg = str_field(rg.ok(), "id");
-        let g = app
-            .post(
-                &format!("/accounts/{account}/iam/user_groups"),
-                &op,
-                json!({ "name": "Readers", "policies": [policy("allow", &[&cat.settings_read], &[&rg])] }),
-            )
-            .await;
-        let g = str_field(g.ok(), "id");
+    let mut joined = Vec::new();
+    for account in [app.boot.account_id.clone(), other] {
+        let at = |rest: &str| format!("/accounts/{account}{rest}");
+        let scope = json!({ "name": "All", "scope": scope_for(&account, &["*"]) });
+        let rg = post_id(&app, &op, &at("/iam/resource_groups"), scope).await;
+        let readers = json!({ "name": "Readers", "policies": allow(&cat.settings_read, &rg) });
+        let g = post_id(&app, &op, &at("/iam/user_groups"), readers).await;
         let m = join_account(&app, &account, &op, email, roles(&cat.minimal_role)).await;
-        app.post(
-            &format!("/accounts/{account}/iam/user_groups/{g}/members"),
-            &op,
-            json!([{ "id": m }]),
-        )
-        .await
-        .ok();
-        sides.push(Side {
-            account,
-            member: m,
-            group: g,
-        });
+        let members = json!([{ "id": m }]);
+        let path = at(&format!("/iam/user_groups/{g}/members"));
+        app.post(&path, &op, members).await.ok();
+        joined.push((account, m, g));
     }
     let (_, key) = app.user_key(email, false);
     let user = Cred::key(email, &key);
-    let (a, b) = (&sides[0], &sides[1]);
+    // Each account's side: the shared user's membership there, and the group holding it.
+    let sides: Vec<(Subject, String)> = joined
+        .into_iter()
+        .map(|(account, m, g)| (Subject::member_in(&account, &op, &m, user.clone()), g))
+        .collect();
+    let ((a, group_a), (b, group_b)) = (&sides[0], &sides[1]);
     let checks = many_checks(&cat);
+    let rg_list = checks
+        .iter()
+        .position(|c| c == &on_account(K_RG_LIST))
+        .expect("rg list is checked");
+    // Fresh answers (`rg list` allowed or not), and the same answers again and again.
+    let fresh = |who: &Subject, allowed: bool| {
+        Expect::of(who, &checks)
+            .decided(Decided::Any)
+            .with(At(rg_list, "/allowed", json!(allowed)))
+    };
+    let steady = |who: &Subject, results: &[Value], rgs: Access| {
+        Expect::of(who, &checks)
+            .decided(Decided::Exactly(results.to_vec()))
+            .on(Rgs, rgs)
+            .warm()
+    };
 
     // A member id is only known in its own account.
     for (here, there) in [(a, b), (b, a)] {
-        let r = authorize_in(
-            &app,
-            &here.account,
-            &op,
-            &member(&there.member),
-            &[on_account(K_RG_LIST)],
-        )
-        .await;
-        assert_error_mentions(&r, 404, 1003, &[&there.member]);
+        let elsewhere = Subject {
+            account: here.account.clone(),
+            ..there.clone()
+        };
+        let e = Expect::of(&elsewhere, &[on_account(K_RG_LIST)]).decided(Decided::Unknown);
+        check(&app, &e, "another account's member").await;
     }
 
-    // Warm both, interleaved.
-    let base_a = steady(&app, a, &checks, 1, None, "baseline").await;
-    let base_b = steady(&app, b, &checks, 1, None, "baseline").await;
-    assert_eq!(
-        verdicts(&base_a),
-        verdicts(&base_b),
-        "same grants, same answers"
-    );
+    // Warm both, interleaved; same grants, same answers.
+    let base_a = check(&app, &fresh(a, true), "baseline").await;
+    let same = Expect::of(b, &checks).decided(Decided::Verdicts(verdicts(&base_a)));
+    let base_b = check(&app, &same, "baseline: same grants, same answers").await;
     for _ in 0..5 {
-        steady(&app, a, &checks, 2, Some(&base_a), "warm").await;
-        steady(&app, b, &checks, 2, Some(&base_b), "warm").await;
-        assert_served(&list_rgs_in(&app, &a.account, &user).await);
-        assert_served(&list_rgs_in(&app, &b.account, &user).await);
+        check(&app, &steady(a, &base_a, Served), "warm").await;
+        check(&app, &steady(b, &base_b, Served), "warm").await;
     }
 
     // A write in A (the user leaves A's group): A changes at once, B never.
     app.delete(
         &format!(
-            "/accounts/{}/iam/user_groups/{}/members/{}",
-            a.account, a.group, a.member
+            "/accounts/{}/iam/user_groups/{group_a}/members/{}",
+            a.account, a.id
         ),
         &op,
     )
     .await
     .ok();
-    let after_a = steady(&app, a, &checks, 1, None, "A after its write").await;
-    let rg_list = checks
-        .iter()
-        .position(|c| c == &on_account(K_RG_LIST))
-        .expect("rg list is checked");
-    assert!(base_a[rg_list]["allowed"].as_bool().unwrap_or(false));
-    assert_eq!(
-        after_a[rg_list]["allowed"],
-        json!(false),
-        "{:#}",
-        after_a[rg_list]
-    );
-    assert_denied(&list_rgs_in(&app, &a.account, &user).await, K_RG_LIST);
+    let after_a = check(&app, &fresh(a, false).on(Rgs, Denied), "A after its write").await;
     for _ in 0..5 {
-        steady(&app, b, &checks, 2, Some(&base_b), "B after A's write").await;
-        steady(&app, a, &checks, 2, Some(&after_a), "A after its write").await;
-        assert_served(&list_rgs_in(&app, &b.account, &user).await);
+        check(&app, &steady(b, &base_b, Served), "B after A's write").await;
+        check(&app, &steady(a, &after_a, Denied), "A after its write").await;
     }
 
     // A write in B (its group's policy becomes a deny): B changes at once, A never.
-    let r = app
-        .get(
-            &format!("/accounts/{}/iam/user_groups/{}", b.account, b.group),
-            &op,
-        )
-        .await;
+    let group_path = format!("/accounts/{}/iam/user_groups/{group_b}", b.account);
+    let r = app.get(&group_path, &op).await;
     let rg_b = str_field(&r.ok()["policies"][0]["resource_groups"][0], "id");
     app.put(
-        &format!("/accounts/{}/iam/user_groups/{}", b.account, b.group),
+        &group_path,
         &op,
         json!({ "policies": [policy("deny", &[&cat.settings_read], &[&rg_b])] }),
     )
     .await
     .ok();
-    let after_b = steady(&app, b, &checks, 1, None, "B after its write").await;
-    assert_eq!(after_b[rg_list]["allowed"], json!(false));
-    assert_eq!(
-        decided_by(&after_b[rg_list])[0].1,
-        "deny",
-        "{:#}",
-        after_b[rg_list]
-    );
-    assert_denied(&list_rgs_in(&app, &b.account, &user).await, K_RG_LIST);
+    let denied = fresh(b, false)
+        .with(At(rg_list, "/decided_by/0/access", json!("deny")))
+        .on(Rgs, Denied);
+    let after_b = check(&app, &denied, "B after its write").await;
     for _ in 0..5 {
-        steady(&app, a, &checks, 2, Some(&after_a), "A after B's write").await;
-        steady(&app, b, &checks, 2, Some(&after_b), "B after its write").await;
+        check(&app, &steady(a, &after_a, Denied), "A after B's write").await;
+        check(&app, &steady(b, &after_b, Denied), "B after its write").await;
     }
 
     // Deleting account B: B's decisions are refused at once (nobody is a member of it any
@@ -1776,10 +1465,12 @@ async fn writes_in_one_account_leave_the_other_accounts_decisions_alone() {
     app.delete(&format!("/accounts/{}", b.account), &op)
         .await
         .ok();
-    let r = authorize_in(&app, &b.account, &op, &member(&b.member), &checks).await;
-    assert_outsider(&r);
-    assert_outsider(&list_rgs_in(&app, &b.account, &user).await);
-    steady(&app, a, &checks, 3, Some(&after_a), "A after B was deleted").await;
+    let gone = Expect::of(b, &checks)
+        .decided(Decided::Outsider)
+        .on(Rgs, Outsider);
+    check(&app, &gone, "B deleted").await;
+    let a_alone = steady(a, &after_a, Denied).rounds(3);
+    check(&app, &a_alone, "A after B was deleted").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1800,24 +1491,17 @@ async fn writes_in_one_account_leave_the_other_accounts_decisions_alone() {
 #[tokio::test]
 async fn a_token_used_while_it_is_written_is_not_indexed_stale() {
     const TRIALS: usize = 300;
-    let app = spawn().await;
-    let cat = catalog();
+    let (app, cat) = (spawn().await, catalog());
     let admin = app.admin();
-    let account_key = account_resource(&app.boot.account_id);
-    let policies = |group: &str| json!([{ "effect": "allow", "permission_groups": [{ "id": group }], "resources": { account_key.clone(): "*" } }]);
+    let policies = |pg: &str| json!([token_policy(&app, "allow", pg)]);
     let checks = [on_account(K_RG_LIST), on_account(K_TOKEN_LIST)];
     let mut stale = Vec::new();
     for i in 0..TRIALS {
-        let (t, value) = app
-            .create_account_token(
-                &app.boot.account_id,
-                &admin,
-                json!({ "name": format!("raced {i}"), "policies": policies(&cat.settings_read) }),
-            )
-            .await;
-        let path = app.acct(&format!("/tokens/{t}"));
-        let cred = Cred::token(&value);
-        let used = list_rgs(&app, &cred);
+        let body =
+            json!({ "name": format!("raced {i}"), "policies": policies(&cat.settings_read) });
+        let t = account_token(&app, body).await;
+        let path = app.acct(&format!("/tokens/{}", t.id));
+        let used = Rgs.call(&app, &t);
         if i % 2 == 0 {
             let write = app.put(
                 &path,
@@ -1826,7 +1510,7 @@ async fn a_token_used_while_it_is_written_is_not_indexed_stale() {
             );
             let (_, written) = tokio::join!(used, write);
             written.ok();
-            let d = decide(&app, &token(&t), &checks).await;
+            let d = results(&authorize(&app, &t, &checks).await, &t, &checks);
             if verdicts(&d) != [false, true] {
                 stale.push(format!(
                     "trial {i}: PUT answered, then the decision API still used the old policies: {d:?}"
@@ -1835,7 +1519,7 @@ async fn a_token_used_while_it_is_written_is_not_indexed_stale() {
         } else {
             let (_, written) = tokio::join!(used, app.delete(&path, &admin));
             written.ok();
-            let r = authorize_in(&app, &app.boot.account_id, &admin, &token(&t), &checks).await;
+            let r = authorize(&app, &t, &checks).await;
             if r.status != 404 {
                 stale.push(format!(
                     "trial {i}: DELETE answered, then the decision API still decided for the token: {r}"
