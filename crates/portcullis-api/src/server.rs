@@ -10,12 +10,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use axum::Router;
+use portcullis_core::service::access::Admission;
 use portcullis_core::service::Portcullis;
 use portcullis_wire::ErrorKind;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{ApiError, InternalDetail};
-use crate::extract::{read_body, Auth, Authz};
+use crate::extract::{client_ip, credentials, read_body, Auth, Authz};
 use crate::path::MaybeAccount;
 use crate::routes::{Guard, ROUTES};
 
@@ -68,17 +69,28 @@ async fn pass_gate(
     parts: &mut axum::http::request::Parts,
 ) -> Result<portcullis_core::service::access::Authorized, ApiError> {
     use axum::extract::FromRequestParts;
-    let auth = Auth::from_request_parts(parts, &g.state).await?;
-    let MaybeAccount(account) = MaybeAccount::from_request_parts(parts, &g.state).await?;
+    let credentials = credentials(parts)?;
+    let account = match MaybeAccount::from_request_parts(parts, &g.state).await {
+        Ok(MaybeAccount(account)) => account,
+        Err(path) => {
+            // Credentials are judged before the path: an unauthenticated caller learns nothing
+            // from how its path is refused.
+            Auth::from_request_parts(parts, &g.state).await?;
+            return Err(path);
+        }
+    };
     // Every Guard::Permission route is under /accounts/{account_id} (a route-table test checks).
     let account =
         account.ok_or_else(|| ApiError::internal("an account route without {account_id}"))?;
-    let pass = g
-        .state
-        .app
-        .enforce(auth.0.clone(), account, g.key, &g.action)
-        .await?;
-    parts.extensions.insert(auth);
+    let admission = Admission {
+        credentials: &credentials,
+        client_ip: client_ip(parts),
+        account,
+        key: g.key,
+        action: &g.action,
+    };
+    let pass = g.state.app.admit(admission).await?;
+    parts.extensions.insert(Auth(pass.principal().clone()));
     Ok(pass)
 }
 

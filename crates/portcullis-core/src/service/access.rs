@@ -13,11 +13,30 @@
 //!   (403 naming the key), `soft` serves and logs. [`Portcullis::verdict`] is the one place that
 //!   tells the two apart, for this gate and for the no-escalation check alike.
 
-use crate::auth::Principal;
+use std::net::IpAddr;
+
+use crate::auth::{Credentials, Principal};
 use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::AccountId;
 use crate::model::MemberStatus;
 use crate::service::{AuthzMode, Portcullis};
+use crate::time::Timestamp;
+
+/// What a guarded route presents at the gate: the request's credentials and address, and the
+/// route's account, permission key and action (in words, for the refusal).
+#[derive(Debug)]
+pub struct Admission<'a> {
+    /// The credentials the request carries.
+    pub credentials: &'a Credentials,
+    /// The client's address (token IP conditions).
+    pub client_ip: Option<IpAddr>,
+    /// The account the path names.
+    pub account: AccountId,
+    /// The route's permission key.
+    pub key: &'static str,
+    /// What the route does, for a refusal ("create a user group").
+    pub action: &'a str,
+}
 
 /// Proof that the gate let `principal` act in `account` with `key`. Only
 /// [`Portcullis::enforce`] builds one.
@@ -46,6 +65,15 @@ impl Authorized {
 }
 
 impl Portcullis {
+    /// Authenticates the request and passes it through the gate, in one call: the route
+    /// layer's one way into core for a guarded route.
+    pub async fn admit(&self, a: Admission<'_>) -> CoreResult<Authorized> {
+        let principal = self
+            .authenticate(a.credentials, a.client_ip, Timestamp::now())
+            .await?;
+        self.enforce(principal, a.account, a.key, a.action).await
+    }
+
     /// The gate: lets `principal` act in `account` with permission `key`, or says why not.
     /// `action` words the refusal ("create a user group").
     pub async fn enforce(
