@@ -1,12 +1,11 @@
 //! SSO connectors.
 
 use axum::Json;
-use portcullis_core::service::sso::CheckOutcome;
+use portcullis_core::service::sso::{CheckOutcome, SsoCreate};
 use portcullis_wire::body as w;
 use portcullis_wire::{Detail, Envelope, Message};
 
 use crate::convert;
-use crate::error::ApiResult;
 use crate::extract::{ApiJson, Cx, EmptyBody};
 use crate::handlers::{deleted, reply, Reply};
 use crate::path::{ApiPath, SsoPath};
@@ -29,16 +28,12 @@ pub async fn get(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> Reply<w::SsoConnector>
 
 /// `POST /accounts/{account_id}/sso_connectors`.
 pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::SsoCreate>) -> Reply<w::SsoConnector> {
-    let (domain, begin, fedramp) = (
-        &body.email_domain,
-        body.begin_verification,
-        body.use_fedramp_language,
-    );
-    reply(
-        cx.app.create_sso(&cx.pass, domain, begin, fedramp),
-        convert::sso,
-    )
-    .await
+    let input = SsoCreate {
+        email_domain: body.email_domain,
+        begin_verification: body.begin_verification,
+        use_fedramp_language: body.use_fedramp_language,
+    };
+    reply(cx.app.create_sso(&cx.pass, input), convert::sso).await
 }
 
 /// `PATCH /accounts/{account_id}/sso_connectors/{sso_connector_id}`.
@@ -63,10 +58,7 @@ pub async fn delete(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> Reply<w::IdRef> {
 
 /// `POST …/sso_connectors/{sso_connector_id}/begin_verification` (no body). The SDKs return this
 /// whole envelope; `messages` says what the immediate lookup found and `result` is the connector.
-pub async fn begin_verification(
-    cx: Cx,
-    ApiPath(p): ApiPath<SsoPath>,
-) -> ApiResult<Json<Envelope<w::SsoConnector>>> {
+pub async fn begin_verification(cx: Cx, ApiPath(p): ApiPath<SsoPath>) -> Reply<w::SsoConnector> {
     let (c, outcome) = cx
         .app
         .begin_sso_verification(&cx.pass, &p.sso_connector_id)

@@ -15,7 +15,7 @@ use portcullis_wire::body as w;
 use portcullis_wire::{Detail, Envelope};
 
 use crate::convert;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, Authz, EmptyBody};
 use crate::handlers::{deleted, ok, reply, reply_page, Reply};
 use crate::path::{ApiPath, MaybeAccount, TokenPath};
@@ -167,11 +167,7 @@ pub async fn roll(
     Ok(ok(value))
 }
 
-fn verified(
-    s: &AppState,
-    p: &Principal,
-    account: Option<&AccountId>,
-) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
+fn verified(s: &AppState, p: &Principal, account: Option<&AccountId>) -> Reply<w::TokenVerify> {
     let t = s.app.verify_token(p, account)?;
     let now = Timestamp::now();
     Ok(Json(
@@ -190,6 +186,6 @@ pub async fn verify(
     State(s): State<AppState>,
     Auth(p): Auth,
     MaybeAccount(account): MaybeAccount,
-) -> ApiResult<Json<Envelope<w::TokenVerify>>> {
+) -> Reply<w::TokenVerify> {
     verified(&s, &p, account.as_ref())
 }

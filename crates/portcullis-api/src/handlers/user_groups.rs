@@ -65,10 +65,12 @@ pub async fn get(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> Reply<w::UserGro
 /// `POST /accounts/{account_id}/iam/user_groups`.
 pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::UserGroupCreate>) -> Reply<w::UserGroup> {
     let drafts = body.policies.as_deref().map(convert::policy_drafts);
-    let created = cx
-        .app
-        .create_user_group(&cx.pass, &body.name, drafts.as_deref());
-    reply(created, convert::user_group).await
+    reply(
+        cx.app
+            .create_user_group(&cx.pass, &body.name, drafts.as_deref()),
+        convert::user_group,
+    )
+    .await
 }
 
 /// `PUT /accounts/{account_id}/iam/user_groups/{user_group_id}` (partial).

@@ -105,6 +105,17 @@ pub enum CheckOutcome {
     DnsUnavailable,
 }
 
+/// `POST /accounts/{a}/sso_connectors`, as a command.
+#[derive(Debug, Clone)]
+pub struct SsoCreate {
+    /// The domain, as given (normalized on create).
+    pub email_domain: String,
+    /// Check DNS at once (default true).
+    pub begin_verification: Option<bool>,
+    /// FedRAMP wording on the login page (default false).
+    pub use_fedramp_language: Option<bool>,
+}
+
 impl Portcullis {
     fn sso_settings(&self) -> &SsoSettings {
         &self.sso
@@ -191,12 +202,15 @@ impl Portcullis {
     pub async fn create_sso(
         &self,
         auth: &Authorized,
-        email_domain: &str,
-        begin_verification: Option<bool>,
-        use_fedramp_language: Option<bool>,
+        input: SsoCreate,
     ) -> CoreResult<SsoConnector> {
+        let SsoCreate {
+            email_domain,
+            begin_verification,
+            use_fedramp_language,
+        } = input;
         let account = auth.account();
-        let domain = normalize_domain(email_domain)?;
+        let domain = normalize_domain(&email_domain)?;
         let now = Timestamp::now();
         let mut c = SsoConnector {
             id: SsoConnectorId::random(),
