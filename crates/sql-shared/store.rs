@@ -975,8 +975,13 @@ impl AccountStore for SqlStore {
         .map_err(db)?;
         Self::insert_member(&mut tx, &plan.account.id, &plan.member).await?;
         Self::insert_token(&mut tx, &plan.token).await?;
-        self.commit(tx, &[Change::Account(plan.account.id.clone())])
-            .await
+        // The user may exist already (another account's operator): its key and operator flag
+        // changed, which cached credentials and memberships in other accounts hold.
+        self.commit(
+            tx,
+            &[Change::Account(plan.account.id.clone()), Change::Everything],
+        )
+        .await
     }
 }
 
@@ -1327,14 +1332,20 @@ impl TokenStore for SqlStore {
             .transpose()
     }
 
-    async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()> {
+    async fn touch_tokens(&self, uses: &[(TokenId, Timestamp)]) -> CoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.write().await?;
-        sqlx::query("update api_token set last_used_at = $1 where id = $2")
-            .bind(now.micros())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        for (id, at) in uses {
+            // Never moves a recorded use backwards (another replica may have written a later one).
+            sqlx::query("update api_token set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)")
+                .bind(at.micros())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         tx.commit().await.map_err(db)
     }
 }

@@ -9,6 +9,7 @@ use crate::error::{CoreError, CoreResult, TokenRejection};
 use crate::ids::AccountId;
 use crate::model::{ApiToken, TokenOwner, TokenStatus, User};
 use crate::secret::{hash_secret, is_token_format, verify_secret};
+use crate::service::credentials::{CredentialIndex, KnownKey, KnownToken};
 use crate::store::Store;
 use crate::time::Timestamp;
 
@@ -84,12 +85,12 @@ impl Principal {
     }
 }
 
-/// Records a token use at most once a minute, so reads do not turn into writes.
-const TOUCH_INTERVAL_SECONDS: i64 = 60;
-
-/// Checks credentials and returns the principal. `client_ip` is checked against token conditions.
+/// Checks credentials and returns the principal. `client_ip` is checked against token
+/// conditions. Verified credentials come from `index` while the store's token stamp is
+/// unchanged (see [`crate::service::credentials`]); a token use is queued there, not written.
 pub async fn authenticate(
     store: &dyn Store,
+    index: &CredentialIndex,
     credentials: &Credentials,
     client_ip: Option<IpAddr>,
     now: Timestamp,
@@ -100,32 +101,24 @@ pub async fn authenticate(
                 return Err(CoreError::InvalidToken(TokenRejection::Unknown));
             }
             let hash = hash_secret(value);
-            let Some((token, stored_hash)) = store.find_token(&hash).await? else {
-                return Err(CoreError::InvalidToken(TokenRejection::Unknown));
-            };
-            if !verify_secret(value, &stored_hash) {
-                return Err(CoreError::InvalidToken(TokenRejection::Unknown));
-            }
-            check_token_usable(&token, client_ip, now)?;
-            if token
-                .last_used_on
-                .is_none_or(|t| t.plus_seconds(TOUCH_INTERVAL_SECONDS) <= now)
-            {
-                store.touch_token(&token.id, now).await?;
-            }
-            match token.owner.clone() {
-                TokenOwner::Account(account_id) => {
-                    Ok(Principal::AccountToken { token, account_id })
-                }
-                TokenOwner::User(user_id) => {
-                    let user = store
-                        .get_user(&user_id)
-                        .await?
-                        .ok_or_else(|| CoreError::InvalidToken(TokenRejection::Unknown))?;
-                    Ok(Principal::User {
-                        user,
-                        token: Some(token),
-                    })
+            let known = index
+                .token(store.revisions(), &hash, || load_token(store, value, &hash))
+                .await?
+                .ok_or(CoreError::InvalidToken(TokenRejection::Unknown))?;
+            check_token_usable(&known.token, client_ip, now)?;
+            index.used(&known.token, now);
+            let token = known.token.clone();
+            match (&token.owner, &known.user) {
+                (TokenOwner::Account(account_id), _) => Ok(Principal::AccountToken {
+                    account_id: account_id.clone(),
+                    token,
+                }),
+                (TokenOwner::User(_), Some(user)) => Ok(Principal::User {
+                    user: user.clone(),
+                    token: Some(token),
+                }),
+                (TokenOwner::User(_), None) => {
+                    Err(CoreError::InvalidToken(TokenRejection::Unknown))
                 }
             }
         }
@@ -135,20 +128,48 @@ pub async fn authenticate(
                 // No stored email holds it (and PostgreSQL could not compare it).
                 return Err(CoreError::InvalidKey);
             }
-            let creds = store
-                .user_credentials(&email)
+            let known = index
+                .key(store.revisions(), &email, || load_key(store, &email))
                 .await?
                 .ok_or(CoreError::InvalidKey)?;
-            let hash = creds.api_key_hash.ok_or(CoreError::InvalidKey)?;
-            if !verify_secret(key, &hash) {
+            if !verify_secret(key, &known.key_hash) {
                 return Err(CoreError::InvalidKey);
             }
             Ok(Principal::User {
-                user: creds.user,
+                user: known.user.clone(),
                 token: None,
             })
         }
     }
+}
+
+/// Reads the token whose value is `value` (its hash `hash`), with its owning user.
+async fn load_token(store: &dyn Store, value: &str, hash: &str) -> CoreResult<Option<KnownToken>> {
+    let Some((token, stored_hash)) = store.find_token(hash).await? else {
+        return Ok(None);
+    };
+    if !verify_secret(value, &stored_hash) {
+        return Ok(None);
+    }
+    let user = match &token.owner {
+        TokenOwner::Account(_) => None,
+        // A user token whose user is gone is unknown.
+        TokenOwner::User(id) => match store.get_user(id).await? {
+            Some(u) => Some(u),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(KnownToken { token, user }))
+}
+
+/// Reads the user with this email, when it has a key.
+async fn load_key(store: &dyn Store, email: &str) -> CoreResult<Option<KnownKey>> {
+    Ok(store.user_credentials(email).await?.and_then(|c| {
+        c.api_key_hash.map(|key_hash| KnownKey {
+            user: c.user,
+            key_hash,
+        })
+    }))
 }
 
 /// Refuses disabled, expired, not-yet-valid tokens and addresses outside the token's conditions.

@@ -388,8 +388,9 @@ pub trait TokenStore: Send + Sync {
     async fn token_in(&self, account: &AccountId, id: &TokenId) -> CoreResult<Option<ApiToken>>;
     /// The token whose secret hashes to `secret_hash`, with that stored hash.
     async fn find_token(&self, secret_hash: &str) -> CoreResult<Option<(ApiToken, String)>>;
-    /// Records a use.
-    async fn touch_token(&self, id: &TokenId, now: Timestamp) -> CoreResult<()>;
+    /// Records uses (`last_used_on`), in one transaction; a token that no longer exists is
+    /// skipped. Records no change: a use changes nothing a cache derives.
+    async fn touch_tokens(&self, uses: &[(TokenId, Timestamp)]) -> CoreResult<()>;
 }
 
 /// The whole store.

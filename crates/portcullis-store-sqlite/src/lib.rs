@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::changes::Revisions;
+use std::sync::atomic::Ordering;
+
+use portcullis_core::changes::{Change, Revisions};
 use portcullis_core::error::{CoreError, CoreResult, StorageError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -48,17 +50,31 @@ mod backend {
         })
     }
 
-    /// Nothing to announce: one server process serves a SQLite file, and the CLI commands that
-    /// write to it while it runs (`bootstrap`, `user-key`) change nothing a server's decisions read.
-    #[derive(Clone)]
-    pub struct Feed;
+    /// One server process serves a SQLite file; the only other writers are the commands run
+    /// next to it (`bootstrap`, `user-key`), whose writes that matter to a server's caches are
+    /// `Everything` changes (a user's key or operator flag). Those bump `store_meta.generation`;
+    /// `own` is the highest generation this process wrote, so its poller
+    /// ([`super::SqliteStore::hear_external_changes`]) can tell another process's bump from its own.
+    #[derive(Clone, Default)]
+    pub struct Feed {
+        pub own: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    }
 
-    /// Announces changes to other processes: none listen.
+    /// Bumps the generation for an `Everything` change, in the write's transaction.
     pub async fn announce(
-        _: &mut Conn,
-        _: &Feed,
-        _: &[portcullis_core::changes::Change],
+        conn: &mut Conn,
+        feed: &Feed,
+        changes: &[portcullis_core::changes::Change],
     ) -> Result<(), sqlx::Error> {
+        if changes.contains(&portcullis_core::changes::Change::Everything) {
+            let (generation,): (i64,) = sqlx::query_as(
+                "update store_meta set generation = generation + 1 where id = 1 returning generation",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            feed.own
+                .fetch_max(generation, std::sync::atomic::Ordering::AcqRel);
+        }
         Ok(())
     }
 }
@@ -71,6 +87,9 @@ mod sso;
 mod store;
 
 pub use store::SqlStore as SqliteStore;
+
+/// How often a server looks for changes made by other processes.
+pub const EXTERNAL_POLL: Duration = Duration::from_millis(100);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -114,7 +133,7 @@ impl SqliteStore {
         let store = Self {
             pool,
             revisions: Arc::new(Revisions::new(true)),
-            feed: backend::Feed,
+            feed: backend::Feed::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -126,6 +145,42 @@ impl SqliteStore {
             .run(&self.pool)
             .await
             .map_err(|e| CoreError::from(StorageError::caused_by("migration failed", e)))
+    }
+
+    /// Polls `store_meta.generation` every [`EXTERNAL_POLL`] and records
+    /// [`Change::Everything`] when another process (a command run next to this server) bumped
+    /// it, so credentials and memberships it changed are not served from caches. Runs until the
+    /// pool is closed. A server calls this once; one-shot commands do not.
+    pub fn hear_external_changes(&self) -> tokio::task::JoinHandle<()> {
+        let (pool, revisions, own) = (
+            self.pool.clone(),
+            Arc::clone(&self.revisions),
+            Arc::clone(&self.feed.own),
+        );
+        tokio::spawn(async move {
+            let mut seen: Option<i64> = None;
+            while !pool.is_closed() {
+                let read: Result<(i64,), _> =
+                    sqlx::query_as("select generation from store_meta where id = 1")
+                        .fetch_one(&pool)
+                        .await;
+                match read {
+                    Ok((g,)) => {
+                        let theirs = g > own.load(Ordering::Acquire);
+                        if seen.is_some_and(|s| g > s) && theirs {
+                            tracing::info!(
+                                generation = g,
+                                "another process changed credentials; caches dropped"
+                            );
+                            revisions.record(&Change::Everything);
+                        }
+                        seen = Some(g);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read store_meta; retrying"),
+                }
+                tokio::time::sleep(EXTERNAL_POLL).await;
+            }
+        })
     }
 
     /// Closes the pool (waits for connections to be returned).

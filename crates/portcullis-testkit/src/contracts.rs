@@ -427,7 +427,7 @@ pub async fn tokens_round_trip(store: S) {
     assert!(store.find_token("h1").await.unwrap().is_none());
     assert!(store.find_token("h2").await.unwrap().is_some());
     store
-        .touch_token(&token.id, Timestamp::now())
+        .touch_tokens(&[(token.id.clone(), Timestamp::now())])
         .await
         .unwrap();
     assert!(store
@@ -1156,7 +1156,7 @@ pub async fn changes_are_recorded(store: S) {
         .unwrap();
     let s = stamps();
     store
-        .touch_token(&token.id, Timestamp::now())
+        .touch_tokens(&[(token.id.clone(), Timestamp::now())])
         .await
         .unwrap();
     store.find_token(&hash).await.unwrap();

@@ -556,6 +556,22 @@ pub struct Health {
     /// The policy index (`/readyz` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_index: Option<PolicyIndexHealth>,
+    /// The credential index (`/readyz` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_index: Option<CredentialIndexHealth>,
+}
+
+/// State of the in-memory index of verified credentials (tokens and user keys).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialIndexHealth {
+    /// Entries held (only credentials that verified; unknown ones are never remembered).
+    pub entries: u64,
+    /// Authentications answered from memory since start.
+    pub hits: u64,
+    /// Authentications that read the database since start.
+    pub misses: u64,
+    /// Token uses (`last_used_on`) queued and not yet written.
+    pub pending_uses: u64,
 }
 
 /// State of the in-memory policy index that decisions read.

@@ -208,6 +208,16 @@ fn print_line(line: &str) -> anyhow::Result<()> {
 }
 
 /// Runs one command; the exit code it should end with.
+/// How long `bootstrap` and `user-key` wait after their write before they answer: servers
+/// running on the same database hear a changed key within it (SQLite: two of their polls of
+/// the change counter; PostgreSQL: the NOTIFY, usually within milliseconds), so when the
+/// command returns, an old key is refused everywhere.
+const PROPAGATION: std::time::Duration = std::time::Duration::from_millis(250);
+
+async fn propagated() {
+    tokio::time::sleep(PROPAGATION).await;
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         serve @ Command::Serve { .. } => {
@@ -227,7 +237,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .bootstrap(&account_name, &email, force_new_account)
                 .await
             {
-                Ok(out) => print_json(&json!({
+                Ok(out) => {
+                    propagated().await;
+                    print_json(&json!({
                     "account_id": out.account_id.as_str(),
                     "user_id": out.user_id.as_str(),
                     "member_id": out.member_id.as_str(),
@@ -235,7 +247,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "api_key": out.api_key,
                     "api_token": out.api_token,
                     "api_token_id": out.api_token_id.as_str(),
-                }))?,
+                    }))?;
+                }
                 Err(CoreError::Conflict(c @ Conflict::AlreadyInitialized)) => {
                     eprintln!("portcullis bootstrap: {c}");
                     return Ok(ExitCode::from(1));
@@ -253,6 +266,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .user_key(&email, operator)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+            propagated().await;
             print_json(&json!({
                 "user_id": user.id.as_str(),
                 "email": user.email,

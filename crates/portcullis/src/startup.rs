@@ -25,6 +25,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     addr: SocketAddr,
+    app: Portcullis,
 }
 
 impl Application {
@@ -45,7 +46,8 @@ impl Application {
                 window_secs: settings.sso.verification_window_secs,
             });
         spawn_sso_verifier(app.clone(), interval);
-        let router = portcullis_api::router(portcullis_api::AppState::new(app));
+        spawn_use_writer(app.clone());
+        let router = portcullis_api::router(portcullis_api::AppState::new(app.clone()));
         tracing::info!(authz = ?settings.authz, "authorization mode");
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -56,6 +58,7 @@ impl Application {
             listener,
             router,
             addr,
+            app,
         })
     }
 
@@ -76,6 +79,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        write_token_uses(&self.app).await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -92,6 +96,10 @@ pub async fn open_store(
         let store = SqliteStore::open(url)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+        if serving {
+            // Runs until the pool closes; stopped with the runtime.
+            drop(store.hear_external_changes());
+        }
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::open_with(url, pg)
@@ -158,6 +166,27 @@ fn spawn_sso_verifier(app: Portcullis, interval: u64) {
             }
         }
     });
+}
+
+/// Writes queued token uses (`last_used_on`) every [`USE_WRITE_INTERVAL`].
+fn spawn_use_writer(app: Portcullis) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(USE_WRITE_INTERVAL).await;
+            write_token_uses(&app).await;
+        }
+    });
+}
+
+/// How often queued token uses are written.
+pub const USE_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
+async fn write_token_uses(app: &Portcullis) {
+    match app.flush_token_uses().await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(tokens = n, "token uses written"),
+        Err(e) => tracing::warn!(error = %e.chain(), "token uses not written; dropped"),
+    }
 }
 
 /// `base` ±20 %, from the clock's low bits (no need for a CSPRNG here).

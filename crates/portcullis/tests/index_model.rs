@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis_core::auth::{authenticate, Credentials, Principal};
+use portcullis_core::auth::{Credentials, Principal};
 use portcullis_core::catalog::{Catalog, SCOPE_ACCOUNT, SCOPE_ZONE};
 use portcullis_core::error::CoreResult;
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserGroupId};
@@ -462,16 +462,32 @@ impl World {
             email: email.to_owned(),
             key: key.to_owned(),
         };
-        authenticate(self.store.as_ref(), &creds, None, Timestamp::now())
-            .await
-            .ok()
+        self.principal(&creds).await
     }
 
     async fn bearer_principal(&self, value: &str) -> Option<Principal> {
-        let creds = Credentials::Bearer(value.to_owned());
-        authenticate(self.store.as_ref(), &creds, None, Timestamp::now())
-            .await
-            .ok()
+        self.principal(&Credentials::Bearer(value.to_owned())).await
+    }
+
+    /// Authenticates through A (its credential index) and through a fresh F (the database):
+    /// both must answer alike, errors included.
+    async fn principal(&self, creds: &Credentials) -> Option<Principal> {
+        let now = Timestamp::now();
+        let a = self.app.authenticate(creds, None, now).await;
+        let f = self.fresh().authenticate(creds, None, now).await;
+        let (da, df) = (format!("{a:?}"), format!("{f:?}"));
+        assert_eq!(
+            da,
+            df,
+            "[{}] CREDENTIAL INDEX DIVERGENCE (seed {}, replay with PORTCULLIS_MODEL_SEED={}): \
+             A (warm credential index) and F (database) authenticate differently\n\
+             === writes so far ===\n{}",
+            self.backend,
+            self.seed,
+            self.seed,
+            self.log.join("\n")
+        );
+        a.ok()
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1657,14 +1673,14 @@ async fn run(store: Arc<dyn Store>, backend: &'static str) {
             .bootstrap(&format!("Model {label}"), &email, i > 0)
             .await
             .unwrap();
-        let admin = authenticate(
-            store.as_ref(),
-            &Credentials::Bearer(boot.api_token.clone()),
-            None,
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+        let admin = app
+            .authenticate(
+                &Credentials::Bearer(boot.api_token.clone()),
+                None,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
         names.insert(boot.account_id.as_str().to_owned(), label.to_owned());
         names.insert(
             boot.member_id.as_str().to_owned(),

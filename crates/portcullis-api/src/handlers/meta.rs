@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_wire::body::{Health, PolicyIndexHealth};
+use portcullis_wire::body::{CredentialIndexHealth, Health, PolicyIndexHealth};
 use portcullis_wire::ErrorKind;
 
 use crate::error::ApiError;
@@ -15,6 +15,7 @@ pub async fn healthz() -> One<Health> {
     ok(Health {
         status: "ok".into(),
         policy_index: None,
+        credential_index: None,
     })
 }
 
@@ -26,6 +27,7 @@ pub async fn readyz(State(state): State<AppState>) -> Reply<Health> {
         ..ApiError::new(ErrorKind::Unavailable)
     })?;
     let stats = state.app.index().stats();
+    let credentials = state.app.credentials().stats();
     Ok(ok(Health {
         status: "ready".into(),
         policy_index: Some(PolicyIndexHealth {
@@ -33,6 +35,12 @@ pub async fn readyz(State(state): State<AppState>) -> Reply<Health> {
             entries: u64::try_from(stats.entries).unwrap_or(u64::MAX),
             hits: stats.hits,
             misses: stats.misses,
+        }),
+        credential_index: Some(CredentialIndexHealth {
+            entries: u64::try_from(credentials.entries).unwrap_or(u64::MAX),
+            hits: credentials.hits,
+            misses: credentials.misses,
+            pending_uses: u64::try_from(credentials.pending_uses).unwrap_or(u64::MAX),
         }),
     }))
 }

@@ -83,21 +83,24 @@ struct Entry<V> {
     value: V,
 }
 
-struct Map<K, V>(RwLock<HashMap<K, Entry<V>>>);
+/// A map of stamped entries, bounded by [`MAX_ENTRIES`] (also used by the credential index).
+pub(crate) struct Map<K, V>(RwLock<HashMap<K, Entry<V>>>);
 
 impl<K: Eq + Hash, V: Clone> Map<K, V> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(RwLock::new(HashMap::new()))
     }
 
-    fn get(&self, key: &K, stamp: Stamp) -> Option<V> {
+    /// The value stored under `key` while it was computed at `stamp`.
+    pub(crate) fn get(&self, key: &K, stamp: Stamp) -> Option<V> {
         let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
         map.get(key)
             .filter(|e| e.stamp == stamp)
             .map(|e| e.value.clone())
     }
 
-    fn put(&self, key: K, stamp: Stamp, value: V) {
+    /// Stores `value`, computed at `stamp`.
+    pub(crate) fn put(&self, key: K, stamp: Stamp, value: V) {
         let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
             map.clear();
@@ -105,7 +108,7 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         map.insert(key, Entry { stamp, value });
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 }

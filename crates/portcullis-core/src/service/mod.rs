@@ -13,6 +13,7 @@ pub mod access;
 pub mod accounts;
 pub mod authorize;
 pub mod bootstrap;
+pub mod credentials;
 pub mod index;
 pub mod members;
 pub mod policies;
@@ -53,6 +54,7 @@ impl std::str::FromStr for AuthzMode {
 pub struct Portcullis {
     store: Arc<dyn Store>,
     index: Arc<index::PolicyIndex>,
+    credentials: Arc<credentials::CredentialIndex>,
     catalog: Arc<Catalog>,
     resolver: Option<Arc<dyn TxtResolver>>,
     sso: sso::SsoSettings,
@@ -66,6 +68,7 @@ impl Portcullis {
         Self {
             store,
             index: Arc::new(index::PolicyIndex::new()),
+            credentials: Arc::new(credentials::CredentialIndex::new()),
             catalog,
             resolver: None,
             sso: sso::SsoSettings::default(),
@@ -120,7 +123,28 @@ impl Portcullis {
         client_ip: Option<std::net::IpAddr>,
         now: crate::time::Timestamp,
     ) -> CoreResult<crate::auth::Principal> {
-        crate::auth::authenticate(self.store.as_ref(), credentials, client_ip, now).await
+        crate::auth::authenticate(
+            self.store.as_ref(),
+            &self.credentials,
+            credentials,
+            client_ip,
+            now,
+        )
+        .await
+    }
+
+    /// Writes the token uses queued since the last call (`last_used_on`, in one transaction);
+    /// the server calls it every second and once more when it stops. Uses that fail to be
+    /// written are dropped (logged by the caller): a use record is not worth a retry loop.
+    pub async fn flush_token_uses(&self) -> CoreResult<usize> {
+        let uses = self.credentials.take_uses();
+        self.store.touch_tokens(&uses).await?;
+        Ok(uses.len())
+    }
+
+    /// The credential index.
+    pub fn credentials(&self) -> &credentials::CredentialIndex {
+        &self.credentials
     }
 
     /// The catalog.

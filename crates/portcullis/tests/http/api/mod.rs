@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod cli;
+mod credentials;
 mod envelope;
 mod members;
 mod permission_groups;
