@@ -30,6 +30,14 @@ struct RgRow {
     updated_at: i64,
 }
 
+/// A `resource_group` row joined with one of its objects (none: `NULL`).
+#[derive(sqlx::FromRow)]
+struct RgObjectRow {
+    #[sqlx(flatten)]
+    group: RgRow,
+    object_key: Option<String>,
+}
+
 /// A `user_group` row (`UG_COLS`); its policies are read separately.
 #[derive(sqlx::FromRow)]
 struct UgRow {
@@ -391,19 +399,45 @@ impl ResourceGroupStore for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let mut q = QueryBuilder::<Db>::new(format!(
-            "select {RG_COLS} from resource_group where {UNINDEXED}account_id = "
-        ));
+        // One query: each group's row once per object (in order), or once with no object.
+        let mut q = QueryBuilder::<Db>::new(
+            "select g.id, g.account_id, g.name, g.scope_key, g.created_at, g.updated_at, o.object_key \
+             from resource_group g left join resource_group_object o on o.resource_group_id = g.id \
+             where "
+                .to_owned()
+                + UNINDEXED
+                + "g.account_id = ",
+        );
         q.push_bind(account.as_str().to_owned());
-        q.push(" and id in (");
+        q.push(" and g.id in (");
         let mut sep = q.separated(", ");
         for id in ids {
             sep.push_bind(id.as_str().to_owned());
         }
-        q.push(")");
-        let rows: Vec<RgRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        Self::rg_from_rows(&mut conn, account, rows).await
+        q.push(") order by g.id, o.position");
+        let rows: Vec<RgObjectRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+        let mut out: Vec<ResourceGroup> = Vec::new();
+        for r in rows {
+            let RgObjectRow {
+                group: g,
+                object_key: object,
+            } = r;
+            if out.last().is_none_or(|last| last.id.as_str() != g.id) {
+                out.push(ResourceGroup {
+                    objects: Vec::new(),
+                    id: ResourceGroupId::from_trusted(g.id),
+                    account_id: AccountId::from_trusted(g.account_id),
+                    name: g.name,
+                    scope_key: g.scope_key,
+                    created_on: ts(g.created_at),
+                    modified_on: ts(g.updated_at),
+                });
+            }
+            if let (Some(last), Some(object)) = (out.last_mut(), object) {
+                last.objects.push(object);
+            }
+        }
+        Ok(out)
     }
 
     async fn list_resource_groups(

@@ -11,7 +11,7 @@
 //! - Queries are checked at run time and covered by the storage contract suite on both
 //!   backends; no sqlx type leaves the adapter.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -71,7 +71,11 @@ pub(crate) fn ts(v: i64) -> Timestamp {
 /// The SQL store (one pool).
 #[derive(Clone)]
 pub struct SqlStore {
+    /// Reads.
     pub(crate) pool: Pool<Db>,
+    /// Write transactions ([`SqlStore::write`]): SQLite's is one connection, so writers queue
+    /// for it instead of racing for the database's write lock; PostgreSQL's is the read pool.
+    pub(crate) writer: Pool<Db>,
     /// What caches derived from this database are valid against (see `Store::revisions`).
     pub(crate) revisions: Arc<Revisions>,
     /// How this process tells others serving the same database what it changed.
@@ -324,7 +328,7 @@ fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
 
 impl SqlStore {
     pub(crate) async fn write(&self) -> CoreResult<Transaction<'static, Db>> {
-        self.pool.begin_with(BEGIN_WRITE).await.map_err(db)
+        self.writer.begin_with(BEGIN_WRITE).await.map_err(db)
     }
 
     /// Commits a write and records what it changed: announced to other processes inside the
@@ -384,6 +388,9 @@ impl SqlStore {
 
     /// Policies held by the given members or user groups (`col` is `member_id` or
     /// `user_group_id`), in written order.
+    /// The policies of `holders` (members or user groups, by `col`), with their permission and
+    /// resource groups, in one query: each policy's rows are the pairs of its permission groups
+    /// and resource groups (a policy has a few of each), put back in order by position.
     pub(crate) async fn load_policies(
         conn: &mut Conn,
         account: &AccountId,
@@ -395,66 +402,58 @@ impl SqlStore {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select id, {col}, access from policy where account_id = "
+            "select p.id, p.{col}, p.access, g.position, g.permission_group_id, r.position, r.resource_group_id \
+             from policy p \
+             left join policy_permission_group g on g.policy_id = p.id \
+             left join policy_resource_group r on r.policy_id = p.id \
+             where p.account_id = "
         ));
         q.push_bind(account.as_str());
-        q.push(format!(" and {col} in ("));
+        q.push(format!(" and p.{col} in ("));
         let mut sep = q.separated(", ");
         for id in holders {
             sep.push_bind(id.as_str());
         }
-        q.push(format!(") order by {col}, position"));
-        let rows: Vec<(String, String, String)> =
-            q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        let policy_ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut details = Self::load_policy_details(conn, account, &policy_ids).await?;
-        for (id, holder, access) in rows {
-            let (pgs, rgs) = details.remove(&id).unwrap_or_default();
+        q.push(format!(") order by p.{col}, p.position, p.id"));
+        type Row = (
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        // Per policy, in order: (holder, access, groups by position, resource groups by position).
+        type Parts = (String, String, BTreeMap<i64, String>, BTreeMap<i64, String>);
+        let mut order: Vec<String> = Vec::new();
+        let mut parts: HashMap<String, Parts> = HashMap::new();
+        for (id, holder, access, pg_at, pg, rg_at, rg) in rows {
+            let entry = parts.entry(id.clone()).or_insert_with(|| {
+                order.push(id);
+                (holder, access, BTreeMap::new(), BTreeMap::new())
+            });
+            if let (Some(at), Some(pg)) = (pg_at, pg) {
+                entry.2.insert(at, pg);
+            }
+            if let (Some(at), Some(rg)) = (rg_at, rg) {
+                entry.3.insert(at, rg);
+            }
+        }
+        for id in order {
+            let Some((holder, access, pgs, rgs)) = parts.remove(&id) else {
+                continue;
+            };
             out.entry(holder).or_default().push(Policy {
                 access: Access::try_from(access.as_str())?,
                 id: PolicyId::from_trusted(id),
-                permission_groups: pgs,
-                resource_groups: rgs,
+                permission_groups: pgs.into_values().collect(),
+                resource_groups: rgs
+                    .into_values()
+                    .map(ResourceGroupId::from_trusted)
+                    .collect(),
             });
-        }
-        Ok(out)
-    }
-
-    pub(crate) async fn load_policy_details(
-        conn: &mut Conn,
-        account: &AccountId,
-        policy_ids: &[String],
-    ) -> CoreResult<HashMap<String, (Vec<String>, Vec<ResourceGroupId>)>> {
-        let mut out: HashMap<String, (Vec<String>, Vec<ResourceGroupId>)> = HashMap::new();
-        if policy_ids.is_empty() {
-            return Ok(out);
-        }
-        for table in ["policy_permission_group", "policy_resource_group"] {
-            let col = if table == "policy_permission_group" {
-                "permission_group_id"
-            } else {
-                "resource_group_id"
-            };
-            let mut q = QueryBuilder::<Db>::new(format!(
-                "select t.policy_id, t.{col} from {table} t join policy p on p.id = t.policy_id where p.account_id = "
-            ));
-            q.push_bind(account.as_str());
-            q.push(" and t.policy_id in (");
-            let mut sep = q.separated(", ");
-            for id in policy_ids {
-                sep.push_bind(id.as_str());
-            }
-            q.push(") order by t.policy_id, t.position");
-            let rows: Vec<(String, String)> =
-                q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-            for (policy, value) in rows {
-                let entry = out.entry(policy).or_default();
-                if table == "policy_permission_group" {
-                    entry.0.push(value);
-                } else {
-                    entry.1.push(ResourceGroupId::from_trusted(value));
-                }
-            }
         }
         Ok(out)
     }

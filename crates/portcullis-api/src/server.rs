@@ -27,14 +27,24 @@ pub struct AppState {
     pub app: Portcullis,
     /// The OpenAPI document, built once from the route table.
     pub openapi: Arc<serde_json::Value>,
+    /// The member permission groups in their wire shape, in catalog order, converted once (the
+    /// catalog does not change while the server runs): a list page clones its items only.
+    pub permission_groups: Arc<[portcullis_wire::body::PermissionGroup]>,
 }
 
 impl AppState {
     /// Builds the state (the enforcement mode is the application's).
     pub fn new(app: Portcullis) -> Self {
+        let permission_groups = app
+            .catalog()
+            .member_groups()
+            .iter()
+            .map(crate::convert::permission_group)
+            .collect();
         Self {
             app,
             openapi: Arc::new(crate::openapi::document()),
+            permission_groups,
         }
     }
 }

@@ -199,6 +199,7 @@ impl PostgresStore {
         }
         let schema = schema_of(url)?;
         let store = Self {
+            writer: pool.clone(),
             pool,
             revisions: Arc::new(Revisions::new(false)),
             feed: backend::Feed {

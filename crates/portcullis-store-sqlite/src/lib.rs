@@ -1,8 +1,12 @@
 //! SQLite adapter of the Portcullis storage boundary (the default backend).
 //!
-//! - One file (or `:memory:`), WAL journal, foreign keys on, a 10 s busy timeout.
-//! - Every write is one `BEGIN IMMEDIATE` transaction: writers queue on the database lock instead
-//!   of failing on a lock upgrade, so concurrent writes apply one after the other.
+//! - One file (or `:memory:`), WAL journal, foreign keys on, a 10 s busy timeout, the file
+//!   memory-mapped for reads ([`MMAP_SIZE`]).
+//! - One writer: every write is one `BEGIN IMMEDIATE` transaction on the one write connection,
+//!   so concurrent writes queue for it (in order, asynchronously) instead of racing for the
+//!   database's write lock and sleeping in busy waits; the busy timeout only matters for a
+//!   command run next to the server. Reads use [`READERS`] other connections, which WAL lets
+//!   read while the writer writes. Connections are not pinged before use.
 //! - Caches: every change is made by this process, so `Store::revisions` is live from the start
 //!   and changes are recorded as they commit.
 //! - The SQL itself is shared with the PostgreSQL adapter (`crates/sql-shared`).
@@ -88,6 +92,13 @@ mod store;
 
 pub use store::SqlStore as SqliteStore;
 
+/// Read connections (each has its own worker thread in sqlx; WAL lets them read while the one
+/// writer writes). Measured with `cargo bench -p portcullis --bench http`: see docs/benchmarks.md.
+pub const READERS: u32 = 4;
+
+/// Bytes of the database file mapped into memory for reads.
+pub const MMAP_SIZE: u64 = 256 * 1024 * 1024;
+
 /// How often a server looks for changes made by other processes.
 pub const EXTERNAL_POLL: Duration = Duration::from_millis(100);
 
@@ -114,23 +125,35 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .synchronous(SqliteSynchronous::Normal)
+            // Reads from the page cache of the OS rather than through read() calls.
+            .pragma("mmap_size", MMAP_SIZE.to_string())
             .journal_mode(if memory {
                 SqliteJournalMode::Memory
             } else {
                 SqliteJournalMode::Wal
             });
-        let pool = SqlitePoolOptions::new()
-            // One in-memory database lives in one connection.
-            .max_connections(if memory { 1 } else { 8 })
-            .min_connections(if memory { 1 } else { 0 })
-            .idle_timeout((!memory).then_some(Duration::from_secs(600)))
-            .max_lifetime((!memory).then_some(Duration::from_secs(3600)))
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                CoreError::from(StorageError::caused_by(format!("cannot open `{url}`"), e))
-            })?;
+        let opened = |connections: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                // A connection to a local file does not go stale: checking it before each use
+                // would cost a round trip to its worker thread per query.
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options.clone())
+        };
+        let cannot_open =
+            |e| CoreError::from(StorageError::caused_by(format!("cannot open `{url}`"), e));
+        // One in-memory database lives in one connection, which reads and writes.
+        let (pool, writer) = if memory {
+            let pool = opened(1).await.map_err(cannot_open)?;
+            (pool.clone(), pool)
+        } else {
+            let writer = opened(1).await.map_err(cannot_open)?;
+            (opened(READERS).await.map_err(cannot_open)?, writer)
+        };
         let store = Self {
+            writer,
             pool,
             revisions: Arc::new(Revisions::new(true)),
             feed: backend::Feed::default(),

@@ -33,25 +33,28 @@ query_params!(
 );
 
 /// `GET /accounts/{account_id}/iam/permission_groups`.
-pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::PermissionGroup>> {
+pub async fn list(
+    State(s): State<AppState>,
+    _: Cx,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Reply<Vec<w::PermissionGroup>> {
     let request = q.page;
     let (id, name, label) = (q.id.as_deref(), q.name.as_deref(), q.label.as_deref());
-    let matching: Vec<_> = cx
-        .app
-        .catalog()
-        .member_groups()
-        .iter()
-        .filter(|g| id.is_none_or(|id| g.id == id))
-        .filter(|g| name.is_none_or(|n| g.name.eq_ignore_ascii_case(n)))
-        .filter(|g| label.is_none_or(|l| g.label.as_deref() == Some(l)))
-        .cloned()
+    // The catalog's groups and their wire forms, side by side (same order).
+    let groups = s.app.catalog().member_groups().iter();
+    let matching: Vec<&w::PermissionGroup> = groups
+        .zip(s.permission_groups.iter())
+        .filter(|(g, _)| id.is_none_or(|id| g.id == id))
+        .filter(|(g, _)| name.is_none_or(|n| g.name.eq_ignore_ascii_case(n)))
+        .filter(|(g, _)| label.is_none_or(|l| g.label.as_deref() == Some(l)))
+        .map(|(_, wire)| wire)
         .collect();
     let result = Page {
         items: request.slice(&matching),
         total: matching.len() as u64,
         request,
     };
-    Ok(page(&result, convert::permission_group))
+    Ok(page(&result, |g| (*g).clone()))
 }
 
 /// `GET /accounts/{account_id}/iam/permission_groups/{permission_group_id}`.
