@@ -4,6 +4,7 @@
 //! by the services (`Portcullis::require_access`, `Portcullis::decide_request`).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::error::{CoreError, CoreResult, TokenRejection};
 use crate::ids::AccountId;
@@ -43,14 +44,14 @@ pub enum Principal {
     /// A user, through their global key (`token: None`) or a user-owned token.
     User {
         /// The user.
-        user: User,
+        user: Arc<User>,
         /// The user-owned token used, if any.
-        token: Option<ApiToken>,
+        token: Option<Arc<ApiToken>>,
     },
     /// An account-owned token.
     AccountToken {
         /// The token.
-        token: ApiToken,
+        token: Arc<ApiToken>,
         /// The account that owns it.
         account_id: AccountId,
     },
@@ -71,7 +72,7 @@ impl Principal {
     /// The token used, if any.
     pub fn token(&self) -> Option<&ApiToken> {
         match self {
-            Self::User { token, .. } => token.as_ref(),
+            Self::User { token, .. } => token.as_deref(),
             Self::AccountToken { token, .. } => Some(token),
         }
     }
@@ -107,14 +108,14 @@ pub async fn authenticate(
                 .ok_or(CoreError::InvalidToken(TokenRejection::Unknown))?;
             check_token_usable(&known.token, client_ip, now)?;
             index.used(&known.token, now);
-            let token = known.token.clone();
+            let token = Arc::clone(&known.token);
             match (&token.owner, &known.user) {
                 (TokenOwner::Account(account_id), _) => Ok(Principal::AccountToken {
                     account_id: account_id.clone(),
                     token,
                 }),
                 (TokenOwner::User(_), Some(user)) => Ok(Principal::User {
-                    user: user.clone(),
+                    user: Arc::clone(user),
                     token: Some(token),
                 }),
                 (TokenOwner::User(_), None) => {
@@ -136,7 +137,7 @@ pub async fn authenticate(
                 return Err(CoreError::InvalidKey);
             }
             Ok(Principal::User {
-                user: known.user.clone(),
+                user: Arc::clone(&known.user),
                 token: None,
             })
         }
@@ -155,18 +156,21 @@ async fn load_token(store: &dyn Store, value: &str, hash: &str) -> CoreResult<Op
         TokenOwner::Account(_) => None,
         // A user token whose user is gone is unknown.
         TokenOwner::User(id) => match store.get_user(id).await? {
-            Some(u) => Some(u),
+            Some(u) => Some(Arc::new(u)),
             None => return Ok(None),
         },
     };
-    Ok(Some(KnownToken { token, user }))
+    Ok(Some(KnownToken {
+        token: Arc::new(token),
+        user,
+    }))
 }
 
 /// Reads the user with this email, when it has a key.
 async fn load_key(store: &dyn Store, email: &str) -> CoreResult<Option<KnownKey>> {
     Ok(store.user_credentials(email).await?.and_then(|c| {
         c.api_key_hash.map(|key_hash| KnownKey {
-            user: c.user,
+            user: Arc::new(c.user),
             key_hash,
         })
     }))

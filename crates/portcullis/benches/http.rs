@@ -4,7 +4,8 @@
 //! Run: `cargo bench -p portcullis --bench http` (SQLite, a temporary file), or with
 //! `PORTCULLIS_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test` (a fresh schema,
 //! dropped afterwards). `PORTCULLIS_BENCH_SECONDS` (default 3) sets each run's length and
-//! `PORTCULLIS_BENCH_CONNECTIONS` (default 32) the connections. The server is the release build of
+//! `PORTCULLIS_BENCH_CONNECTIONS` (default 32) the connections; `PORTCULLIS_BENCH_ONLY=verify,user
+//! group` runs only the request kinds whose names contain one of those words. The server is the release build of
 //! the library (`Application::build`, as `portcullis serve` runs it) on its own 2-thread runtime;
 //! the load generator runs on another runtime in the same process, so both share the machine's
 //! cores, as they would with two processes. Prints req/s, p50, p99 and the ratio to the static
@@ -261,7 +262,13 @@ fn main() {
         );
         println!("| request | conns | req/s | p50 (ms) | p99 (ms) | errors | static req/s | ratio |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-        for k in &kinds {
+        let only: Vec<String> = std::env::var("PORTCULLIS_BENCH_ONLY")
+            .map(|s| s.split(',').map(|w| w.trim().to_owned()).collect())
+            .unwrap_or_default();
+        for k in kinds
+            .iter()
+            .filter(|k| only.is_empty() || only.iter().any(|w| k.name.contains(w.as_str())))
+        {
             // The static handler answers with the bytes this request gets.
             let mut rb = client.request(k.method.clone(), &k.path).header("authorization", &auth);
             if let Some(b) = &k.body {

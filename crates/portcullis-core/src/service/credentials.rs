@@ -40,16 +40,16 @@ pub const TOUCH_INTERVAL_SECONDS: i64 = 60;
 #[derive(Debug)]
 pub struct KnownToken {
     /// The token as stored.
-    pub token: ApiToken,
+    pub token: Arc<ApiToken>,
     /// The user that owns it (user tokens).
-    pub user: Option<User>,
+    pub user: Option<Arc<User>>,
 }
 
 /// A user whose key is set.
 #[derive(Debug)]
 pub struct KnownKey {
     /// The user.
-    pub user: User,
+    pub user: Arc<User>,
     /// SHA-256 of the key.
     pub key_hash: String,
 }
@@ -249,7 +249,7 @@ mod tests {
         let t = token();
         let load = || async {
             Ok(Some(KnownToken {
-                token: t.clone(),
+                token: Arc::new(t.clone()),
                 user: None,
             }))
         };
@@ -282,7 +282,7 @@ mod tests {
         let t = token();
         let load = || async {
             Ok(Some(KnownToken {
-                token: t.clone(),
+                token: Arc::new(t.clone()),
                 user: None,
             }))
         };

@@ -48,7 +48,7 @@ impl std::str::FromStr for AuthzMode {
     }
 }
 
-/// The application: store, catalog, the DNS resolver SSO verification uses, the enforcement
+/// The application (cheap to clone: every part is shared): store, catalog, the DNS resolver SSO verification uses, the enforcement
 /// mode and the policy index (shared by clones).
 #[derive(Clone)]
 pub struct Portcullis {
@@ -57,7 +57,7 @@ pub struct Portcullis {
     credentials: Arc<credentials::CredentialIndex>,
     catalog: Arc<Catalog>,
     resolver: Option<Arc<dyn TxtResolver>>,
-    sso: sso::SsoSettings,
+    sso: Arc<sso::SsoSettings>,
     authz: AuthzMode,
 }
 
@@ -71,7 +71,7 @@ impl Portcullis {
             credentials: Arc::new(credentials::CredentialIndex::new()),
             catalog,
             resolver: None,
-            sso: sso::SsoSettings::default(),
+            sso: Arc::new(sso::SsoSettings::default()),
             authz: AuthzMode::Strict,
         }
     }
@@ -95,7 +95,7 @@ impl Portcullis {
 
     /// Uses these SSO verification settings.
     pub fn with_sso_settings(mut self, settings: sso::SsoSettings) -> Self {
-        self.sso = settings;
+        self.sso = Arc::new(settings);
         self
     }
 

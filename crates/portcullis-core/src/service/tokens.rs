@@ -1,5 +1,7 @@
 //! API tokens, account-owned and user-owned.
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
@@ -512,7 +514,7 @@ impl Portcullis {
         &self,
         principal: &Principal,
         account: Option<&AccountId>,
-    ) -> CoreResult<ApiToken> {
+    ) -> CoreResult<Arc<ApiToken>> {
         match (principal, account) {
             (Principal::User { token: Some(t), .. }, None) => Ok(t.clone()),
             (Principal::AccountToken { token, account_id }, Some(a)) if account_id == a => {
