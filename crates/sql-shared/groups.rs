@@ -17,7 +17,9 @@ use sqlx::QueryBuilder;
 
 use crate::backend::{Conn, Db, FOR_UPDATE, UNINDEXED};
 
-use crate::store::{count, db, page_from, read_page, ts, unique, SqlStore, UserRow};
+use crate::store::{
+    assemble_policies, count, db, page_from, read_page, ts, unique, PolicyPart, SqlStore, UserRow,
+};
 
 /// A `resource_group` row (`RG_COLS`); its objects are read separately.
 #[derive(sqlx::FromRow)]
@@ -46,6 +48,19 @@ struct UgRow {
     name: String,
     created_at: i64,
     updated_at: i64,
+}
+
+/// A `user_group` row joined with one of its policies' parts (see `PolicyPart`).
+#[derive(sqlx::FromRow)]
+struct UgPolicyRow {
+    #[sqlx(flatten)]
+    group: UgRow,
+    policy_id: Option<String>,
+    access: Option<String>,
+    pg_at: Option<i64>,
+    pg: Option<String>,
+    rg_at: Option<i64>,
+    rg: Option<String>,
 }
 
 /// A `user_group_member` row joined with its member and user (`GM_COLS`).
@@ -226,17 +241,48 @@ impl SqlStore {
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<Option<UserGroup>> {
-        let sql = format!("select {UG_COLS} from user_group where id = $1 and account_id = $2");
-        let row: Option<UgRow> = sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .bind(account.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        match row {
-            Some(r) => Ok(Self::ug_from_rows(conn, account, vec![r]).await?.pop()),
-            None => Ok(None),
-        }
+        // One query: the group once per pair of its policies' permission and resource groups
+        // (the policy columns `NULL` when it has none).
+        let rows: Vec<UgPolicyRow> = sqlx::query_as(
+            "select u.id, u.account_id, u.name, u.created_at, u.updated_at, \
+             p.id as policy_id, p.access, g.position as pg_at, g.permission_group_id as pg, \
+             r.position as rg_at, r.resource_group_id as rg \
+             from user_group u \
+             left join policy p on p.user_group_id = u.id and p.account_id = u.account_id \
+             left join policy_permission_group g on g.policy_id = p.id \
+             left join policy_resource_group r on r.policy_id = p.id \
+             where u.id = $1 and u.account_id = $2 \
+             order by p.position, p.id",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let group = UserGroup {
+            id: UserGroupId::from_trusted(first.group.id.clone()),
+            account_id: AccountId::from_trusted(first.group.account_id.clone()),
+            name: first.group.name.clone(),
+            created_on: ts(first.group.created_at),
+            modified_on: ts(first.group.updated_at),
+            policies: Vec::new(),
+        };
+        let parts = rows.into_iter().filter_map(|r| {
+            Some(PolicyPart {
+                policy_id: r.policy_id?,
+                holder: String::new(),
+                access: r.access?,
+                pg_at: r.pg_at,
+                pg: r.pg,
+                rg_at: r.rg_at,
+                rg: r.rg,
+            })
+        });
+        let policies = assemble_policies(parts)?.remove("").unwrap_or_default();
+        Ok(Some(UserGroup { policies, ..group }))
     }
 
     async fn name_taken(

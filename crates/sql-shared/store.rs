@@ -82,6 +82,57 @@ pub struct SqlStore {
     pub(crate) feed: crate::backend::Feed,
 }
 
+/// One row of a policy read with its groups: the policy, one of its permission groups and one
+/// of its resource groups (each `NULL` when it has none), with their positions.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PolicyPart {
+    pub(crate) policy_id: String,
+    pub(crate) holder: String,
+    pub(crate) access: String,
+    pub(crate) pg_at: Option<i64>,
+    pub(crate) pg: Option<String>,
+    pub(crate) rg_at: Option<i64>,
+    pub(crate) rg: Option<String>,
+}
+
+/// Puts policies back together from their rows (in policy order), by holder.
+pub(crate) fn assemble_policies(
+    rows: impl IntoIterator<Item = PolicyPart>,
+) -> CoreResult<HashMap<String, Vec<Policy>>> {
+    // Per policy: holder, access, permission groups and resource groups by position.
+    type Parts = (String, String, BTreeMap<i64, String>, BTreeMap<i64, String>);
+    let mut order: Vec<String> = Vec::new();
+    let mut parts: HashMap<String, Parts> = HashMap::new();
+    for r in rows {
+        let entry = parts.entry(r.policy_id.clone()).or_insert_with(|| {
+            order.push(r.policy_id);
+            (r.holder, r.access, BTreeMap::new(), BTreeMap::new())
+        });
+        if let (Some(at), Some(pg)) = (r.pg_at, r.pg) {
+            entry.2.insert(at, pg);
+        }
+        if let (Some(at), Some(rg)) = (r.rg_at, r.rg) {
+            entry.3.insert(at, rg);
+        }
+    }
+    let mut out: HashMap<String, Vec<Policy>> = HashMap::new();
+    for id in order {
+        let Some((holder, access, pgs, rgs)) = parts.remove(&id) else {
+            continue;
+        };
+        out.entry(holder).or_default().push(Policy {
+            access: Access::try_from(access.as_str())?,
+            id: PolicyId::from_trusted(id),
+            permission_groups: pgs.into_values().collect(),
+            resource_groups: rgs
+                .into_values()
+                .map(ResourceGroupId::from_trusted)
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
 /// An `account` row (`ACCOUNT_COLS`).
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -397,12 +448,12 @@ impl SqlStore {
         col: &str,
         holders: &[String],
     ) -> CoreResult<HashMap<String, Vec<Policy>>> {
-        let mut out: HashMap<String, Vec<Policy>> = HashMap::new();
         if holders.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select p.id, p.{col}, p.access, g.position, g.permission_group_id, r.position, r.resource_group_id \
+            "select p.id as policy_id, p.{col} as holder, p.access, g.position as pg_at, \
+             g.permission_group_id as pg, r.position as rg_at, r.resource_group_id as rg \
              from policy p \
              left join policy_permission_group g on g.policy_id = p.id \
              left join policy_resource_group r on r.policy_id = p.id \
@@ -415,47 +466,8 @@ impl SqlStore {
             sep.push_bind(id.as_str());
         }
         q.push(format!(") order by p.{col}, p.position, p.id"));
-        type Row = (
-            String,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        // Per policy, in order: (holder, access, groups by position, resource groups by position).
-        type Parts = (String, String, BTreeMap<i64, String>, BTreeMap<i64, String>);
-        let mut order: Vec<String> = Vec::new();
-        let mut parts: HashMap<String, Parts> = HashMap::new();
-        for (id, holder, access, pg_at, pg, rg_at, rg) in rows {
-            let entry = parts.entry(id.clone()).or_insert_with(|| {
-                order.push(id);
-                (holder, access, BTreeMap::new(), BTreeMap::new())
-            });
-            if let (Some(at), Some(pg)) = (pg_at, pg) {
-                entry.2.insert(at, pg);
-            }
-            if let (Some(at), Some(rg)) = (rg_at, rg) {
-                entry.3.insert(at, rg);
-            }
-        }
-        for id in order {
-            let Some((holder, access, pgs, rgs)) = parts.remove(&id) else {
-                continue;
-            };
-            out.entry(holder).or_default().push(Policy {
-                access: Access::try_from(access.as_str())?,
-                id: PolicyId::from_trusted(id),
-                permission_groups: pgs.into_values().collect(),
-                resource_groups: rgs
-                    .into_values()
-                    .map(ResourceGroupId::from_trusted)
-                    .collect(),
-            });
-        }
-        Ok(out)
+        let rows: Vec<PolicyPart> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        assemble_policies(rows)
     }
 
     pub(crate) async fn members_from_rows(
