@@ -693,10 +693,9 @@ impl UserGroupStore for SqlStore {
 
     async fn create_user_group(&self, g: &UserGroup) -> CoreResult<()> {
         let mut tx = self.write().await?;
-        if let Some(clash) = Self::name_taken(&mut tx, &g.account_id, &g.name, None).await? {
-            return Err(clash.into());
-        }
-        sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
+        // The unique index decides; the group holding the name is read only when it refuses
+        // (after this transaction: PostgreSQL runs nothing more in a failed one).
+        let inserted = sqlx::query("insert into user_group (id, account_id, name, name_folded, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
             .bind(g.id.as_str())
             .bind(g.account_id.as_str())
             .bind(&g.name)
@@ -704,8 +703,20 @@ impl UserGroupStore for SqlStore {
             .bind(g.created_on.micros())
             .bind(g.modified_on.micros())
             .execute(&mut *tx)
-            .await
-            .map_err(|e| name_unique(e, &g.name, &g.account_id))?;
+            .await;
+        if let Err(e) = inserted {
+            let refused = name_unique(e, &g.name, &g.account_id);
+            if matches!(refused, CoreError::Conflict(Conflict::UserGroupName { .. })) {
+                drop(tx);
+                let mut conn = self.pool.acquire().await.map_err(db)?;
+                if let Some(clash) =
+                    Self::name_taken(&mut conn, &g.account_id, &g.name, None).await?
+                {
+                    return Err(clash.into());
+                }
+            }
+            return Err(refused);
+        }
         Self::write_policies(
             &mut tx,
             &g.account_id,
@@ -714,11 +725,6 @@ impl UserGroupStore for SqlStore {
             g.created_on,
         )
         .await?;
-        sqlx::query("update account set user_group_count = user_group_count + 1 where id = $1")
-            .bind(g.account_id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
         self.commit(tx, &[Change::Account(g.account_id.clone())])
             .await
     }
@@ -801,11 +807,6 @@ impl UserGroupStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("update account set user_group_count = user_group_count - 1 where id = $1")
-            .bind(account.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
         self.commit(tx, &[Change::Account(account.clone())]).await?;
         Ok(true)
     }

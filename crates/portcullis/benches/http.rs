@@ -246,7 +246,7 @@ fn main() {
             .map(|i| json!({"permission": if i % 2 == 0 { "com.cloudflare.api.account.member.read" } else { "#organization:read" }}))
             .collect();
         let member_ids: Vec<Value> = members.iter().take(10).map(|m| json!({"id": m})).collect();
-        let kinds = vec![
+        let kinds = [
             Kind { name: "GET /healthz", method: Method::GET, path: format!("http://{addr}/healthz"), body: None, connections: conns },
             Kind { name: "tokens/verify", method: Method::GET, path: format!("{acct}/tokens/verify"), body: None, connections: conns },
             Kind { name: "GET user group", method: Method::GET, path: format!("{acct}/iam/user_groups/{group}"), body: None, connections: conns },
