@@ -3,13 +3,21 @@
 //!
 //! Run: `cargo bench -p portcullis --bench http` (SQLite, a temporary file), or with
 //! `PORTCULLIS_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test` (a fresh schema,
-//! dropped afterwards). `PORTCULLIS_BENCH_SECONDS` (default 3) sets each run's length and
-//! `PORTCULLIS_BENCH_CONNECTIONS` (default 32) the connections; `PORTCULLIS_BENCH_ONLY=verify,user
-//! group` runs only the request kinds whose names contain one of those words. The server is the release build of
-//! the library (`Application::build`, as `portcullis serve` runs it) on its own 2-thread runtime;
-//! the load generator runs on another runtime in the same process, so both share the machine's
-//! cores, as they would with two processes. Prints req/s, p50, p99 and the ratio to the static
-//! handler for each request kind.
+//! dropped afterwards). Settings, all optional:
+//! - `PORTCULLIS_BENCH_SECONDS` (default 3): each run's length;
+//! - `PORTCULLIS_BENCH_CONNECTIONS` (default 32) and `PORTCULLIS_BENCH_WRITE_CONNECTIONS`
+//!   (default 16): connections of reads and of writes;
+//! - `PORTCULLIS_BENCH_ONLY=verify,user group`: only the request kinds whose names contain one
+//!   of those words;
+//! - `PORTCULLIS_BENCH_BINARY=target/release/portcullis`: the server is that binary (`portcullis
+//!   serve`) as a child process on the bootstrapped database, and the bench also prints its time
+//!   from spawn to `listening on`, its idle RSS and its RSS after the runs. Without it the server
+//!   is the release build of the library (`Application::build`, as `portcullis serve` runs it)
+//!   on its own 2-thread runtime in this process.
+//!
+//! The load generator (reqwest) and the static handler run in this process, so everything shares
+//! the machine's cores. Prints req/s, p50, p99 and the ratio to the static handler for each
+//! request kind.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -156,6 +164,40 @@ fn static_server(bytes: Bytes) -> SocketAddr {
     rx.recv().unwrap()
 }
 
+/// The release binary (`portcullis serve`) as a child process on an existing database: how long
+/// it took from spawn to its `listening on` line, and its address.
+fn portcullis_process(bin: &str, database: &str) -> (std::process::Child, SocketAddr, Duration) {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    let took = started.elapsed();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr, took)
+}
+
+/// Resident memory of a process, in MiB (`VmRSS`).
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
 /// The Portcullis server on its own runtime thread; returns its address.
 fn portcullis_server(settings: Settings) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -183,6 +225,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(32);
+    let writers: usize = std::env::var("PORTCULLIS_BENCH_WRITE_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
     let dir = tempfile::tempdir().unwrap();
     let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
     let schema = format!("bench_http_{}", std::process::id());
@@ -208,7 +254,24 @@ fn main() {
             .bootstrap("Bench", "bench@example.com", false)
             .await
             .unwrap();
-        let addr = portcullis_server(Settings::for_database(&database));
+        // With PORTCULLIS_BENCH_BINARY (the release `portcullis`), the server is that binary,
+        // started on the database just bootstrapped; otherwise the library in this process.
+        let binary = std::env::var("PORTCULLIS_BENCH_BINARY").ok();
+        let mut process = None;
+        let addr = match &binary {
+            Some(bin) => {
+                let (child, addr, took) = portcullis_process(bin, &database);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                println!(
+                    "process: start to listening {:.1} ms; idle RSS {:.1} MiB",
+                    took.as_secs_f64() * 1000.0,
+                    rss_mib(child.id())
+                );
+                process = Some(child);
+                addr
+            }
+            None => portcullis_server(Settings::for_database(&database)),
+        };
         let base = format!("http://{addr}/client/v4");
         let acct = format!("{base}/accounts/{}", boot.account_id);
         let auth = format!("Bearer {}", boot.api_token);
@@ -253,8 +316,8 @@ fn main() {
             Kind { name: "user-group list page 2", method: Method::GET, path: format!("{acct}/iam/user_groups?page=2&per_page=50"), body: None, connections: conns },
             Kind { name: "permission-group list", method: Method::GET, path: format!("{acct}/iam/permission_groups?per_page=20"), body: None, connections: conns },
             Kind { name: "POST authorize (100 checks)", method: Method::POST, path: format!("{acct}/iam/authorize"), body: Some(json!({"principal": {"member_id": boot.member_id.as_str()}, "checks": checks})), connections: conns },
-            Kind { name: "user-group create", method: Method::POST, path: format!("{acct}/iam/user_groups"), body: Some(json!({"name": "bench"})), connections: 16 },
-            Kind { name: "member add (10 ids, already in)", method: Method::POST, path: format!("{acct}/iam/user_groups/{group}/members"), body: Some(json!(member_ids)), connections: 16 },
+            Kind { name: "user-group create", method: Method::POST, path: format!("{acct}/iam/user_groups"), body: Some(json!({"name": "bench"})), connections: writers },
+            Kind { name: "member add (10 ids, already in)", method: Method::POST, path: format!("{acct}/iam/user_groups/{group}/members"), body: Some(json!(member_ids)), connections: writers },
         ];
         println!(
             "backend: {}; {secs} s per run; static handler = the same response bytes",
@@ -295,6 +358,11 @@ fn main() {
                 static_rps,
                 100.0 * rps / static_rps
             );
+        }
+        if let Some(mut child) = process {
+            println!("process: RSS after the runs {:.1} MiB", rss_mib(child.id()));
+            let _ = child.kill();
+            let _ = child.wait();
         }
         if let Some(url) = &pg {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
