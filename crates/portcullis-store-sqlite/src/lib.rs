@@ -94,7 +94,7 @@ pub use store::SqlStore as SqliteStore;
 
 /// Read connections (each has its own worker thread in sqlx; WAL lets them read while the one
 /// writer writes). Measured with `cargo bench -p portcullis --bench http`: see docs/benchmarks.md.
-pub const READERS: u32 = 8;
+pub const READERS: u32 = 4;
 
 /// Bytes of the database file mapped into memory for reads.
 pub const MMAP_SIZE: u64 = 256 * 1024 * 1024;

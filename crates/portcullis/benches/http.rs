@@ -177,7 +177,9 @@ fn portcullis_process(bin: &str, database: &str) -> (std::process::Child, Socket
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
     let took = started.elapsed();
     let addr = line
         .trim()
