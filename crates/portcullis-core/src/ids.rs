@@ -24,6 +24,12 @@ macro_rules! id_type {
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
 
+        impl crate::service::cache::Weigh for $name {
+            fn weight(&self) -> usize {
+                std::mem::size_of::<Self>() + self.0.capacity()
+            }
+        }
+
         impl $name {
             /// A fresh random id.
             pub fn random() -> Self {

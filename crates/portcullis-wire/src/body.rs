@@ -572,6 +572,12 @@ pub struct CredentialIndexHealth {
     pub misses: u64,
     /// Token uses (`last_used_on`) queued and not yet written.
     pub pending_uses: u64,
+    /// Bytes its entries hold (estimated).
+    pub bytes: u64,
+    /// Its memory budget, in bytes (`--cache-memory-mb`: a quarter of it).
+    pub budget_bytes: u64,
+    /// Entries evicted (least recently used first) to stay within the budget, since start.
+    pub evictions: u64,
 }
 
 /// State of the in-memory policy index that decisions read.
@@ -586,6 +592,12 @@ pub struct PolicyIndexHealth {
     pub hits: u64,
     /// Lookups that loaded from the database since start.
     pub misses: u64,
+    /// Bytes its entries hold (estimated).
+    pub bytes: u64,
+    /// Its memory budget, in bytes (`--cache-memory-mb`: three quarters of it).
+    pub budget_bytes: u64,
+    /// Entries evicted (least recently used first) to stay within the budget, since start.
+    pub evictions: u64,
 }
 
 // ---------------------------------------------------------------------------------------------

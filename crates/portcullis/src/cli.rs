@@ -15,7 +15,8 @@ use portcullis_store_postgres::PgSettings;
 use serde_json::json;
 
 use crate::config::{
-    pg_settings, ConfigFile, Settings, SsoConfig, DEFAULT_DATABASE, DEFAULT_LISTEN,
+    pg_settings, ConfigFile, Settings, SsoConfig, DEFAULT_CACHE_MEMORY_MB, DEFAULT_DATABASE,
+    DEFAULT_LISTEN,
 };
 use crate::startup::{load_catalog, open_store, shutdown_signal, Application};
 
@@ -99,7 +100,7 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
         /// TOML configuration file (`listen`, `database`, `catalog`, `db_max_connections`,
-        /// `db_statement_timeout_ms`); flags and environment win.
+        /// `db_statement_timeout_ms`, `cache_memory_mb`); flags and environment win.
         #[arg(long, env = "PORTCULLIS_CONFIG")]
         config: Option<PathBuf>,
         /// Operator catalog file (JSON) extending or replacing the permission groups.
@@ -111,6 +112,10 @@ enum Command {
         /// would be denied) or `off` (any authenticated principal of the account may act).
         #[arg(long, env = "PORTCULLIS_AUTHZ", default_value = "strict")]
         authz: portcullis_api::AuthzMode,
+        /// Memory the in-memory indexes (policies, credentials) may hold, in MiB (default 256):
+        /// past it the least recently used entries are evicted and read again when needed.
+        #[arg(long, env = "PORTCULLIS_CACHE_MEMORY_MB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+        cache_memory_mb: Option<u32>,
     },
     /// Create the first account, its operator user (with an API key), their Super
     /// Administrator membership and a full-access account token; print them once as JSON.
@@ -165,6 +170,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         catalog,
         sso,
         authz,
+        cache_memory_mb,
     } = command
     else {
         bail!("not a `serve` command");
@@ -184,6 +190,10 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
             verification_window_secs: sso.sso_verification_window,
             code_prefix: sso.sso_code_prefix,
         },
+        cache_memory_mb: cache_memory_mb
+            .map(|m| m as usize)
+            .or(file.cache_memory_mb)
+            .unwrap_or(DEFAULT_CACHE_MEMORY_MB),
     })
 }
 
@@ -208,7 +218,8 @@ fn print_line(line: &str) -> anyhow::Result<()> {
 }
 
 /// Runs one command; the exit code it should end with.
-/// How long `bootstrap` and `user-key` wait after their write before they answer: servers
+/// How long `bootstrap` and `user-key` wait, when they replaced an existing user's key (or
+/// operator flag), after their write before they answer: servers
 /// running on the same database hear a changed key within it (SQLite: two of their polls of
 /// the change counter; PostgreSQL: the NOTIFY, usually within milliseconds), so when the
 /// command returns, an old key is refused everywhere.
@@ -238,7 +249,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
             {
                 Ok(out) => {
-                    propagated().await;
+                    if out.replaced_key {
+                        propagated().await;
+                    }
                     print_json(&json!({
                     "account_id": out.account_id.as_str(),
                     "user_id": out.user_id.as_str(),
@@ -262,15 +275,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             operator,
         } => {
             let app = app(&db).await?;
-            let (user, key) = app
+            let issued = app
                 .user_key(&email, operator)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
-            propagated().await;
+            if issued.replaced {
+                propagated().await;
+            }
             print_json(&json!({
-                "user_id": user.id.as_str(),
-                "email": user.email,
-                "api_key": key,
+                "user_id": issued.user.id.as_str(),
+                "email": issued.user.email,
+                "api_key": issued.key,
             }))?;
         }
         Command::Migrate { db } => {

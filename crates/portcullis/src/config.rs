@@ -29,7 +29,12 @@ pub struct Settings {
     pub authz: AuthzMode,
     /// SSO verification.
     pub sso: SsoConfig,
+    /// Memory the policy and credential indexes may hold, in MiB.
+    pub cache_memory_mb: usize,
 }
+
+/// The default of `cache_memory_mb`.
+pub const DEFAULT_CACHE_MEMORY_MB: usize = 256;
 
 /// SSO verification settings.
 #[derive(Debug, Clone)]
@@ -65,6 +70,7 @@ impl Settings {
             catalog: None,
             authz: AuthzMode::Strict,
             sso: SsoConfig::default(),
+            cache_memory_mb: DEFAULT_CACHE_MEMORY_MB,
         }
     }
 }
@@ -83,6 +89,8 @@ pub struct ConfigFile {
     pub db_max_connections: Option<u32>,
     /// PostgreSQL statement timeout in ms (`--db-statement-timeout-ms`).
     pub db_statement_timeout_ms: Option<u64>,
+    /// Memory of the policy and credential indexes, in MiB (`--cache-memory-mb`).
+    pub cache_memory_mb: Option<usize>,
 }
 
 impl ConfigFile {
@@ -128,6 +136,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(file.listen.is_some() && file.database.is_some() && file.catalog.is_some());
         assert!(file.db_max_connections.is_some() && file.db_statement_timeout_ms.is_some());
+        assert_eq!(file.cache_memory_mb, Some(DEFAULT_CACHE_MEMORY_MB));
         assert_eq!(
             pg_settings(Some(3), None, &file),
             PgSettings {

@@ -38,6 +38,7 @@ impl Application {
             SystemTxtResolver::new(&settings.sso.dns_servers).map_err(|e| anyhow::anyhow!(e))?;
         let interval = settings.sso.check_interval_secs.max(1);
         let app = Portcullis::new(store, catalog)
+            .with_cache_budget(settings.cache_memory_mb.saturating_mul(1024 * 1024))
             .with_authz(settings.authz)
             .with_resolver(Arc::new(resolver))
             .with_sso_settings(SsoSettings {

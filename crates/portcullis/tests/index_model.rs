@@ -1717,9 +1717,12 @@ async fn run(store: Arc<dyn Store>, backend: &'static str) {
     let mut users = Vec::new();
     for i in 0..4 {
         let email = format!("u{i}@example.com");
-        let (user, key) = app.user_key(&email, false).await.unwrap();
-        names.insert(user.id.as_str().to_owned(), format!("user({email})"));
-        users.push(KeyedUser { email, key });
+        let issued = app.user_key(&email, false).await.unwrap();
+        names.insert(issued.user.id.as_str().to_owned(), format!("user({email})"));
+        users.push(KeyedUser {
+            email,
+            key: issued.key,
+        });
     }
     let mut w = World {
         backend,

@@ -32,17 +32,27 @@ pub async fn readyz(State(state): State<AppState>) -> Reply<Health> {
         status: "ready".into(),
         policy_index: Some(PolicyIndexHealth {
             live: state.app.is_live(),
-            entries: u64::try_from(stats.entries).unwrap_or(u64::MAX),
+            entries: n(stats.entries),
             hits: stats.hits,
             misses: stats.misses,
+            bytes: n(stats.bytes),
+            budget_bytes: n(stats.budget),
+            evictions: stats.evictions,
         }),
         credential_index: Some(CredentialIndexHealth {
-            entries: u64::try_from(credentials.entries).unwrap_or(u64::MAX),
+            entries: n(credentials.entries),
             hits: credentials.hits,
             misses: credentials.misses,
-            pending_uses: u64::try_from(credentials.pending_uses).unwrap_or(u64::MAX),
+            pending_uses: n(credentials.pending_uses),
+            bytes: n(credentials.bytes),
+            budget_bytes: n(credentials.budget),
+            evictions: credentials.evictions,
         }),
     }))
+}
+
+fn n(count: usize) -> u64 {
+    u64::try_from(count).unwrap_or(u64::MAX)
 }
 
 /// `GET /client/v4/openapi.json`.

@@ -32,6 +32,20 @@ pub struct BootstrapOutput {
     pub api_token: String,
     /// Its id.
     pub api_token_id: TokenId,
+    /// Whether the user existed and had its key replaced (a server running on the database
+    /// must hear that before the old key stops working).
+    pub replaced_key: bool,
+}
+
+/// A key issued by [`Portcullis::user_key`].
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    /// The user.
+    pub user: User,
+    /// The new key (shown once).
+    pub key: String,
+    /// Whether the user existed (its old key stops working).
+    pub replaced: bool,
 }
 
 /// Why bootstrap refused.
@@ -148,6 +162,7 @@ impl Portcullis {
             .await?
             .ok_or_else(|| CoreError::unavailable("bootstrap user missing after commit"))?;
         Ok(BootstrapOutput {
+            replaced_key: stored_user.user.id != plan.user.id,
             account_id: plan.account.id,
             user_id: stored_user.user.id,
             member_id: plan.member.id,
@@ -159,19 +174,24 @@ impl Portcullis {
     }
 
     /// Creates the user if missing and issues a new global API key (the old one stops working).
-    pub async fn user_key(&self, email: &str, make_operator: bool) -> CoreResult<(User, String)> {
+    pub async fn user_key(&self, email: &str, make_operator: bool) -> CoreResult<IssuedKey> {
         let email = check_email("--email", email)?;
         let key = new_api_key();
+        let new_id = UserId::random();
         let user = self
             .store()
             .set_user_key(
-                &UserId::random(),
+                &new_id,
                 &email,
                 &hash_secret(&key),
                 make_operator,
                 Timestamp::now(),
             )
             .await?;
-        Ok((user, key))
+        Ok(IssuedKey {
+            replaced: user.id != new_id,
+            user,
+            key,
+        })
     }
 }

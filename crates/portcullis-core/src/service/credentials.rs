@@ -30,7 +30,7 @@ use crate::changes::Revisions;
 use crate::error::CoreResult;
 use crate::ids::TokenId;
 use crate::model::{ApiToken, User};
-use crate::service::index::{Map, MAX_ENTRIES};
+use crate::service::cache::{Budget, Map, Weigh};
 use crate::time::Timestamp;
 
 /// A token use is recorded at most once per this many seconds.
@@ -63,6 +63,12 @@ pub struct CredentialStats {
     pub misses: u64,
     /// Entries held.
     pub entries: usize,
+    /// Bytes they hold (estimated).
+    pub bytes: usize,
+    /// The budget, in bytes.
+    pub budget: usize,
+    /// Entries evicted to stay within it, since start.
+    pub evictions: u64,
     /// Token uses waiting to be written.
     pub pending_uses: usize,
 }
@@ -71,23 +77,41 @@ pub struct CredentialStats {
 pub struct CredentialIndex {
     tokens: Map<String, Arc<KnownToken>>,
     keys: Map<String, Arc<KnownKey>>,
+    budget: Arc<Budget>,
     uses: Uses,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
+impl Weigh for KnownToken {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.token.weight() + self.user.weight()
+    }
+}
+
+impl Weigh for KnownKey {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.user.weight() + self.key_hash.weight()
+    }
+}
+
+/// Distinct tokens whose last queued use is remembered (for the once-per-interval rule);
+/// forgetting them costs one more queued use each.
+const MAX_REMEMBERED_USES: usize = 100_000;
+
 impl Default for CredentialIndex {
     fn default() -> Self {
-        Self::new()
+        Self::new(Budget::new(crate::service::cache::DEFAULT_BUDGET_BYTES / 4))
     }
 }
 
 impl CredentialIndex {
-    /// An empty index.
-    pub fn new() -> Self {
+    /// An empty index whose entries stay within `budget`.
+    pub fn new(budget: Arc<Budget>) -> Self {
         Self {
-            tokens: Map::new(),
-            keys: Map::new(),
+            tokens: Map::new(Arc::clone(&budget)),
+            keys: Map::new(Arc::clone(&budget)),
+            budget,
             uses: Uses::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -100,6 +124,9 @@ impl CredentialIndex {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries: self.tokens.len() + self.keys.len(),
+            bytes: self.budget.used(),
+            budget: self.budget.limit(),
+            evictions: self.budget.evictions(),
             pending_uses: self.uses.pending_len(),
         }
     }
@@ -136,7 +163,7 @@ impl CredentialIndex {
 
     /// `key` in `map` while the tokens' stamp is unchanged; otherwise `load`, remembering only
     /// what was found.
-    async fn lookup<V, F, Fut>(
+    async fn lookup<V: Weigh, F, Fut>(
         &self,
         map: &Map<String, Arc<V>>,
         revisions: &Revisions,
@@ -196,7 +223,7 @@ impl Uses {
         if last.is_some_and(|t| now < t.plus_seconds(TOUCH_INTERVAL_SECONDS)) {
             return;
         }
-        if inner.last.len() >= MAX_ENTRIES {
+        if inner.last.len() >= MAX_REMEMBERED_USES {
             // Only cost of forgetting: one more write per token within the interval.
             inner.last.clear();
         }
@@ -245,7 +272,7 @@ mod tests {
     #[tokio::test]
     async fn hits_until_a_token_changes_and_never_remembers_unknowns() {
         let revisions = Revisions::new(true);
-        let index = CredentialIndex::new();
+        let index = CredentialIndex::default();
         let t = token();
         let load = || async {
             Ok(Some(KnownToken {
@@ -278,7 +305,7 @@ mod tests {
     #[tokio::test]
     async fn not_live_reads_every_time() {
         let revisions = Revisions::new(false);
-        let index = CredentialIndex::new();
+        let index = CredentialIndex::default();
         let t = token();
         let load = || async {
             Ok(Some(KnownToken {
@@ -294,7 +321,7 @@ mod tests {
 
     #[test]
     fn uses_are_queued_once_per_interval() {
-        let index = CredentialIndex::new();
+        let index = CredentialIndex::default();
         let t = token();
         let now = Timestamp::now();
         index.used(&t, now);

@@ -9,24 +9,22 @@
 //! hear other replicas (not live), nothing is cached or served from the cache.
 //!
 //! Absent members are cached too (`None`): any write that adds a member to an account changes
-//! that account's stamp. Absent tokens are not (creating a token changes no stamp). Each map holds at most [`MAX_ENTRIES`] entries and is emptied when full
-//! (entries are cheap to recompute; a bound matters more than a clever eviction order).
+//! that account's stamp. Absent tokens are not (creating a token changes no stamp). The maps
+//! share a memory [`Budget`]; when it is exceeded the least recently used entries go
+//! ([`super::cache`]).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use crate::changes::{Revisions, Stamp};
 use crate::error::CoreResult;
 use crate::ids::{AccountId, MemberId, TokenId, UserId};
 use crate::model::{ApiToken, Member};
 use crate::service::authorize::EffectivePolicy;
+use crate::service::cache::{Budget, Map, Weigh};
 use crate::time::Timestamp;
-
-/// Entries per map before it is emptied.
-pub const MAX_ENTRIES: usize = 100_000;
 
 /// Whose policies a layer holds (for reasons in words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,38 +76,43 @@ pub struct TokenView {
     pub layer: Arc<Layer>,
 }
 
-struct Entry<V> {
-    stamp: Stamp,
-    value: V,
+impl Weigh for Layer {
+    fn weight(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
+        let pairs =
+            |v: &[(String, String)]| v.iter().map(|(a, b)| a.len() + b.len() + 48).sum::<usize>();
+        let policies: usize = self
+            .policies
+            .iter()
+            .map(|p| {
+                std::mem::size_of::<EffectivePolicy>()
+                    + p.id.len()
+                    + pairs(&p.permission_groups)
+                    + pairs(&p.resource_groups)
+                    // The strings again, as the engine's patterns.
+                    + 2 * (strings(&p.permissions) + strings(&p.resources))
+                    + std::mem::size_of::<portcullis_authz::Policy>()
+            })
+            .sum();
+        std::mem::size_of::<Self>() + policies
+    }
 }
 
-/// A map of stamped entries, bounded by [`MAX_ENTRIES`] (also used by the credential index).
-pub(crate) struct Map<K, V>(RwLock<HashMap<K, Entry<V>>>);
-
-impl<K: Eq + Hash, V: Clone> Map<K, V> {
-    pub(crate) fn new() -> Self {
-        Self(RwLock::new(HashMap::new()))
+impl Weigh for MemberView {
+    fn weight(&self) -> usize {
+        let m = &self.member;
+        std::mem::size_of::<Self>()
+            + m.user.email.len()
+            + m.user.first_name.as_ref().map_or(0, String::len)
+            + m.user.last_name.as_ref().map_or(0, String::len)
+            + 4 * 32
+            + self.layer.weight()
     }
+}
 
-    /// The value stored under `key` while it was computed at `stamp`.
-    pub(crate) fn get(&self, key: &K, stamp: Stamp) -> Option<V> {
-        let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        map.get(key)
-            .filter(|e| e.stamp == stamp)
-            .map(|e| e.value.clone())
-    }
-
-    /// Stores `value`, computed at `stamp`.
-    pub(crate) fn put(&self, key: K, stamp: Stamp, value: V) {
-        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
-            map.clear();
-        }
-        map.insert(key, Entry { stamp, value });
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).len()
+impl Weigh for TokenView {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.token.weight() + self.layer.weight()
     }
 }
 
@@ -120,6 +123,7 @@ pub struct PolicyIndex {
     by_user: Map<(AccountId, UserId), MemberEntry>,
     by_member: Map<(AccountId, MemberId), MemberEntry>,
     tokens: Map<(AccountId, TokenId), Option<Arc<TokenView>>>,
+    budget: Arc<Budget>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -133,21 +137,28 @@ pub struct IndexStats {
     pub misses: u64,
     /// Entries held (all maps).
     pub entries: usize,
+    /// Bytes they hold (estimated).
+    pub bytes: usize,
+    /// The budget, in bytes.
+    pub budget: usize,
+    /// Entries evicted to stay within it, since start.
+    pub evictions: u64,
 }
 
 impl Default for PolicyIndex {
     fn default() -> Self {
-        Self::new()
+        Self::new(Budget::new(crate::service::cache::DEFAULT_BUDGET_BYTES))
     }
 }
 
 impl PolicyIndex {
-    /// An empty index.
-    pub fn new() -> Self {
+    /// An empty index whose entries stay within `budget`.
+    pub fn new(budget: Arc<Budget>) -> Self {
         Self {
-            by_user: Map::new(),
-            by_member: Map::new(),
-            tokens: Map::new(),
+            by_user: Map::new(Arc::clone(&budget)),
+            by_member: Map::new(Arc::clone(&budget)),
+            tokens: Map::new(Arc::clone(&budget)),
+            budget,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -159,6 +170,9 @@ impl PolicyIndex {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries: self.by_user.len() + self.by_member.len() + self.tokens.len(),
+            bytes: self.budget.used(),
+            budget: self.budget.limit(),
+            evictions: self.budget.evictions(),
         }
     }
 
@@ -227,7 +241,7 @@ impl PolicyIndex {
         load: F,
     ) -> CoreResult<MemberEntry>
     where
-        K: Eq + Hash,
+        K: Eq + Hash + Clone + Weigh,
         F: FnOnce() -> Fut,
         Fut: Future<Output = CoreResult<MemberEntry>>,
     {
@@ -323,10 +337,51 @@ mod tests {
         }))
     }
 
+    /// A full index evicts its least recently used members, keeps the one in use, stays within
+    /// its budget, and answers an evicted member again from the store, unchanged.
+    #[tokio::test]
+    async fn a_full_index_evicts_the_coldest_and_reloads_them() {
+        let revisions = Revisions::new(true);
+        let a = AccountId::random();
+        let members: Vec<Member> = (0..200).map(|_| member(&a)).collect();
+        let one = view(&members[0]).map_or(0, |v| v.weight());
+        // Room for about 40 members (each is held under two keys).
+        let budget = Budget::new(one * 2 * 40 + 1024);
+        let index = PolicyIndex::new(Arc::clone(&budget));
+        let hot = &members[0];
+        for m in &members {
+            let load = || async { Ok(view(m)) };
+            assert!(index.member(&revisions, &a, &m.id, load).await.is_ok());
+            // The hot member is used between every load, and never reloaded.
+            let fail = || async { Err(crate::CoreError::unavailable("reloaded")) };
+            assert!(index.member(&revisions, &a, &hot.id, fail).await.is_ok());
+        }
+        let stats = index.stats();
+        assert!(stats.evictions > 0, "{stats:?}");
+        assert!(stats.bytes <= stats.budget, "{stats:?}");
+        assert!(stats.entries < 2 * members.len(), "{stats:?}");
+        // The first cold member was evicted: it is read again, and is the same member.
+        let cold = &members[1];
+        let reloaded = index
+            .member(&revisions, &a, &cold.id, || async { Ok(view(cold)) })
+            .await;
+        assert!(
+            matches!(&reloaded, Ok(Some(v)) if v.member.id == cold.id),
+            "{reloaded:?}"
+        );
+        let misses = index.stats().misses;
+        assert_eq!(
+            misses,
+            201,
+            "200 first loads and the reload: {:?}",
+            index.stats()
+        );
+    }
+
     #[tokio::test]
     async fn hits_until_the_account_changes() {
         let revisions = Revisions::new(true);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let (a, b) = (AccountId::random(), AccountId::random());
         let m = member(&a);
         let load = || async { Ok(view(&m)) };
@@ -349,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn absent_members_are_cached_until_the_account_changes() {
         let revisions = Revisions::new(true);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let a = AccountId::random();
         let u = UserId::random();
         let none = || async { Ok(None) };
@@ -368,7 +423,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_is_cached_while_not_live() {
         let revisions = Revisions::new(false);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let a = AccountId::random();
         let m = member(&a);
         let load = || async { Ok(view(&m)) };
@@ -384,7 +439,7 @@ mod tests {
     #[tokio::test]
     async fn a_load_that_races_a_write_leaves_a_stale_entry_not_a_wrong_one() {
         let revisions = Revisions::new(true);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let a = AccountId::random();
         let m = member(&a);
         // The write commits while the load runs: the entry carries the stamp read before it.
@@ -427,7 +482,7 @@ mod tests {
     #[tokio::test]
     async fn tokens_are_dropped_by_token_changes_and_by_a_fresher_copy() {
         let revisions = Revisions::new(true);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let a = AccountId::random();
         let t = token(&a);
         let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
@@ -456,7 +511,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_tokens_are_not_remembered() {
         let revisions = Revisions::new(true);
-        let index = PolicyIndex::new();
+        let index = PolicyIndex::default();
         let a = AccountId::random();
         let id = TokenId::random();
         let none = || async { Ok(None) };

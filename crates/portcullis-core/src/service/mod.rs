@@ -13,6 +13,7 @@ pub mod access;
 pub mod accounts;
 pub mod authorize;
 pub mod bootstrap;
+pub mod cache;
 pub mod credentials;
 pub mod index;
 pub mod members;
@@ -67,13 +68,25 @@ impl Portcullis {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
         Self {
             store,
-            index: Arc::new(index::PolicyIndex::new()),
-            credentials: Arc::new(credentials::CredentialIndex::new()),
+            index: Arc::new(index::PolicyIndex::default()),
+            credentials: Arc::new(credentials::CredentialIndex::default()),
             catalog,
             resolver: None,
             sso: Arc::new(sso::SsoSettings::default()),
             authz: AuthzMode::Strict,
         }
+    }
+
+    /// Keeps the caches within `bytes` (estimated): three quarters for the policy index, a
+    /// quarter for the credential index. Call before serving (it starts both indexes empty).
+    pub fn with_cache_budget(mut self, bytes: usize) -> Self {
+        self.index = Arc::new(index::PolicyIndex::new(cache::Budget::new(
+            bytes - bytes / 4,
+        )));
+        self.credentials = Arc::new(credentials::CredentialIndex::new(cache::Budget::new(
+            bytes / 4,
+        )));
+        self
     }
 
     /// Uses another enforcement mode.
