@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use portcullis_authz::{decide_at, Effect, PermissionPattern, Reason, ResourcePattern};
+use portcullis_authz::{Effect, PermissionPattern, Reason, ResourcePattern};
 use serde_json::Value;
 
 use crate::auth::{check_token_usable, Principal};
@@ -20,7 +20,7 @@ use crate::error::{CoreError, CoreResult, Forbidden, TokenRejection};
 use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
 use crate::service::access::{not_a_member, Authorized};
-use crate::service::index::{Layer, LayerKind, MemberView, TokenView};
+use crate::service::index::{Layer, LayerKind, MemberView, Part, TokenView};
 use crate::service::Portcullis;
 use crate::time::Timestamp;
 
@@ -266,12 +266,17 @@ impl Portcullis {
         Ok(out)
     }
 
-    /// A member's effective policies (own, roles, user groups), computed from the store.
-    pub async fn member_policies(
+    /// A member's effective policies as parts: its own (or its roles') computed from the store,
+    /// then one part per user group, shared with the group's other members through the policy
+    /// index (compiled once per change of the account's policies).
+    async fn member_parts(
         &self,
         account: &AccountId,
         member: &Member,
-    ) -> CoreResult<Vec<EffectivePolicy>> {
+    ) -> CoreResult<Vec<Arc<Part>>> {
+        // Read before the groups are, like every index stamp: a write that commits meanwhile
+        // leaves what is remembered under it stale, never wrong.
+        let stamp = self.store().revisions().account(account);
         let mut out = Vec::new();
         let mut sets: Vec<(PolicySource, Vec<Policy>)> = Vec::new();
         match &member.grants {
@@ -303,19 +308,31 @@ impl Portcullis {
             }
             Grants::Policies(p) => sets.push((PolicySource::Member, p.clone())),
         }
+        out.extend(self.expand_for_engine(account, sets).await?);
+        let mut parts = vec![Arc::new(Part::new(out))];
         for group in self
             .store()
             .user_groups_of_member(account, &member.id)
             .await?
         {
+            // One compiled part per group, shared by all its members.
+            if let Some(part) = self.index().group_part(account, &group.id, stamp) {
+                parts.push(part);
+                continue;
+            }
             let source = PolicySource::UserGroup {
                 id: group.id.clone(),
                 name: group.name.clone(),
             };
-            sets.push((source, group.policies));
+            let policies = self
+                .expand_for_engine(account, vec![(source, group.policies)])
+                .await?;
+            let part = Arc::new(Part::new(policies));
+            self.index()
+                .remember_group_part(account, &group.id, stamp, Arc::clone(&part));
+            parts.push(part);
         }
-        out.extend(self.expand_for_engine(account, sets).await?);
-        Ok(out)
+        Ok(parts)
     }
 
     fn token_policies(&self, account: &AccountId, token: &ApiToken) -> Vec<EffectivePolicy> {
@@ -359,7 +376,10 @@ impl Portcullis {
             .member_view(account, member)
             .await?
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))?;
-        Ok((view.member.clone(), view.layer.policies.clone()))
+        Ok((
+            view.member.clone(),
+            view.layer.policies().cloned().collect(),
+        ))
     }
 
     async fn view_of(
@@ -368,10 +388,10 @@ impl Portcullis {
         m: Option<Member>,
     ) -> CoreResult<Option<Arc<MemberView>>> {
         let Some(m) = m else { return Ok(None) };
-        let policies = self.member_policies(account, &m).await?;
+        let parts = self.member_parts(account, &m).await?;
         Ok(Some(Arc::new(MemberView {
             member: m,
-            layer: Arc::new(Layer::new(LayerKind::Member, policies)),
+            layer: Arc::new(Layer::of_parts(LayerKind::Member, parts)),
         })))
     }
 
@@ -554,7 +574,7 @@ impl Portcullis {
             let mut reasons: Vec<String> = blocked.iter().map(|b| (*b).to_owned()).collect();
             for key in keys {
                 for (l, layer) in layers.iter().enumerate() {
-                    let d = decide_at(&layer.engine, key, confined.as_str());
+                    let d = layer.decide(key, confined.as_str());
                     decided.extend(d.decided_by.iter().map(|&p| (l, p)));
                     if d.effect != Effect::Allow {
                         allowed = false;
@@ -575,7 +595,7 @@ impl Portcullis {
             decided.dedup();
             let decided_by = decided
                 .iter()
-                .filter_map(|&(l, p)| layers.get(l)?.policies.get(p))
+                .filter_map(|&(l, p)| layers.get(l)?.policy(p))
                 .filter(|p| allowed == (p.access == Access::Allow))
                 .map(|p| DecidedBy {
                     policy_id: p.id.clone(),

@@ -1,11 +1,12 @@
-//! The stamped maps the policy and credential indexes keep, under one memory budget.
+//! The stamped maps the policy and credential indexes keep, under a memory budget.
 //!
 //! An entry remembers the [`Stamp`] it was computed at and is served only while the caller's
 //! current stamp is the same (see [`crate::changes`]). Each entry is weighed (an estimate of the
-//! bytes it holds, key included) against a [`Budget`] shared by all the maps of a process; when
-//! an insert takes the total over the budget, the least recently used entries of that map are
-//! evicted until the total is an eighth under it, so eviction runs rarely and a full cache keeps
-//! serving its hot entries (instead of starting cold, as emptying a map would).
+//! bytes it holds, key included). Each map has a fixed share of its index's [`Budget`]; when an
+//! insert takes a map over its share, its least recently used entries are evicted until it is
+//! an eighth under, so eviction runs rarely and a full map keeps serving its hot entries
+//! (instead of starting cold, as emptying it would). Fixed shares keep one map's growth from
+//! evicting another map's hot entries.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -131,10 +132,14 @@ struct Entry<V> {
     used: AtomicU64,
 }
 
-/// A map of stamped entries under a [`Budget`].
+/// A map of stamped entries under a share of a [`Budget`].
 pub(crate) struct Map<K, V> {
     entries: RwLock<HashMap<K, Entry<V>>>,
     budget: Arc<Budget>,
+    /// This map's share of the budget, in bytes.
+    limit: usize,
+    /// Bytes this map holds.
+    bytes: AtomicUsize,
     clock: AtomicU64,
 }
 
@@ -142,12 +147,25 @@ pub(crate) struct Map<K, V> {
 const OVERHEAD: usize = 64;
 
 impl<K: Eq + Hash + Clone + Weigh, V: Clone + Weigh> Map<K, V> {
-    pub(crate) fn new(budget: Arc<Budget>) -> Self {
+    /// A map that may hold `percent` % of `budget`.
+    pub(crate) fn new(budget: Arc<Budget>, percent: usize) -> Self {
         Self {
+            limit: budget.limit / 100 * percent,
             entries: RwLock::new(HashMap::new()),
             budget,
+            bytes: AtomicUsize::new(0),
             clock: AtomicU64::new(0),
         }
+    }
+
+    fn add(&self, weight: usize) -> usize {
+        self.budget.used.fetch_add(weight, Ordering::Relaxed);
+        self.bytes.fetch_add(weight, Ordering::Relaxed) + weight
+    }
+
+    fn sub(&self, weight: usize) {
+        self.budget.used.fetch_sub(weight, Ordering::Relaxed);
+        self.bytes.fetch_sub(weight, Ordering::Relaxed);
     }
 
     fn tick(&self) -> u64 {
@@ -174,29 +192,27 @@ impl<K: Eq + Hash + Clone + Weigh, V: Clone + Weigh> Map<K, V> {
             used: AtomicU64::new(self.tick()),
         };
         if let Some(old) = map.insert(key, entry) {
-            self.budget.used.fetch_sub(old.weight, Ordering::Relaxed);
+            self.sub(old.weight);
         }
-        let used = self.budget.used.fetch_add(weight, Ordering::Relaxed) + weight;
-        if used > self.budget.limit {
+        if self.add(weight) > self.limit {
             self.evict(&mut map);
         }
     }
 
-    /// Removes the least recently used entries until the budget is an eighth under its limit
-    /// (or this map is empty).
+    /// Removes the least recently used entries until this map is an eighth under its share.
     fn evict(&self, map: &mut HashMap<K, Entry<V>>) {
-        let target = self.budget.limit - self.budget.limit / 8;
+        let target = self.limit - self.limit / 8;
         let mut by_age: Vec<(u64, K)> = map
             .iter()
             .map(|(k, e)| (e.used.load(Ordering::Relaxed), k.clone()))
             .collect();
         by_age.sort_unstable_by_key(|(used, _)| *used);
         for (_, key) in by_age {
-            if self.budget.used() <= target {
+            if self.bytes.load(Ordering::Relaxed) <= target {
                 break;
             }
             if let Some(e) = map.remove(&key) {
-                self.budget.used.fetch_sub(e.weight, Ordering::Relaxed);
+                self.sub(e.weight);
                 self.budget.evictions.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -241,8 +257,8 @@ mod tests {
             k
         };
         let per = key(0).weight() + "v".repeat(100).weight() + OVERHEAD;
-        let budget = Budget::new(per * 10);
-        let map: Map<String, String> = Map::new(Arc::clone(&budget));
+        let budget = Budget::new(per * 10 * 100);
+        let map: Map<String, String> = Map::new(Arc::clone(&budget), 1);
         let s = stamp();
         for i in 0..10 {
             map.put(key(i), s, "v".repeat(100));
@@ -275,7 +291,7 @@ mod tests {
         let budget = Budget::new(1 << 20);
         let s = stamp();
         {
-            let map: Map<String, String> = Map::new(Arc::clone(&budget));
+            let map: Map<String, String> = Map::new(Arc::clone(&budget), 100);
             map.put("a".into(), s, "x".repeat(10));
             let once = budget.used();
             map.put("a".into(), s, "x".repeat(10));

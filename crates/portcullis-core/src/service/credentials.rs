@@ -109,8 +109,8 @@ impl CredentialIndex {
     /// An empty index whose entries stay within `budget`.
     pub fn new(budget: Arc<Budget>) -> Self {
         Self {
-            tokens: Map::new(Arc::clone(&budget)),
-            keys: Map::new(Arc::clone(&budget)),
+            tokens: Map::new(Arc::clone(&budget), 70),
+            keys: Map::new(Arc::clone(&budget), 30),
             budget,
             uses: Uses::default(),
             hits: AtomicU64::new(0),

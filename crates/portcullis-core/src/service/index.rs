@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::changes::{Revisions, Stamp};
 use crate::error::CoreResult;
-use crate::ids::{AccountId, MemberId, TokenId, UserId};
+use crate::ids::{AccountId, MemberId, TokenId, UserGroupId, UserId};
 use crate::model::{ApiToken, Member};
 use crate::service::authorize::EffectivePolicy;
 use crate::service::cache::{Budget, Map, Weigh};
@@ -35,25 +35,96 @@ pub enum LayerKind {
     Token,
 }
 
-/// One set of policies that must allow a request, as loaded and as the engine runs them.
+/// Policies compiled for the engine, with their provenance: a member's own (or its roles'), one
+/// user group's, or a token's. A user group's part is shared by every member of the group
+/// ([`PolicyIndex::group_part`]), so memory grows with groups and memberships, not with
+/// members × policies.
 #[derive(Debug)]
-pub struct Layer {
-    /// Whose.
-    pub kind: LayerKind,
+pub struct Part {
     /// With their provenance.
     pub policies: Vec<EffectivePolicy>,
     /// Compiled for the engine (same order).
     pub engine: Vec<portcullis_authz::Policy>,
 }
 
-impl Layer {
+impl Part {
     /// Compiles `policies`.
-    pub fn new(kind: LayerKind, policies: Vec<EffectivePolicy>) -> Self {
+    pub fn new(policies: Vec<EffectivePolicy>) -> Self {
         let engine = policies.iter().map(EffectivePolicy::engine).collect();
-        Self {
-            kind,
-            policies,
-            engine,
+        Self { policies, engine }
+    }
+}
+
+/// One set of policies that must allow a request: the union of its parts (in order), decided
+/// with default deny and deny-overrides as if they were one list.
+#[derive(Debug)]
+pub struct Layer {
+    /// Whose.
+    pub kind: LayerKind,
+    parts: Vec<Arc<Part>>,
+}
+
+impl Layer {
+    /// One part made of `policies`.
+    pub fn new(kind: LayerKind, policies: Vec<EffectivePolicy>) -> Self {
+        Self::of_parts(kind, vec![Arc::new(Part::new(policies))])
+    }
+
+    /// The union of `parts`.
+    pub fn of_parts(kind: LayerKind, parts: Vec<Arc<Part>>) -> Self {
+        Self { kind, parts }
+    }
+
+    /// Every policy, in order.
+    pub fn policies(&self) -> impl Iterator<Item = &EffectivePolicy> {
+        self.parts.iter().flat_map(|p| p.policies.iter())
+    }
+
+    /// The policy at position `i` of [`Layer::policies`].
+    pub fn policy(&self, mut i: usize) -> Option<&EffectivePolicy> {
+        for part in &self.parts {
+            match part.policies.get(i) {
+                Some(p) => return Some(p),
+                None => i -= part.policies.len(),
+            }
+        }
+        None
+    }
+
+    /// The engine's verdict over all the parts as one list (positions as in
+    /// [`Layer::policies`]).
+    pub fn decide(&self, permission: &str, resource: &str) -> portcullis_authz::Verdict {
+        use portcullis_authz::{decide_at, Effect, Reason, Verdict};
+        let (mut allows, mut denies) = (Vec::new(), Vec::new());
+        let mut offset = 0;
+        for part in &self.parts {
+            let v = decide_at(&part.engine, permission, resource);
+            let at = v.decided_by.iter().map(|i| i + offset);
+            match v.reason {
+                Reason::ExplicitDeny => denies.extend(at),
+                Reason::Allowed => allows.extend(at),
+                Reason::NoMatchingPolicy => {}
+            }
+            offset += part.engine.len();
+        }
+        if !denies.is_empty() {
+            Verdict {
+                effect: Effect::Deny,
+                reason: Reason::ExplicitDeny,
+                decided_by: denies,
+            }
+        } else if !allows.is_empty() {
+            Verdict {
+                effect: Effect::Allow,
+                reason: Reason::Allowed,
+                decided_by: allows,
+            }
+        } else {
+            Verdict {
+                effect: Effect::Deny,
+                reason: Reason::NoMatchingPolicy,
+                decided_by: Vec::new(),
+            }
         }
     }
 }
@@ -76,7 +147,7 @@ pub struct TokenView {
     pub layer: Arc<Layer>,
 }
 
-impl Weigh for Layer {
+impl Weigh for Part {
     fn weight(&self) -> usize {
         let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
         let pairs =
@@ -95,6 +166,26 @@ impl Weigh for Layer {
             })
             .sum();
         std::mem::size_of::<Self>() + policies
+    }
+}
+
+impl Weigh for Layer {
+    /// A part shared with other layers (a user group's) is weighed where it is cached, in the
+    /// group map; here it costs its pointer.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self
+                .parts
+                .iter()
+                .map(|p| {
+                    std::mem::size_of::<Arc<Part>>()
+                        + if Arc::strong_count(p) == 1 {
+                            p.weight()
+                        } else {
+                            0
+                        }
+                })
+                .sum::<usize>()
     }
 }
 
@@ -123,6 +214,8 @@ pub struct PolicyIndex {
     by_user: Map<(AccountId, UserId), MemberEntry>,
     by_member: Map<(AccountId, MemberId), MemberEntry>,
     tokens: Map<(AccountId, TokenId), Option<Arc<TokenView>>>,
+    /// Compiled user-group parts, shared by the members' layers.
+    groups: Map<(AccountId, UserGroupId), Arc<Part>>,
     budget: Arc<Budget>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -155,9 +248,11 @@ impl PolicyIndex {
     /// An empty index whose entries stay within `budget`.
     pub fn new(budget: Arc<Budget>) -> Self {
         Self {
-            by_user: Map::new(Arc::clone(&budget)),
-            by_member: Map::new(Arc::clone(&budget)),
-            tokens: Map::new(Arc::clone(&budget)),
+            // Every member is held under both keys; groups' parts are shared by their members.
+            by_user: Map::new(Arc::clone(&budget), 30),
+            by_member: Map::new(Arc::clone(&budget), 30),
+            tokens: Map::new(Arc::clone(&budget), 20),
+            groups: Map::new(Arc::clone(&budget), 20),
             budget,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -169,7 +264,10 @@ impl PolicyIndex {
         IndexStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries: self.by_user.len() + self.by_member.len() + self.tokens.len(),
+            entries: self.by_user.len()
+                + self.by_member.len()
+                + self.tokens.len()
+                + self.groups.len(),
             bytes: self.budget.used(),
             budget: self.budget.limit(),
             evictions: self.budget.evictions(),
@@ -193,6 +291,36 @@ impl PolicyIndex {
             );
             self.by_member
                 .put((account.clone(), v.member.id.clone()), stamp, view.clone());
+        }
+    }
+
+    /// The compiled part of user group `group`, when it was compiled at `stamp` (the account's
+    /// stamp read before its policies were; `None`: not live, nothing is cached).
+    pub fn group_part(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        stamp: Option<Stamp>,
+    ) -> Option<Arc<Part>> {
+        let found = self.groups.get(&(account.clone(), group.clone()), stamp?);
+        if found.is_some() {
+            self.hit();
+        }
+        found
+    }
+
+    /// Remembers the compiled part of user group `group`, made from what was read after
+    /// `stamp`.
+    pub fn remember_group_part(
+        &self,
+        account: &AccountId,
+        group: &UserGroupId,
+        stamp: Option<Stamp>,
+        part: Arc<Part>,
+    ) {
+        if let Some(stamp) = stamp {
+            self.groups
+                .put((account.clone(), group.clone()), stamp, part);
         }
     }
 
@@ -345,8 +473,8 @@ mod tests {
         let a = AccountId::random();
         let members: Vec<Member> = (0..200).map(|_| member(&a)).collect();
         let one = view(&members[0]).map_or(0, |v| v.weight());
-        // Room for about 40 members (each is held under two keys).
-        let budget = Budget::new(one * 2 * 40 + 1024);
+        // Room for about 40 members in each member map (30 % of the budget).
+        let budget = Budget::new((one + 256) * 40 * 100 / 30);
         let index = PolicyIndex::new(Arc::clone(&budget));
         let hot = &members[0];
         for m in &members {
@@ -354,7 +482,8 @@ mod tests {
             assert!(index.member(&revisions, &a, &m.id, load).await.is_ok());
             // The hot member is used between every load, and never reloaded.
             let fail = || async { Err(crate::CoreError::unavailable("reloaded")) };
-            assert!(index.member(&revisions, &a, &hot.id, fail).await.is_ok());
+            let kept = index.member(&revisions, &a, &hot.id, fail).await.is_ok();
+            assert!(kept, "one {one}: {:?}", index.stats());
         }
         let stats = index.stats();
         assert!(stats.evictions > 0, "{stats:?}");
