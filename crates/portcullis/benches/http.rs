@@ -23,13 +23,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use portcullis::config::Settings;
-use portcullis::startup::{load_catalog, open_store, Application};
+use portcullis::startup::{load_catalog, open_store};
 use portcullis_core::service::Portcullis;
 use portcullis_store_postgres::PgSettings;
+use portcullis_testkit::load::{
+    drive, fixed as fixed_body, portcullis_process, portcullis_server, rss_mib,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -41,105 +44,6 @@ struct Kind {
     body: Option<Value>,
     /// Writes get fewer connections (the figure for creates is at 16).
     connections: usize,
-}
-
-struct Run {
-    requests: usize,
-    seconds: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: usize,
-}
-
-/// Drives `url` from `connections` clients (one keep-alive connection each) for `secs`.
-async fn drive(
-    url: &str,
-    auth: &str,
-    method: &Method,
-    body: &Option<Value>,
-    connections: usize,
-    secs: f64,
-) -> Run {
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let mut tasks = Vec::new();
-    for task in 0..connections {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let (url, auth, method, body) = (
-            url.to_owned(),
-            auth.to_owned(),
-            method.clone(),
-            body.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut errors = 0;
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let mut rb = client.request(method.clone(), &url);
-                if !auth.is_empty() {
-                    rb = rb.header("authorization", &auth);
-                }
-                if let Some(b) = &body {
-                    // Creates need unique names.
-                    let mut b = b.clone();
-                    if let Some(name) = b.get("name").and_then(Value::as_str) {
-                        b["name"] = json!(format!("{name}-{task}-{n}-{}", rand_suffix()));
-                    }
-                    rb = rb.json(&b);
-                }
-                n += 1;
-                let t = Instant::now();
-                match rb.send().await {
-                    Ok(r) => {
-                        let ok = r.status().is_success();
-                        let _ = r.bytes().await;
-                        if ok {
-                            samples.push(t.elapsed());
-                        } else {
-                            errors += 1;
-                        }
-                    }
-                    Err(_) => errors += 1,
-                }
-            }
-            (samples, errors)
-        }));
-    }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (s, e) = t.await.unwrap();
-        all.extend(s);
-        errors += e;
-    }
-    let seconds = started.elapsed().as_secs_f64().max(secs);
-    all.sort();
-    let pct = |p: f64| {
-        if all.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
-        all[i].as_secs_f64() * 1000.0
-    };
-    Run {
-        requests: all.len(),
-        seconds,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        errors,
-    }
-}
-
-/// A suffix that differs between runs (names stay unique across the measured and later runs).
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 /// A static handler returning `bytes` as JSON, on its own runtime thread; returns its address.
@@ -159,60 +63,6 @@ fn static_server(bytes: Bytes) -> SocketAddr {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
             axum::serve(listener, router).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-/// The release binary (`portcullis serve`) as a child process on an existing database: how long
-/// it took from spawn to its `listening on` line, and its address.
-fn portcullis_process(bin: &str, database: &str) -> (std::process::Child, SocketAddr, Duration) {
-    use std::io::BufRead;
-    let started = Instant::now();
-    let mut child = std::process::Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
-    let took = started.elapsed();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .parse()
-        .unwrap();
-    (child, addr, took)
-}
-
-/// Resident memory of a process, in MiB (`VmRSS`).
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// The Portcullis server on its own runtime thread; returns its address.
-fn portcullis_server(settings: Settings) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = Application::build(settings).await.unwrap();
-            tx.send(app.addr()).unwrap();
-            app.run_until_stopped(std::future::pending()).await.unwrap();
         });
     });
     rx.recv().unwrap()
@@ -345,8 +195,8 @@ fn main() {
             }
             let sample = rb.send().await.unwrap().bytes().await.unwrap();
             let fixed = static_server(sample);
-            let ceiling = drive(&format!("http://{fixed}/"), "", &Method::GET, &None, k.connections, secs).await;
-            let r = drive(&k.path, &auth, &k.method, &k.body, k.connections, secs).await;
+            let ceiling = drive(&format!("http://{fixed}/"), "", &Method::GET, &fixed_body(None), k.connections, secs).await;
+            let r = drive(&k.path, &auth, &k.method, &fixed_body(k.body.clone()), k.connections, secs).await;
             let rps = r.requests as f64 / r.seconds;
             let static_rps = ceiling.requests as f64 / ceiling.seconds;
             println!(

@@ -266,6 +266,32 @@ impl Portcullis {
         Ok(out)
     }
 
+    /// A legacy role as one policy: what its namesake permission group grants, everywhere.
+    fn role_policy(&self, id: &str) -> EffectivePolicy {
+        let name = self
+            .catalog()
+            .role(id)
+            .map_or_else(|| id.to_owned(), |r| r.name.clone());
+        let group = self
+            .catalog()
+            .member_groups()
+            .iter()
+            .find(|g| g.name.eq_ignore_ascii_case(&name))
+            .map(|g| (g.id.clone(), g.name.clone()));
+        EffectivePolicy {
+            id: id.to_owned(),
+            access: Access::Allow,
+            source: PolicySource::Role {
+                id: id.to_owned(),
+                name: name.clone(),
+            },
+            permission_groups: group.into_iter().collect(),
+            resource_groups: Vec::new(),
+            permissions: self.grants_of(&name),
+            resources: vec!["*".into()],
+        }
+    }
+
     /// A member's effective policies as parts: its own (or its roles') computed from the store,
     /// then one part per user group, shared with the group's other members through the policy
     /// index (compiled once per change of the account's policies).
@@ -277,39 +303,19 @@ impl Portcullis {
         // Read before the groups are, like every index stamp: a write that commits meanwhile
         // leaves what is remembered under it stale, never wrong.
         let stamp = self.store().revisions().account(account);
-        let mut out = Vec::new();
-        let mut sets: Vec<(PolicySource, Vec<Policy>)> = Vec::new();
-        match &member.grants {
-            Grants::Roles(ids) => {
-                for id in ids {
-                    let name = self
-                        .catalog()
-                        .role(id)
-                        .map_or_else(|| id.clone(), |r| r.name.clone());
-                    let group = self
-                        .catalog()
-                        .member_groups()
-                        .iter()
-                        .find(|g| g.name.eq_ignore_ascii_case(&name))
-                        .map(|g| (g.id.clone(), g.name.clone()));
-                    out.push(EffectivePolicy {
-                        id: id.clone(),
-                        access: Access::Allow,
-                        source: PolicySource::Role {
-                            id: id.clone(),
-                            name: name.clone(),
-                        },
-                        permission_groups: group.into_iter().collect(),
-                        resource_groups: Vec::new(),
-                        permissions: self.grants_of(&name),
-                        resources: vec!["*".into()],
-                    });
-                }
+        let mut parts = match &member.grants {
+            // A role's part comes from the catalog alone: one per role, shared by every holder.
+            Grants::Roles(ids) => ids
+                .iter()
+                .map(|id| self.index().role_part(id, || self.role_policy(id)))
+                .collect(),
+            Grants::Policies(p) => {
+                let own = self
+                    .expand_for_engine(account, vec![(PolicySource::Member, p.clone())])
+                    .await?;
+                vec![Arc::new(Part::new(own))]
             }
-            Grants::Policies(p) => sets.push((PolicySource::Member, p.clone())),
-        }
-        out.extend(self.expand_for_engine(account, sets).await?);
-        let mut parts = vec![Arc::new(Part::new(out))];
+        };
         for group in self
             .store()
             .user_groups_of_member(account, &member.id)

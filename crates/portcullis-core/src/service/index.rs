@@ -216,6 +216,10 @@ pub struct PolicyIndex {
     tokens: Map<(AccountId, TokenId), Option<Arc<TokenView>>>,
     /// Compiled user-group parts, shared by the members' layers.
     groups: Map<(AccountId, UserGroupId), Arc<Part>>,
+    /// Compiled roles (from the catalog, which does not change while the process runs): one
+    /// part per role, shared by every member holding it. As many entries as the catalog has
+    /// roles.
+    roles: std::sync::RwLock<std::collections::HashMap<String, Arc<Part>>>,
     budget: Arc<Budget>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -253,6 +257,7 @@ impl PolicyIndex {
             by_member: Map::new(Arc::clone(&budget), 30),
             tokens: Map::new(Arc::clone(&budget), 20),
             groups: Map::new(Arc::clone(&budget), 20),
+            roles: std::sync::RwLock::default(),
             budget,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -292,6 +297,26 @@ impl PolicyIndex {
             self.by_member
                 .put((account.clone(), v.member.id.clone()), stamp, view.clone());
         }
+    }
+
+    /// The compiled part of role `id`; `make` builds its one policy the first time.
+    pub fn role_part(&self, id: &str, make: impl FnOnce() -> EffectivePolicy) -> Arc<Part> {
+        use std::sync::PoisonError;
+        if let Some(p) = self
+            .roles
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
+            return Arc::clone(p);
+        }
+        let part = Arc::new(Part::new(vec![make()]));
+        self.roles
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.to_owned())
+            .or_insert(part)
+            .clone()
     }
 
     /// The compiled part of user group `group`, when it was compiled at `stamp` (the account's

@@ -1,0 +1,191 @@
+//! Load for the HTTP benchmarks (`crates/portcullis/benches`): driving a URL from keep-alive
+//! connections and measuring req/s, p50 and p99; serving Portcullis in this process or as the
+//! release binary, with its start time and resident memory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portcullis::config::Settings;
+use portcullis::startup::Application;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// What one driven run measured.
+pub struct Run {
+    pub requests: usize,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: usize,
+}
+
+/// A request body for connection `task`'s `n`-th request (`None`: no body).
+pub type Bodies = Arc<dyn Fn(usize, u64) -> Option<Value> + Send + Sync>;
+
+/// The same body every time; a `name` in it is made unique per request (creates need unique
+/// names).
+pub fn fixed(body: Option<Value>) -> Bodies {
+    Arc::new(move |task, n| {
+        let mut b = body.clone()?;
+        if let Some(name) = b.get("name").and_then(Value::as_str) {
+            b["name"] = json!(format!("{name}-{task}-{n}-{}", rand_suffix()));
+        }
+        Some(b)
+    })
+}
+
+/// Drives `url` from `connections` clients (one keep-alive connection each) for `secs`.
+pub async fn drive(
+    url: &str,
+    auth: &str,
+    method: &Method,
+    bodies: &Bodies,
+    connections: usize,
+    secs: f64,
+) -> Run {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for task in 0..connections {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let (url, auth, method, bodies) = (
+            url.to_owned(),
+            auth.to_owned(),
+            method.clone(),
+            Arc::clone(bodies),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut errors = 0;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let mut rb = client.request(method.clone(), &url);
+                if !auth.is_empty() {
+                    rb = rb.header("authorization", &auth);
+                }
+                if let Some(b) = bodies(task, n) {
+                    rb = rb.json(&b);
+                }
+                n += 1;
+                let t = Instant::now();
+                match rb.send().await {
+                    Ok(r) => {
+                        let ok = r.status().is_success();
+                        let _ = r.bytes().await;
+                        if ok {
+                            samples.push(t.elapsed());
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (s, e) = t.await.unwrap();
+        all.extend(s);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64().max(secs);
+    all.sort();
+    let pct = |p: f64| {
+        if all.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
+        all[i].as_secs_f64() * 1000.0
+    };
+    Run {
+        requests: all.len(),
+        seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    }
+}
+
+/// A suffix that differs between runs (names stay unique across the measured and later runs).
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// The release binary (`portcullis serve`) as a child process on an existing database: how long
+/// it took from spawn to its `listening on` line, and its address.
+pub fn portcullis_process(
+    bin: &str,
+    database: &str,
+) -> (std::process::Child, SocketAddr, Duration) {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let took = started.elapsed();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr, took)
+}
+
+/// Resident memory of a process, in MiB (`VmRSS`: anonymous and file-backed, e.g. the
+/// memory-mapped database).
+pub fn rss_mib(pid: u32) -> f64 {
+    proc_status_mib(pid, "VmRSS:")
+}
+
+/// Resident anonymous memory of a process, in MiB (`RssAnon`: the heap, without mapped files).
+pub fn rss_anon_mib(pid: u32) -> f64 {
+    proc_status_mib(pid, "RssAnon:")
+}
+
+fn proc_status_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The Portcullis server on its own runtime thread; returns its address.
+pub fn portcullis_server(settings: Settings) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = Application::build(settings).await.unwrap();
+            tx.send(app.addr()).unwrap();
+            app.run_until_stopped(std::future::pending()).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}

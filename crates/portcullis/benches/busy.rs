@@ -1,0 +1,239 @@
+//! A large, busy account: decisions while policies change, and the memory a warm member costs.
+//!
+//! One account with `PORTCULLIS_BENCH_MEMBERS` members (default 5,000) and 50 user groups of 2
+//! policies each, every member in 3 groups. `POST /iam/authorize` with 2 checks for a random
+//! member, from 16 keep-alive connections, for `PORTCULLIS_BENCH_SECONDS` (default 5) per run,
+//! while a writer changes one user group's policies 0, 1 and 10 times a second.
+//!
+//! Run: `cargo bench -p portcullis --bench busy` (SQLite, temporary file). With
+//! `PORTCULLIS_BENCH_BINARY=target/release/portcullis` the server is that binary, and the bench
+//! also reports its RSS before and after every member was decided once (the index warm), and
+//! the difference per member. With `PORTCULLIS_BENCH_POSTGRES_URL=…`, PostgreSQL (fresh schema).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portcullis::config::Settings;
+use portcullis::startup::{load_catalog, open_store};
+use portcullis_core::service::Portcullis;
+use portcullis_store_postgres::PgSettings;
+use portcullis_testkit::load::{
+    drive, portcullis_process, portcullis_server, rss_anon_mib, rss_mib, Bodies,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const GROUPS: usize = 50;
+/// Permission groups the policies use (member catalog).
+const PERMISSION_GROUPS: [&str; 4] = [
+    "c8fed203ed3043cba015a93ad1616f1f",
+    "1d80f6f165ea47f2b55d4a393fd697de",
+    "c1fde68c7bcc44588cbb6ddbc16d6480",
+    "5bc3f8b21c554832afc660159ab75fa4",
+];
+/// Role of every member: "Minimal Account Access".
+const ROLE: &str = "f2b20eaa1a5d4af42b53ac16238c99c7";
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The policies of group `g`; `flip` swaps the second one's access (what the writer changes).
+fn policies(g: usize, rg: &str, flip: bool) -> Value {
+    let second = if flip { "deny" } else { "allow" };
+    json!([
+        {"access": "allow", "permission_groups": [{"id": PERMISSION_GROUPS[g % 4]}], "resource_groups": [{"id": rg}]},
+        {"access": second, "permission_groups": [{"id": PERMISSION_GROUPS[(g + 1) % 4]}], "resource_groups": [{"id": rg}]},
+    ])
+}
+
+fn main() {
+    let secs: f64 = env("PORTCULLIS_BENCH_SECONDS", 5.0);
+    let n_members: usize = env("PORTCULLIS_BENCH_MEMBERS", 5_000);
+    let dir = tempfile::tempdir().unwrap();
+    let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
+    let schema = format!("bench_busy_{}", std::process::id());
+    let database = match &pg {
+        Some(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{schema}")
+        }
+        None => format!("sqlite://{}/busy.db", dir.path().display()),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = open_store(&database, PgSettings::default(), false)
+            .await
+            .unwrap();
+        let app = Portcullis::new(Arc::clone(&store), load_catalog(None).unwrap());
+        let boot = app
+            .bootstrap("Busy", "busy@example.com", false)
+            .await
+            .unwrap();
+        let binary = std::env::var("PORTCULLIS_BENCH_BINARY").ok();
+        let mut process = None;
+        let addr = match &binary {
+            Some(bin) => {
+                let (child, addr, _) = portcullis_process(bin, &database);
+                process = Some(child);
+                addr
+            }
+            None => portcullis_server(Settings::for_database(&database)),
+        };
+        let base = format!("http://{addr}/client/v4/accounts/{}", boot.account_id);
+        let auth = format!("Bearer {}", boot.api_token);
+        let client = reqwest::Client::new();
+        let call = |method: Method, url: String, body: Value| {
+            let rb = client
+                .request(method, url)
+                .header("authorization", &auth)
+                .json(&body);
+            async move {
+                let r = rb.send().await.unwrap();
+                let status = r.status();
+                let v: Value = r.json().await.unwrap();
+                assert!(status.is_success(), "{status}: {v}");
+                v
+            }
+        };
+
+        let started = Instant::now();
+        let rg = call(Method::POST, format!("{base}/iam/resource_groups"), json!({"name": "All", "scope": {"key": format!("com.cloudflare.api.account.{}", boot.account_id), "objects": [{"key": "*"}]}})).await["result"]["id"].as_str().unwrap().to_owned();
+        let mut groups = Vec::new();
+        for g in 0..GROUPS {
+            let v = call(Method::POST, format!("{base}/iam/user_groups"), json!({"name": format!("g{g}"), "policies": policies(g, &rg, false)})).await;
+            groups.push(v["result"]["id"].as_str().unwrap().to_owned());
+        }
+        let mut members = Vec::new();
+        for i in 0..n_members {
+            let v = call(Method::POST, format!("{base}/members"), json!({"email": format!("m{i}@example.com"), "status": "accepted", "roles": [ROLE]})).await;
+            members.push(v["result"]["id"].as_str().unwrap().to_owned());
+        }
+        // Member i is in groups i, i + 17 and i + 34 (mod 50).
+        for (g, gid) in groups.iter().enumerate() {
+            let ids: Vec<Value> = members
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| [0, 17, 34].iter().any(|o| (i + o) % GROUPS == g))
+                .map(|(_, m)| json!({"id": m}))
+                .collect();
+            for chunk in ids.chunks(100) {
+                call(Method::POST, format!("{base}/iam/user_groups/{gid}/members"), json!(chunk)).await;
+            }
+        }
+        println!(
+            "one account: {n_members} members, {GROUPS} user groups of 2 policies, each member in 3; filled in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+
+        let url = format!("{base}/iam/authorize");
+        let checks = json!([
+            {"permission": "com.cloudflare.api.account.member.read"},
+            {"permission": "#organization:read"},
+        ]);
+        let body_of = |i: usize| json!({"principal": {"member_id": members[i % members.len()]}, "checks": checks});
+        let readyz = format!("http://{addr}/readyz");
+        let index_bytes = || async {
+            let v: Value = client.get(&readyz).send().await.unwrap().json().await.unwrap();
+            v["result"]["policy_index"]["bytes"].as_f64().unwrap_or(f64::NAN)
+        };
+        let bytes_cold = index_bytes().await;
+        let rss_cold = process
+            .as_ref()
+            .map(|c: &std::process::Child| rss_anon_mib(c.id()));
+        let warm_started = Instant::now();
+        for i in 0..members.len() {
+            call(Method::POST, url.clone(), body_of(i)).await;
+        }
+        let warm = warm_started.elapsed();
+        let per_member = |delta: f64| delta / members.len() as f64;
+        println!(
+            "warming (every member decided once): {:.1} s; policy index {:.0} → {:.0} KiB (its own estimate): {:.2} KiB per warm member",
+            warm.as_secs_f64(),
+            bytes_cold / 1024.0,
+            index_bytes().await / 1024.0,
+            per_member(index_bytes().await - bytes_cold) / 1024.0
+        );
+        if let (Some(cold), Some(child)) = (rss_cold, &process) {
+            let hot = rss_anon_mib(child.id());
+            println!(
+                "anonymous RSS {cold:.1} → {hot:.1} MiB: {:.2} KiB per warm member (RSS with the mapped database: {:.1} MiB)",
+                per_member(hot - cold) * 1024.0,
+                rss_mib(child.id())
+            );
+        }
+
+        let all: Vec<Value> = (0..members.len()).map(body_of).collect();
+        let all = Arc::new(all);
+        let bodies: Bodies = {
+            let all = Arc::clone(&all);
+            Arc::new(move |task, n| {
+                let i = (task * 7919 + n as usize * 104_729) % all.len();
+                Some(all[i].clone())
+            })
+        };
+        println!("| policy writes/s | req/s | p50 (ms) | p99 (ms) | errors | throughput vs 0 | p99 vs 0 |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        let mut baseline: Option<(f64, f64)> = None;
+        for rate in [0u32, 1, 10] {
+            let stop = Arc::new(AtomicBool::new(false));
+            let writer = (rate > 0).then(|| {
+                let (stop, client, auth, base, rg, groups) = (Arc::clone(&stop), client.clone(), auth.clone(), base.clone(), rg.clone(), groups.clone());
+                tokio::spawn(async move {
+                    let mut n = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        let g = (n * 31) % GROUPS;
+                        let r = client
+                            .put(format!("{base}/iam/user_groups/{}", groups[g]))
+                            .header("authorization", &auth)
+                            .json(&json!({"policies": policies(g, &rg, n.is_multiple_of(2))}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(r.status().is_success(), "{}", r.status());
+                        n += 1;
+                        tokio::time::sleep(Duration::from_secs_f64(1.0 / f64::from(rate))).await;
+                    }
+                    n
+                })
+            });
+            let r = drive(&url, &auth, &Method::POST, &bodies, 16, secs).await;
+            stop.store(true, Ordering::Relaxed);
+            if let Some(w) = writer {
+                w.await.unwrap();
+            }
+            let rps = r.requests as f64 / r.seconds;
+            let (base_rps, base_p99) = *baseline.get_or_insert((rps, r.p99_ms));
+            println!(
+                "| {rate} | {rps:.0} | {:.3} | {:.3} | {} | {:.0}% | {:.2}x |",
+                r.p50_ms,
+                r.p99_ms,
+                r.errors,
+                100.0 * rps / base_rps,
+                r.p99_ms / base_p99
+            );
+        }
+        if let Some(mut child) = process {
+            println!("RSS after the runs: {:.1} MiB", rss_mib(child.id()));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(url) = &pg {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(&format!("drop schema {schema} cascade"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    });
+}
