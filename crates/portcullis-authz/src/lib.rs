@@ -162,6 +162,11 @@ pub fn decide_at(policies: &[Policy], permission: &str, resource: &str) -> Verdi
             }
         }
     }
+    verdict(allows, denies)
+}
+
+/// The verdict of the policies (by position) that matched: default deny, deny overrides.
+pub fn verdict(allows: Vec<usize>, denies: Vec<usize>) -> Verdict {
     if !denies.is_empty() {
         Verdict {
             effect: Effect::Deny,

@@ -176,16 +176,135 @@ fn proc_status_mib(pid: u32, field: &str) -> f64 {
 pub fn portcullis_server(settings: Settings) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
+        runtime().block_on(async move {
             let app = Application::build(settings).await.unwrap();
             tx.send(app.addr()).unwrap();
             app.run_until_stopped(std::future::pending()).await.unwrap();
         });
     });
     rx.recv().unwrap()
+}
+
+/// A setting from the environment, or `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Where a benchmark keeps its data: a fresh SQLite file in a temporary directory, or with
+/// `PORTCULLIS_BENCH_POSTGRES_URL` a fresh schema `<prefix>_<pid>` (dropped by
+/// [`BenchDatabase::drop_schema`]).
+pub struct BenchDatabase {
+    /// The database URL.
+    pub url: String,
+    /// Whether it is PostgreSQL.
+    pub postgres: bool,
+    base: Option<String>,
+    schema: String,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchDatabase {
+    /// A new one.
+    pub fn new(prefix: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
+        let schema = format!("{prefix}_{}", std::process::id());
+        let url = match &base {
+            Some(url) => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}options=-c%20search_path%3D{schema}")
+            }
+            None => format!("sqlite://{}/{prefix}.db", dir.path().display()),
+        };
+        Self {
+            url,
+            postgres: base.is_some(),
+            base,
+            schema,
+            _dir: dir,
+        }
+    }
+
+    /// Drops the PostgreSQL schema (nothing for SQLite: the directory goes with `self`).
+    pub async fn drop_schema(&self) {
+        if let Some(base) = &self.base {
+            let pool = sqlx::PgPool::connect(base).await.unwrap();
+            sqlx::query(&format!("drop schema {} cascade", self.schema))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A runtime of two worker threads (the machine's cores), as the benchmarks run on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A bootstrapped database served for a benchmark: by the release binary when
+/// `PORTCULLIS_BENCH_BINARY` names it (a child process), otherwise by the library in this
+/// process.
+pub struct Served {
+    /// What `bootstrap` made.
+    pub boot: portcullis_core::service::bootstrap::BootstrapOutput,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The server process, when it is one.
+    pub process: Option<std::process::Child>,
+    /// Its time from spawn to `listening on`, when it is a process.
+    pub started_in: Option<Duration>,
+}
+
+impl Served {
+    /// Bootstraps `database` through the library (account `name`), then serves it.
+    pub async fn bootstrap(database: &str, name: &str) -> Self {
+        let store = portcullis::startup::open_store(
+            database,
+            portcullis_store_postgres::PgSettings::default(),
+            false,
+        )
+        .await
+        .unwrap();
+        let app = portcullis_core::service::Portcullis::new(
+            store,
+            portcullis::startup::load_catalog(None).unwrap(),
+        );
+        let boot = app
+            .bootstrap(name, "bench@example.com", false)
+            .await
+            .unwrap();
+        match std::env::var("PORTCULLIS_BENCH_BINARY") {
+            Ok(bin) => {
+                let (child, addr, took) = portcullis_process(&bin, database);
+                Self {
+                    boot,
+                    addr,
+                    process: Some(child),
+                    started_in: Some(took),
+                }
+            }
+            Err(_) => Self {
+                boot,
+                addr: portcullis_server(Settings::for_database(database)),
+                process: None,
+                started_in: None,
+            },
+        }
+    }
+
+    /// Stops the server process, if it is one.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

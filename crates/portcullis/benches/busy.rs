@@ -16,12 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis::config::Settings;
-use portcullis::startup::{load_catalog, open_store};
-use portcullis_core::service::Portcullis;
-use portcullis_store_postgres::PgSettings;
 use portcullis_testkit::load::{
-    drive, portcullis_process, portcullis_server, rss_anon_mib, rss_mib, Bodies,
+    drive, env_or, rss_anon_mib, rss_mib, runtime, BenchDatabase, Bodies, Served,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -37,13 +33,6 @@ const PERMISSION_GROUPS: [&str; 4] = [
 /// Role of every member: "Minimal Account Access".
 const ROLE: &str = "f2b20eaa1a5d4af42b53ac16238c99c7";
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The policies of group `g`; `flip` swaps the second one's access (what the writer changes).
 fn policies(g: usize, rg: &str, flip: bool) -> Value {
     let second = if flip { "deny" } else { "allow" };
@@ -54,42 +43,14 @@ fn policies(g: usize, rg: &str, flip: bool) -> Value {
 }
 
 fn main() {
-    let secs: f64 = env("PORTCULLIS_BENCH_SECONDS", 5.0);
-    let n_members: usize = env("PORTCULLIS_BENCH_MEMBERS", 5_000);
-    let dir = tempfile::tempdir().unwrap();
-    let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
-    let schema = format!("bench_busy_{}", std::process::id());
-    let database = match &pg {
-        Some(url) => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}options=-c%20search_path%3D{schema}")
-        }
-        None => format!("sqlite://{}/busy.db", dir.path().display()),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = open_store(&database, PgSettings::default(), false)
-            .await
-            .unwrap();
-        let app = Portcullis::new(Arc::clone(&store), load_catalog(None).unwrap());
-        let boot = app
-            .bootstrap("Busy", "busy@example.com", false)
-            .await
-            .unwrap();
-        let binary = std::env::var("PORTCULLIS_BENCH_BINARY").ok();
-        let mut process = None;
-        let addr = match &binary {
-            Some(bin) => {
-                let (child, addr, _) = portcullis_process(bin, &database);
-                process = Some(child);
-                addr
-            }
-            None => portcullis_server(Settings::for_database(&database)),
-        };
+    let secs: f64 = env_or("PORTCULLIS_BENCH_SECONDS", 5.0);
+    let n_members: usize = env_or("PORTCULLIS_BENCH_MEMBERS", 5_000);
+    let db = BenchDatabase::new("bench_busy");
+    let database = db.url.clone();
+    runtime().block_on(async {
+        let mut served = Served::bootstrap(&database, "Busy").await;
+        let (boot, addr) = (served.boot.clone(), served.addr);
+        let process = served.process.as_ref();
         let base = format!("http://{addr}/client/v4/accounts/{}", boot.account_id);
         let auth = format!("Bearer {}", boot.api_token);
         let client = reqwest::Client::new();
@@ -148,9 +109,7 @@ fn main() {
             v["result"]["policy_index"]["bytes"].as_f64().unwrap_or(f64::NAN)
         };
         let bytes_cold = index_bytes().await;
-        let rss_cold = process
-            .as_ref()
-            .map(|c: &std::process::Child| rss_anon_mib(c.id()));
+        let rss_cold = process.map(|c| rss_anon_mib(c.id()));
         let warm_started = Instant::now();
         for i in 0..members.len() {
             call(Method::POST, url.clone(), body_of(i)).await;
@@ -164,7 +123,7 @@ fn main() {
             index_bytes().await / 1024.0,
             per_member(index_bytes().await - bytes_cold) / 1024.0
         );
-        if let (Some(cold), Some(child)) = (rss_cold, &process) {
+        if let (Some(cold), Some(child)) = (rss_cold, process) {
             let hot = rss_anon_mib(child.id());
             println!(
                 "anonymous RSS {cold:.1} → {hot:.1} MiB: {:.2} KiB per warm member (RSS with the mapped database: {:.1} MiB)",
@@ -223,17 +182,10 @@ fn main() {
                 r.p99_ms / base_p99
             );
         }
-        if let Some(mut child) = process {
+        if let Some(child) = process {
             println!("RSS after the runs: {:.1} MiB", rss_mib(child.id()));
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        if let Some(url) = &pg {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(&format!("drop schema {schema} cascade"))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
+        served.stop();
+        db.drop_schema().await;
     });
 }

@@ -22,16 +22,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use portcullis::config::Settings;
-use portcullis::startup::{load_catalog, open_store};
-use portcullis_core::service::Portcullis;
-use portcullis_store_postgres::PgSettings;
 use portcullis_testkit::load::{
-    drive, fixed as fixed_body, portcullis_process, portcullis_server, rss_mib,
+    drive, env_or, fixed as fixed_body, rss_mib, runtime, BenchDatabase, Served,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -69,61 +64,24 @@ fn static_server(bytes: Bytes) -> SocketAddr {
 }
 
 fn main() {
-    let secs: f64 = std::env::var("PORTCULLIS_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
-    let conns: usize = std::env::var("PORTCULLIS_BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    let writers: usize = std::env::var("PORTCULLIS_BENCH_WRITE_CONNECTIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    let dir = tempfile::tempdir().unwrap();
-    let pg = std::env::var("PORTCULLIS_BENCH_POSTGRES_URL").ok();
-    let schema = format!("bench_http_{}", std::process::id());
-    let database = match &pg {
-        Some(url) => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}options=-c%20search_path%3D{schema}")
+    let secs: f64 = env_or("PORTCULLIS_BENCH_SECONDS", 3.0);
+    let conns: usize = env_or("PORTCULLIS_BENCH_CONNECTIONS", 32);
+    let writers: usize = env_or("PORTCULLIS_BENCH_WRITE_CONNECTIONS", 16);
+    let db = BenchDatabase::new("bench_http");
+    let database = db.url.clone();
+    runtime().block_on(async {
+        // Bootstrap through the library, then serve the same database (with
+        // PORTCULLIS_BENCH_BINARY: that binary, as a process).
+        let mut served = Served::bootstrap(&database, "Bench").await;
+        let (boot, addr) = (served.boot.clone(), served.addr);
+        if let (Some(child), Some(took)) = (&served.process, served.started_in) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            println!(
+                "process: start to listening {:.1} ms; idle RSS {:.1} MiB",
+                took.as_secs_f64() * 1000.0,
+                rss_mib(child.id())
+            );
         }
-        None => format!("sqlite://{}/bench.db", dir.path().display()),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // Bootstrap and fill through the library, then serve the same database.
-        let store = open_store(&database, PgSettings::default(), false)
-            .await
-            .unwrap();
-        let app = Portcullis::new(Arc::clone(&store), load_catalog(None).unwrap());
-        let boot = app
-            .bootstrap("Bench", "bench@example.com", false)
-            .await
-            .unwrap();
-        // With PORTCULLIS_BENCH_BINARY (the release `portcullis`), the server is that binary,
-        // started on the database just bootstrapped; otherwise the library in this process.
-        let binary = std::env::var("PORTCULLIS_BENCH_BINARY").ok();
-        let mut process = None;
-        let addr = match &binary {
-            Some(bin) => {
-                let (child, addr, took) = portcullis_process(bin, &database);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                println!(
-                    "process: start to listening {:.1} ms; idle RSS {:.1} MiB",
-                    took.as_secs_f64() * 1000.0,
-                    rss_mib(child.id())
-                );
-                process = Some(child);
-                addr
-            }
-            None => portcullis_server(Settings::for_database(&database)),
-        };
         let base = format!("http://{addr}/client/v4");
         let acct = format!("{base}/accounts/{}", boot.account_id);
         let auth = format!("Bearer {}", boot.api_token);
@@ -173,7 +131,7 @@ fn main() {
         ];
         println!(
             "backend: {}; {secs} s per run; static handler = the same response bytes",
-            if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+            if db.postgres { "PostgreSQL" } else { "SQLite" }
         );
         println!("| request | conns | req/s | p50 (ms) | p99 (ms) | errors | static req/s | ratio |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -211,17 +169,10 @@ fn main() {
                 100.0 * rps / static_rps
             );
         }
-        if let Some(mut child) = process {
+        if let Some(child) = &served.process {
             println!("process: RSS after the runs {:.1} MiB", rss_mib(child.id()));
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        if let Some(url) = &pg {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(&format!("drop schema {schema} cascade"))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
+        served.stop();
+        db.drop_schema().await;
     });
 }

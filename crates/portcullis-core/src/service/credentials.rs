@@ -269,19 +269,32 @@ mod tests {
         }
     }
 
+    /// Looks up token `t` twice under hash `h` (loading it on a miss); returns the index.
+    async fn looked_up_twice(revisions: &Revisions, t: &ApiToken) -> CredentialIndex {
+        let index = CredentialIndex::default();
+        for _ in 0..2 {
+            let load = || async {
+                Ok(Some(KnownToken {
+                    token: Arc::new(t.clone()),
+                    user: None,
+                }))
+            };
+            index.token(revisions, "h", load).await.ok();
+        }
+        index
+    }
+
     #[tokio::test]
     async fn hits_until_a_token_changes_and_never_remembers_unknowns() {
         let revisions = Revisions::new(true);
-        let index = CredentialIndex::default();
         let t = token();
+        let index = looked_up_twice(&revisions, &t).await;
         let load = || async {
             Ok(Some(KnownToken {
                 token: Arc::new(t.clone()),
                 user: None,
             }))
         };
-        index.token(&revisions, "h", load).await.ok();
-        index.token(&revisions, "h", load).await.ok();
         assert_eq!(index.stats().hits, 1);
         revisions.record(&Change::Tokens);
         index.token(&revisions, "h", load).await.ok();
@@ -305,16 +318,7 @@ mod tests {
     #[tokio::test]
     async fn not_live_reads_every_time() {
         let revisions = Revisions::new(false);
-        let index = CredentialIndex::default();
-        let t = token();
-        let load = || async {
-            Ok(Some(KnownToken {
-                token: Arc::new(t.clone()),
-                user: None,
-            }))
-        };
-        index.token(&revisions, "h", load).await.ok();
-        index.token(&revisions, "h", load).await.ok();
+        let index = looked_up_twice(&revisions, &token()).await;
         assert_eq!(index.stats().hits, 0);
         assert_eq!(index.stats().entries, 0);
     }

@@ -94,7 +94,7 @@ impl Layer {
     /// The engine's verdict over all the parts as one list (positions as in
     /// [`Layer::policies`]).
     pub fn decide(&self, permission: &str, resource: &str) -> portcullis_authz::Verdict {
-        use portcullis_authz::{decide_at, Effect, Reason, Verdict};
+        use portcullis_authz::{decide_at, Reason};
         let (mut allows, mut denies) = (Vec::new(), Vec::new());
         let mut offset = 0;
         for part in &self.parts {
@@ -107,25 +107,7 @@ impl Layer {
             }
             offset += part.engine.len();
         }
-        if !denies.is_empty() {
-            Verdict {
-                effect: Effect::Deny,
-                reason: Reason::ExplicitDeny,
-                decided_by: denies,
-            }
-        } else if !allows.is_empty() {
-            Verdict {
-                effect: Effect::Allow,
-                reason: Reason::Allowed,
-                decided_by: allows,
-            }
-        } else {
-            Verdict {
-                effect: Effect::Deny,
-                reason: Reason::NoMatchingPolicy,
-                decided_by: Vec::new(),
-            }
-        }
+        portcullis_authz::verdict(allows, denies)
     }
 }
 
