@@ -132,11 +132,7 @@ fn main() {
         }
         let pool: Arc<Vec<Mutex<rusqlite::Connection>>> = Arc::new(
             (0..READERS)
-                .map(|_| {
-                    let c = rusqlite::Connection::open(&path).unwrap();
-                    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024).unwrap();
-                    Mutex::new(c)
-                })
+                .map(|_| Mutex::new(rusqlite::Connection::open(&path).unwrap()))
                 .collect(),
         );
 

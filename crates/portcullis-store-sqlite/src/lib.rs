@@ -1,7 +1,8 @@
 //! SQLite adapter of the Portcullis storage boundary (the default backend).
 //!
-//! - One file (or `:memory:`), WAL journal, foreign keys on, a 10 s busy timeout, the file
-//!   memory-mapped for reads ([`MMAP_SIZE`]).
+//! - One file (or `:memory:`), WAL journal, foreign keys on, a 10 s busy timeout. Not
+//!   memory-mapped: it measured no faster here, and each connection's mapping counts in the
+//!   process's RSS (and a container's memory) once per connection.
 //! - One writer: every write is one `BEGIN IMMEDIATE` transaction on the one write connection,
 //!   so concurrent writes queue for it (in order, asynchronously) instead of racing for the
 //!   database's write lock and sleeping in busy waits; the busy timeout only matters for a
@@ -96,9 +97,6 @@ pub use store::SqlStore as SqliteStore;
 /// writer writes). Measured with `cargo bench -p portcullis --bench http`: see docs/benchmarks.md.
 pub const READERS: u32 = 4;
 
-/// Bytes of the database file mapped into memory for reads.
-pub const MMAP_SIZE: u64 = 256 * 1024 * 1024;
-
 /// How often a server looks for changes made by other processes.
 pub const EXTERNAL_POLL: Duration = Duration::from_millis(100);
 
@@ -125,8 +123,6 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .synchronous(SqliteSynchronous::Normal)
-            // Reads from the page cache of the OS rather than through read() calls.
-            .pragma("mmap_size", MMAP_SIZE.to_string())
             .journal_mode(if memory {
                 SqliteJournalMode::Memory
             } else {

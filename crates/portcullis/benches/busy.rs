@@ -1,7 +1,7 @@
 //! A large, busy account: decisions while policies change, and the memory a warm member costs.
 //!
-//! One account with `PORTCULLIS_BENCH_MEMBERS` members (default 5,000) and 50 user groups of 2
-//! policies each, every member in 3 groups. `POST /iam/authorize` with 2 checks for a random
+//! One account with `PORTCULLIS_BENCH_MEMBERS` members (default 5,000) and
+//! `PORTCULLIS_BENCH_GROUPS` user groups (default 50) of 2 policies each, every member in 3 groups. `POST /iam/authorize` with 2 checks for a random
 //! member, from 16 keep-alive connections, for `PORTCULLIS_BENCH_SECONDS` (default 5) per run,
 //! while a writer changes one user group's policies 0, 1 and 10 times a second.
 //!
@@ -22,7 +22,6 @@ use portcullis_testkit::load::{
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const GROUPS: usize = 50;
 /// Permission groups the policies use (member catalog).
 const PERMISSION_GROUPS: [&str; 4] = [
     "c8fed203ed3043cba015a93ad1616f1f",
@@ -45,6 +44,7 @@ fn policies(g: usize, rg: &str, flip: bool) -> Value {
 fn main() {
     let secs: f64 = env_or("PORTCULLIS_BENCH_SECONDS", 5.0);
     let n_members: usize = env_or("PORTCULLIS_BENCH_MEMBERS", 5_000);
+    let n_groups: usize = env_or("PORTCULLIS_BENCH_GROUPS", 50);
     let db = BenchDatabase::new("bench_busy");
     let database = db.url.clone();
     runtime().block_on(async {
@@ -71,7 +71,7 @@ fn main() {
         let started = Instant::now();
         let rg = call(Method::POST, format!("{base}/iam/resource_groups"), json!({"name": "All", "scope": {"key": format!("com.cloudflare.api.account.{}", boot.account_id), "objects": [{"key": "*"}]}})).await["result"]["id"].as_str().unwrap().to_owned();
         let mut groups = Vec::new();
-        for g in 0..GROUPS {
+        for g in 0..n_groups {
             let v = call(Method::POST, format!("{base}/iam/user_groups"), json!({"name": format!("g{g}"), "policies": policies(g, &rg, false)})).await;
             groups.push(v["result"]["id"].as_str().unwrap().to_owned());
         }
@@ -80,20 +80,22 @@ fn main() {
             let v = call(Method::POST, format!("{base}/members"), json!({"email": format!("m{i}@example.com"), "status": "accepted", "roles": [ROLE]})).await;
             members.push(v["result"]["id"].as_str().unwrap().to_owned());
         }
-        // Member i is in groups i, i + 17 and i + 34 (mod 50).
-        for (g, gid) in groups.iter().enumerate() {
-            let ids: Vec<Value> = members
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| [0, 17, 34].iter().any(|o| (i + o) % GROUPS == g))
-                .map(|(_, m)| json!({"id": m}))
-                .collect();
+        // Member i is in 3 groups: i, i + a third and i + two thirds of the groups, modulo
+        // their number (17 and 34 for 50).
+        let step = n_groups / 3 + 1;
+        let mut in_group: Vec<Vec<Value>> = vec![Vec::new(); n_groups];
+        for (i, m) in members.iter().enumerate() {
+            for o in [0, step, 2 * step] {
+                in_group[(i + o) % n_groups].push(json!({"id": m}));
+            }
+        }
+        for (gid, ids) in groups.iter().zip(&in_group) {
             for chunk in ids.chunks(100) {
                 call(Method::POST, format!("{base}/iam/user_groups/{gid}/members"), json!(chunk)).await;
             }
         }
         println!(
-            "one account: {n_members} members, {GROUPS} user groups of 2 policies, each member in 3; filled in {:.1} s",
+            "one account: {n_members} members, {n_groups} user groups of 2 policies, each member in 3; filled in {:.1} s",
             started.elapsed().as_secs_f64()
         );
 
@@ -151,7 +153,7 @@ fn main() {
                 tokio::spawn(async move {
                     let mut n = 0usize;
                     while !stop.load(Ordering::Relaxed) {
-                        let g = (n * 31) % GROUPS;
+                        let g = (n * 31) % groups.len();
                         let r = client
                             .put(format!("{base}/iam/user_groups/{}", groups[g]))
                             .header("authorization", &auth)
