@@ -50,6 +50,20 @@ struct UgRow {
     updated_at: i64,
 }
 
+/// One user group (`$1`) of an account (`$2`) with its policies, in one query: the group once
+/// per pair of its policies' permission and resource groups (the policy columns `NULL` when it
+/// has none). `GET …/user_groups/{id}` runs it; `bench-sqlite-driver` measures it.
+pub const USER_GROUP_WITH_POLICIES: &str =
+    "select u.id, u.account_id, u.name, u.created_at, u.updated_at, \
+     p.id as policy_id, p.access, g.position as pg_at, g.permission_group_id as pg, \
+     r.position as rg_at, r.resource_group_id as rg \
+     from user_group u \
+     left join policy p on p.user_group_id = u.id and p.account_id = u.account_id \
+     left join policy_permission_group g on g.policy_id = p.id \
+     left join policy_resource_group r on r.policy_id = p.id \
+     where u.id = $1 and u.account_id = $2 \
+     order by p.position, p.id";
+
 /// A `user_group` row joined with one of its policies' parts (see `PolicyPart`).
 #[derive(sqlx::FromRow)]
 struct UgPolicyRow {
@@ -241,24 +255,12 @@ impl SqlStore {
         account: &AccountId,
         id: &UserGroupId,
     ) -> CoreResult<Option<UserGroup>> {
-        // One query: the group once per pair of its policies' permission and resource groups
-        // (the policy columns `NULL` when it has none).
-        let rows: Vec<UgPolicyRow> = sqlx::query_as(
-            "select u.id, u.account_id, u.name, u.created_at, u.updated_at, \
-             p.id as policy_id, p.access, g.position as pg_at, g.permission_group_id as pg, \
-             r.position as rg_at, r.resource_group_id as rg \
-             from user_group u \
-             left join policy p on p.user_group_id = u.id and p.account_id = u.account_id \
-             left join policy_permission_group g on g.policy_id = p.id \
-             left join policy_resource_group r on r.policy_id = p.id \
-             where u.id = $1 and u.account_id = $2 \
-             order by p.position, p.id",
-        )
-        .bind(id.as_str())
-        .bind(account.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+        let rows: Vec<UgPolicyRow> = sqlx::query_as(USER_GROUP_WITH_POLICIES)
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };

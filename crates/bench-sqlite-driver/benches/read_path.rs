@@ -19,20 +19,9 @@ use std::time::{Duration, Instant};
 
 use portcullis_core::ids::{AccountId, UserGroupId};
 use portcullis_core::store::UserGroupStore;
-use portcullis_store_sqlite::{SqliteStore, READERS};
+use portcullis_store_sqlite::{SqliteStore, READERS, USER_GROUP_WITH_POLICIES as QUERY};
 
 const TASKS: usize = 32;
-
-/// The statement `get_user_group` runs (the shared SQL's, with `?` placeholders).
-const QUERY: &str = "select u.id, u.account_id, u.name, u.created_at, u.updated_at, \
-     p.id as policy_id, p.access, g.position as pg_at, g.permission_group_id as pg, \
-     r.position as rg_at, r.resource_group_id as rg \
-     from user_group u \
-     left join policy p on p.user_group_id = u.id and p.account_id = u.account_id \
-     left join policy_permission_group g on g.policy_id = p.id \
-     left join policy_resource_group r on r.policy_id = p.id \
-     where u.id = ?1 and u.account_id = ?2 \
-     order by p.position, p.id";
 
 /// Reads the group with rusqlite: its name and how many policy rows came back.
 fn read(conn: &rusqlite::Connection, group: &str, account: &str) -> (String, usize) {

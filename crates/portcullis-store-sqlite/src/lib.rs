@@ -91,6 +91,7 @@ mod sso;
 #[path = "../../sql-shared/store.rs"]
 mod store;
 
+pub use groups::USER_GROUP_WITH_POLICIES;
 pub use store::SqlStore as SqliteStore;
 
 /// Read connections (each has its own worker thread in sqlx; WAL lets them read while the one
