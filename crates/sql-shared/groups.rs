@@ -525,8 +525,11 @@ impl ResourceGroupStore for SqlStore {
             .await
             .map_err(db)?;
         Self::write_objects(&mut tx, g).await?;
-        self.commit(tx, &[Change::Account(g.account_id.clone())])
-            .await
+        self.commit(
+            tx,
+            &[Change::ResourceGroup(g.account_id.clone(), g.id.clone())],
+        )
+        .await
     }
 
     async fn update_resource_group(
@@ -577,8 +580,11 @@ impl ResourceGroupStore for SqlStore {
             }
         }
         Self::write_objects(&mut tx, g).await?;
-        self.commit(tx, &[Change::Account(g.account_id.clone())])
-            .await?;
+        self.commit(
+            tx,
+            &[Change::ResourceGroup(g.account_id.clone(), g.id.clone())],
+        )
+        .await?;
         Ok(ResourceGroupUpdate::Updated)
     }
 
@@ -623,7 +629,8 @@ impl ResourceGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(tx, &[Change::ResourceGroup(account.clone(), id.clone())])
+            .await?;
         Ok(ResourceGroupDeletion::Deleted)
     }
 }
@@ -727,7 +734,7 @@ impl UserGroupStore for SqlStore {
             g.created_on,
         )
         .await?;
-        self.commit(tx, &[Change::Account(g.account_id.clone())])
+        self.commit(tx, &[Change::Group(g.account_id.clone(), g.id.clone())])
             .await
     }
 
@@ -774,7 +781,8 @@ impl UserGroupStore for SqlStore {
         }
         Self::touch_group(&mut tx, account, id, 0, now).await?;
         let group = Self::ug_get(&mut tx, account, id).await?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(tx, &[Change::Group(account.clone(), id.clone())])
+            .await?;
         Ok(group)
     }
 
@@ -798,6 +806,28 @@ impl UserGroupStore for SqlStore {
         Self::ug_from_rows(&mut conn, account, rows).await
     }
 
+    async fn user_group_ids_of_member(
+        &self,
+        account: &AccountId,
+        member: &MemberId,
+    ) -> CoreResult<Vec<UserGroupId>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let sql = format!(
+            "select g.id from user_group g join user_group_member m on m.user_group_id = g.id \
+             where {UNINDEXED}g.account_id = $1 and m.member_id = $2 order by g.id"
+        );
+        let rows: Vec<(String,)> = sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(member.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| UserGroupId::from_trusted(id))
+            .collect())
+    }
+
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let done = sqlx::query("delete from user_group where id = $1 and account_id = $2")
@@ -809,7 +839,8 @@ impl UserGroupStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(tx, &[Change::Group(account.clone(), id.clone())])
+            .await?;
         Ok(true)
     }
 
@@ -898,7 +929,7 @@ impl UserGroupStore for SqlStore {
         let out = Self::group_members_where(&mut tx, account, group, Some(members)).await?;
         if added > 0 {
             Self::touch_group(&mut tx, account, group, added as i64, now).await?;
-            self.commit(tx, &[Change::Account(account.clone())]).await?;
+            self.commit(tx, &member_changes(account, members)).await?;
         }
         // Otherwise nothing changed: the transaction is dropped (rolled back), no stamp moves.
         Ok(out)
@@ -924,17 +955,27 @@ impl UserGroupStore for SqlStore {
             }
             q.push(")");
         }
-        let removed = q
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        q.push(" returning member_id");
+        let removed: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
         let out = Self::group_members_where(&mut tx, account, group, None).await?;
-        if removed + added > 0 {
-            Self::touch_group(&mut tx, account, group, added as i64 - removed as i64, now).await?;
-            self.commit(tx, &[Change::Account(account.clone())]).await?;
+        if removed.len() as u64 + added > 0 {
+            Self::touch_group(
+                &mut tx,
+                account,
+                group,
+                added as i64 - removed.len() as i64,
+                now,
+            )
+            .await?;
+            // Every member named, and every member removed, may have changed groups.
+            let removed: Vec<MemberId> = removed
+                .into_iter()
+                .map(|(id,)| MemberId::from_trusted(id))
+                .collect();
+            let mut changes = member_changes(account, members);
+            changes.extend(member_changes(account, &removed));
+            self.commit(tx, &changes).await?;
         }
         Ok(out)
     }
@@ -962,10 +1003,19 @@ impl UserGroupStore for SqlStore {
             .await
             .map_err(db)?;
             Self::touch_group(&mut tx, account, group, -1, now).await?;
-            self.commit(tx, &[Change::Account(account.clone())]).await?;
+            self.commit(tx, &member_changes(account, std::slice::from_ref(member)))
+                .await?;
         }
         Ok(found)
     }
+}
+
+/// What a change to the group memberships of `members` changes: each of them.
+fn member_changes(account: &AccountId, members: &[MemberId]) -> Vec<Change> {
+    members
+        .iter()
+        .map(|m| Change::Member(account.clone(), m.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -393,9 +393,7 @@ impl SqlStore {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        for change in changes {
-            self.revisions.record(change);
-        }
+        self.revisions.record(changes);
         Ok(())
     }
 
@@ -1068,7 +1066,14 @@ impl MemberStore for SqlStore {
         let member = Self::member_where(&mut tx, account, "m.id", m.id.as_str())
             .await?
             .ok_or_else(|| CoreError::unavailable("member missing after insert"))?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(
+            tx,
+            &[
+                Change::Roster(account.clone()),
+                Change::Member(account.clone(), m.id.clone()),
+            ],
+        )
+        .await?;
         Ok(member)
     }
 
@@ -1146,7 +1151,8 @@ impl MemberStore for SqlStore {
         }
         Self::keep_a_holder(&mut tx, account, id, c.keep_role.as_ref(), before).await?;
         let member = Self::member_where(&mut tx, account, "m.id", id.as_str()).await?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(tx, &[Change::Member(account.clone(), id.clone())])
+            .await?;
         Ok(member)
     }
 
@@ -1186,7 +1192,14 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db)?;
         Self::keep_a_holder(&mut tx, account, id, keep_role, before).await?;
-        self.commit(tx, &[Change::Account(account.clone())]).await?;
+        self.commit(
+            tx,
+            &[
+                Change::Roster(account.clone()),
+                Change::Member(account.clone(), id.clone()),
+            ],
+        )
+        .await?;
         Ok(true)
     }
 
@@ -1271,7 +1284,7 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Tokens]).await?;
+        self.commit(tx, &[Change::Token(t.id.clone())]).await?;
         Ok(true)
     }
 
@@ -1289,7 +1302,7 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Tokens]).await?;
+        self.commit(tx, &[Change::Token(id.clone())]).await?;
         Ok(true)
     }
 
@@ -1315,7 +1328,7 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Tokens]).await?;
+        self.commit(tx, &[Change::Token(id.clone())]).await?;
         Ok(true)
     }
 

@@ -283,6 +283,12 @@ pub trait UserGroupStore: Send + Sync {
         account: &AccountId,
         member: &MemberId,
     ) -> CoreResult<Vec<UserGroup>>;
+    /// The ids of the user groups `member` belongs to (the policy index resolves their parts).
+    async fn user_group_ids_of_member(
+        &self,
+        account: &AccountId,
+        member: &MemberId,
+    ) -> CoreResult<Vec<UserGroupId>>;
     /// Deletes a user group and its memberships; false when absent.
     async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool>;
     /// A page of a group's members; `None` when the group does not exist.

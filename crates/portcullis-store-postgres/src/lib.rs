@@ -30,6 +30,8 @@ use sqlx::Executor;
 
 /// What the shared SQL needs to know about PostgreSQL.
 mod backend {
+    use portcullis_core::changes::Change;
+
     /// The database.
     pub type Db = sqlx::Postgres;
     /// One connection.
@@ -59,17 +61,35 @@ mod backend {
         pub options: sqlx::postgres::PgConnectOptions,
     }
 
+    /// The longest announcement sent (PostgreSQL's limit is 8,000 bytes).
+    const MAX_PAYLOAD: usize = 7_000;
+
     /// Announces changes with `pg_notify` inside the transaction: PostgreSQL delivers the
     /// notification when (and only if) the transaction commits.
     pub async fn announce(
         tx: &mut Conn,
         feed: &Feed,
-        changes: &[portcullis_core::changes::Change],
+        changes: &[Change],
     ) -> Result<(), sqlx::Error> {
-        let mut payload = feed.origin.clone();
-        for change in changes {
-            payload.push(' ');
-            payload.push_str(&change.encode());
+        let encode = |changes: &mut dyn Iterator<Item = String>| {
+            let mut payload = feed.origin.clone();
+            for change in changes {
+                payload.push(' ');
+                payload.push_str(&change);
+            }
+            payload
+        };
+        let mut payload = encode(&mut changes.iter().map(Change::encode));
+        if payload.len() > MAX_PAYLOAD {
+            // Too many to name (PostgreSQL refuses payloads of 8,000 bytes): the other
+            // replicas drop whole accounts instead, or everything.
+            let mut coarse: Vec<String> = changes.iter().map(|c| c.coarse().encode()).collect();
+            coarse.sort_unstable();
+            coarse.dedup();
+            payload = encode(&mut coarse.into_iter());
+            if payload.len() > MAX_PAYLOAD {
+                payload = encode(&mut std::iter::once(Change::Everything.encode()));
+            }
         }
         sqlx::query("select pg_notify($1, $2)")
             .bind(&feed.channel)
@@ -322,9 +342,8 @@ fn apply(revisions: &Revisions, own_origin: &str, payload: &str) {
     if parts.next() == Some(own_origin) {
         return;
     }
-    for part in parts {
-        revisions.record(&Change::decode(part));
-    }
+    let changes: Vec<Change> = parts.map(Change::decode).collect();
+    revisions.record(&changes);
 }
 
 #[cfg(test)]

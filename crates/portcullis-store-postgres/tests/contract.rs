@@ -7,8 +7,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis_core::ids::AccountId;
-use portcullis_core::store::Store;
+use portcullis_core::changes::Dep;
+use portcullis_core::ids::{AccountId, MemberId, UserGroupId, UserId};
+use portcullis_core::model::{Grants, MemberStatus, UserGroup};
+use portcullis_core::store::{NewMember, Store};
+use portcullis_core::time::Timestamp;
 use portcullis_store_postgres::PostgresStore;
 use rand::Rng;
 use sqlx::Executor;
@@ -153,30 +156,88 @@ async fn changes_reach_the_other_replica() {
         abuse_contact_email: None,
         created_on: portcullis_core::time::Timestamp::now(),
     };
-    let before_a = a.revisions().account(&account.id);
-    let before_b = b.revisions().account(&account.id);
+    let stamp = |s: &dyn Store| s.revisions().stamp().unwrap();
+    let (before_a, before_b) = (stamp(&*a), stamp(&b));
+    let whole = Dep::account(&account.id);
     a.create_account(&account, None).await.unwrap();
-    assert_ne!(
-        a.revisions().account(&account.id),
-        before_a,
+    assert!(
+        a.revisions().changed_since(before_a, whole),
         "recorded at once by the writer"
     );
     let took = wait_for(
-        || b.revisions().account(&account.id) != before_b,
+        || b.revisions().changed_since(before_b, whole),
         "the other replica to hear the change",
     )
     .await;
     eprintln!("announcement heard by the other replica after {took:?}");
-    // The writer hears its own announcement too, and ignores it: its stamp moved exactly once.
-    let after_a = a.revisions().account(&account.id);
+    // The writer hears its own announcement too, and ignores it: it recorded the change once.
+    let after_a = stamp(&*a);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(a.revisions().account(&account.id), after_a);
+    assert_eq!(stamp(&*a), after_a);
+
+    // What changed is heard precisely: a new member, not the whole account.
+    let before_b = stamp(&b);
+    let now = Timestamp::now();
+    let new_member = |i: usize| NewMember {
+        id: MemberId::random(),
+        new_user_id: UserId::random(),
+        email: format!("replica{i}@example.com"),
+        status: MemberStatus::Accepted,
+        grants: Grants::Roles(Vec::new()),
+        now,
+    };
+    let m = a
+        .create_member(&account.id, &new_member(0))
+        .await
+        .unwrap()
+        .id;
+    wait_for(
+        || {
+            b.revisions()
+                .changed_since(before_b, Dep::member(&account.id, &m))
+        },
+        "the other replica to hear the new member",
+    )
+    .await;
+    assert!(b
+        .revisions()
+        .changed_since(before_b, Dep::roster(&account.id)));
+    assert!(!b.revisions().changed_since(before_b, whole));
+
+    // Too many changes to name in one announcement: the other replica drops the account.
+    let mut many = vec![m];
+    for i in 1..=150 {
+        many.push(
+            a.create_member(&account.id, &new_member(i))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let group = UserGroup {
+        id: UserGroupId::random(),
+        account_id: account.id.clone(),
+        name: "Many".into(),
+        policies: Vec::new(),
+        created_on: now,
+        modified_on: now,
+    };
+    a.create_user_group(&group).await.unwrap();
+    let before_b = stamp(&b);
+    a.replace_group_members(&account.id, &group.id, &many, now)
+        .await
+        .unwrap();
+    wait_for(
+        || b.revisions().changed_since(before_b, whole),
+        "the other replica to hear the account change",
+    )
+    .await;
 
     // One announcement can carry several changes: deleting the account drops its tokens too.
-    let before = b.revisions().tokens();
+    let before = stamp(&b);
     assert!(a.delete_account(&account.id).await.unwrap());
     wait_for(
-        || b.revisions().tokens() != before,
+        || b.revisions().changed_since(before, Dep::tokens()),
         "the other replica to hear the tokens change",
     )
     .await;
@@ -191,7 +252,7 @@ async fn a_lost_listener_turns_caches_off_until_it_is_back() {
         return;
     };
     let account = AccountId::random();
-    let before = store.revisions().account(&account);
+    let before = store.revisions().stamp();
     assert!(before.is_some());
     let pool = sqlx::PgPool::connect(&schema.url).await.unwrap();
     let channel = format!("portcullis_changes_{}", schema.name);
@@ -204,9 +265,8 @@ async fn a_lost_listener_turns_caches_off_until_it_is_back() {
     assert_eq!(killed.len(), 1, "one listening connection per replica");
     wait_for(|| !store.revisions().is_live(), "the loss to be noticed").await;
     wait_for(|| store.revisions().is_live(), "the listener to come back").await;
-    assert_ne!(
-        store.revisions().account(&account),
-        before,
+    assert!(
+        before.is_some_and(|s| store.revisions().changed_since(s, Dep::account(&account))),
         "everything cached before the loss is stale"
     );
 }

@@ -192,7 +192,7 @@ impl SqliteStore {
                                 generation = g,
                                 "another process changed credentials; caches dropped"
                             );
-                            revisions.record(&Change::Everything);
+                            revisions.record(&[Change::Everything]);
                         }
                         seen = Some(g);
                     }

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use portcullis_core::changes::{Dep, Stamp};
 use portcullis_core::ids::{
     AccountId, MemberId, PolicyId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
 };
@@ -1001,36 +1002,52 @@ pub async fn last_role_holder_survives_races(store: S) {
     }
 }
 
-/// Caches stay true: every write that changes what an account's effective policies are computed
-/// from moves that account's stamp (and no other account's) once committed; token writes move
-/// the tokens' stamp; reads, token uses and failed writes move nothing. The store must be live.
+/// Caches stay true: every write records, once committed, exactly what it changed (a member, a
+/// user group, a resource group, the roster, a token, or a whole account), and nothing about
+/// anything else; reads, token uses and failed writes record nothing. The store must be live.
 pub async fn changes_are_recorded(store: S) {
     let a = account(&store, "Changes").await;
     let other = account(&store, "Unrelated").await;
-    let stamps = || {
-        let r = store.revisions();
-        (r.account(&a), r.account(&other), r.tokens())
+    let r = store.revisions();
+    let stamp = || {
+        let s = r.stamp();
+        assert!(s.is_some(), "the store must be live for this contract");
+        s.unwrap()
     };
-    assert!(
-        stamps().0.is_some(),
-        "the store must be live for this contract"
-    );
-    let moves_account = |what: &str, before: (_, _, _)| {
-        let now = stamps();
-        assert_ne!(now.0, before.0, "{what} must move the account's stamp");
-        assert_eq!(now.1, before.1, "{what} must leave other accounts' stamps");
+    // `changed`: what `what` must have recorded since `s`; `kept`: what it must not have.
+    let recorded = |what: &str, s: Stamp, changed: &[(&str, Dep)], kept: &[(&str, Dep)]| {
+        for (name, dep) in changed {
+            assert!(
+                r.changed_since(s, *dep),
+                "{what} must record a change of {name}"
+            );
+        }
+        for (name, dep) in kept {
+            assert!(
+                !r.changed_since(s, *dep),
+                "{what} must not record a change of {name}"
+            );
+        }
     };
-    let moves_tokens = |what: &str, before: (_, _, _)| {
-        assert_ne!(stamps().2, before.2, "{what} must move the tokens' stamp");
+    let moves_nothing = |what: &str, s: Stamp| {
+        assert_eq!(r.stamp(), Some(s), "{what} must record no change");
     };
-    let moves_nothing = |what: &str, before| {
-        assert_eq!(stamps(), before, "{what} must move no stamp");
-    };
+    let whole = |acc: &AccountId| ("the whole account", Dep::account(acc));
+    let roster = ("the roster", Dep::roster(&a));
+    let elsewhere = [
+        ("another account", Dep::account(&other)),
+        ("another account's roster", Dep::roster(&other)),
+        ("the tokens", Dep::tokens()),
+    ];
 
-    let s = stamps();
+    let s = stamp();
     let m = member(&store, &a, "changes@example.com").await;
-    moves_account("create_member", s);
-    let s = stamps();
+    let m2 = member(&store, &a, "changes2@example.com").await;
+    let the_member = ("the member", Dep::member(&a, &m));
+    let the_other_member = ("another member", Dep::member(&a, &m2));
+    recorded("create_member", s, &[roster, the_member], &elsewhere);
+    recorded("create_member", s, &[], &[whole(&a)]);
+    let s = stamp();
     store
         .update_member(
             &a,
@@ -1044,11 +1061,22 @@ pub async fn changes_are_recorded(store: S) {
         )
         .await
         .unwrap();
-    moves_account("update_member", s);
-    let s = stamps();
+    recorded(
+        "update_member",
+        s,
+        &[the_member],
+        &[roster, whole(&a), the_other_member],
+    );
+    let s = stamp();
     let rg = resource_group(&store, &a, &["*"]).await;
-    moves_account("create_resource_group", s);
-    let s = stamps();
+    let the_rg = ("the resource group", Dep::resource_group(&a, &rg));
+    recorded(
+        "create_resource_group",
+        s,
+        &[the_rg],
+        &[whole(&a), the_member],
+    );
+    let s = stamp();
     let mut group = store
         .get_resource_groups(&a, std::slice::from_ref(&rg))
         .await
@@ -1059,77 +1087,137 @@ pub async fn changes_are_recorded(store: S) {
         store.update_resource_group(&group, &[]).await.unwrap(),
         ResourceGroupUpdate::Updated
     );
-    moves_account("update_resource_group", s);
-    let s = stamps();
+    recorded(
+        "update_resource_group",
+        s,
+        &[the_rg],
+        &[whole(&a), the_member, roster],
+    );
+    let s = stamp();
     let g = user_group(&store, &a, "Changes", vec![]).await;
-    moves_account("create_user_group", s);
-    let s = stamps();
+    let the_group = ("the user group", Dep::group(&a, &g));
+    recorded(
+        "create_user_group",
+        s,
+        &[the_group],
+        &[whole(&a), the_member],
+    );
+    let s = stamp();
     store
         .update_user_group(
             &a,
             &g,
-            None,
+            Some("Changes renamed"),
             Some(&[policy(ADMIN_ROLE, &rg)]),
             Timestamp::now(),
         )
         .await
         .unwrap();
-    moves_account("update_user_group", s);
-    let s = stamps();
+    recorded(
+        "update_user_group",
+        s,
+        &[the_group],
+        &[whole(&a), the_member, the_rg, roster],
+    );
+    let s = stamp();
     store
         .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
         .await
         .unwrap();
-    moves_account("add_group_members", s);
-    let s = stamps();
+    recorded(
+        "add_group_members",
+        s,
+        &[the_member],
+        &[the_group, the_other_member, whole(&a)],
+    );
+    let s = stamp();
     store
         .replace_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
         .await
         .unwrap();
     moves_nothing("replace_group_members with the same members", s);
-    let s = stamps();
+    let s = stamp();
     store
         .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
         .await
         .unwrap();
     moves_nothing("add_group_members of members already in", s);
-    let s = stamps();
+    // Replacing: the member who leaves and the member who joins.
+    let s = stamp();
+    store
+        .replace_group_members(&a, &g, std::slice::from_ref(&m2), Timestamp::now())
+        .await
+        .unwrap();
+    recorded(
+        "replace_group_members",
+        s,
+        &[the_member, the_other_member],
+        &[the_group, whole(&a)],
+    );
+    let s = stamp();
     store
         .replace_group_members(&a, &g, &[], Timestamp::now())
         .await
         .unwrap();
-    moves_account("replace_group_members", s);
+    recorded(
+        "replace_group_members with none",
+        s,
+        &[the_other_member],
+        &[the_member, the_group],
+    );
     store
         .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
         .await
         .unwrap();
-    let s = stamps();
+    let s = stamp();
     store
         .remove_group_member(&a, &g, &m, Timestamp::now())
         .await
         .unwrap();
-    moves_account("remove_group_member", s);
+    recorded(
+        "remove_group_member",
+        s,
+        &[the_member],
+        &[the_other_member, the_group],
+    );
 
     // Reads and a failed write move nothing.
-    let s = stamps();
+    let s = stamp();
     store.member_of(&a, &UserId::random()).await.unwrap();
     store.get_member(&a, &m).await.unwrap();
     store.user_groups_of_member(&a, &m).await.unwrap();
+    store.user_group_ids_of_member(&a, &m).await.unwrap();
     let failed = store
         .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now())
         .await;
     assert!(failed.is_err());
     moves_nothing("reads and a refused write", s);
 
-    let s = stamps();
+    let s = stamp();
     assert!(store.delete_user_group(&a, &g).await.unwrap());
-    moves_account("delete_user_group", s);
-    let s = stamps();
+    recorded(
+        "delete_user_group",
+        s,
+        &[the_group],
+        &[the_member, whole(&a)],
+    );
+    let s = stamp();
     store.delete_resource_group(&a, &rg).await.unwrap();
-    moves_account("delete_resource_group", s);
-    let s = stamps();
+    recorded(
+        "delete_resource_group",
+        s,
+        &[the_rg],
+        &[the_member, whole(&a)],
+    );
+    let s = stamp();
     assert!(store.delete_member(&a, &m, None).await.unwrap());
-    moves_account("delete_member", s);
+    recorded(
+        "delete_member",
+        s,
+        &[the_member, roster],
+        &[the_other_member, whole(&a)],
+    );
+    recorded("all of them", s, &[], &elsewhere);
 
     // Tokens.
     let now = Timestamp::now();
@@ -1154,7 +1242,7 @@ pub async fn changes_are_recorded(store: S) {
         })
         .await
         .unwrap();
-    let s = stamps();
+    let s = stamp();
     store
         .touch_tokens(&[(token.id.clone(), Timestamp::now())])
         .await
@@ -1164,25 +1252,34 @@ pub async fn changes_are_recorded(store: S) {
     let owner = TokenOwner::Account(a.clone());
     let mut changed = token.clone();
     changed.state = TokenState::Disabled;
-    let s = stamps();
+    let the_token = ("the token", Dep::token(&token.id));
+    let not_others = [
+        ("another token", Dep::token(&TokenId::random())),
+        ("all tokens", Dep::tokens()),
+        whole(&a),
+    ];
+    let s = stamp();
     assert!(store.update_token(&changed).await.unwrap());
-    moves_tokens("update_token", s);
-    let s = stamps();
+    recorded("update_token", s, &[the_token], &not_others);
+    let s = stamp();
     assert!(store
         .roll_token(&owner, &token.id, &format!("{hash}-2"), Timestamp::now())
         .await
         .unwrap());
-    moves_tokens("roll_token", s);
-    let s = stamps();
+    recorded("roll_token", s, &[the_token], &not_others);
+    let s = stamp();
     assert!(store.delete_token(&owner, &token.id).await.unwrap());
-    moves_tokens("delete_token", s);
+    recorded("delete_token", s, &[the_token], &not_others);
 
     // Deleting the account drops its policies and its tokens.
-    let s = stamps();
+    let s = stamp();
     assert!(store.delete_account(&a).await.unwrap());
-    let now = stamps();
-    assert_ne!(now.0, s.0, "delete_account must move the account's stamp");
-    assert_ne!(now.2, s.2, "delete_account must move the tokens' stamp");
+    recorded(
+        "delete_account",
+        s,
+        &[whole(&a), ("all tokens", Dep::tokens())],
+        &[whole(&other)],
+    );
 }
 
 /// Everything the store holds for `account`, as text: two dumps are equal exactly when nothing
@@ -1272,10 +1369,7 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     let b_group = user_group(&store, &b, "Intruders", vec![]).await;
 
     let before = dump(&store, &a).await;
-    let stamps = || {
-        let r = store.revisions();
-        (r.account(&a), r.account(&b), r.tokens())
-    };
+    let stamps = || store.revisions().stamp();
     let s = stamps();
     let later = Timestamp::from_micros(now.micros() + 1_000_000);
 

@@ -7,11 +7,13 @@
 //! brand-new app F is built over the same store and catalog: its index is empty, so it computes
 //! from the database. Two accounts share some users (and those users own tokens); setup creates
 //! resource groups, accepted and pending members with roles or policies, user groups with allow
-//! and deny policies, account tokens and user tokens. Then each step makes one random write
-//! through the service layer (group membership add/remove/replace, group policies and names,
-//! resource-group objects and names, member grants and status, member and group deletion and
-//! creation, token policies/status/validity/conditions, token deletion, creation and roll;
-//! refused writes are logged and the run goes on), and after it A and F must give the same
+//! and deny policies, account tokens and user tokens. The first account is the larger (9-14
+//! members in 6-10 groups, most members in several), so that writes land on one group or member
+//! among many and the index must invalidate exactly what each write changed. Then each step
+//! makes one random write through the service layer (group membership add/remove/replace, group
+//! policies and names, resource-group objects and names, member grants and status, member and
+//! group deletion and creation, token policies/status/validity/conditions, token deletion,
+//! creation and roll; refused writes are logged and the run goes on), and after it A and F must give the same
 //! answers, for both accounts, to:
 //!
 //! - `authorize` for every live member and token, recently deleted ones and some of the other
@@ -29,7 +31,7 @@
 //!
 //! Reproduce with `PORTCULLIS_MODEL_SEED=<seed>` (printed at start and in every failure, which
 //! also lists every write so far). `PORTCULLIS_MODEL_STEPS` changes the number of steps (default
-//! 400); `PORTCULLIS_MODEL_LOG=1` prints the writes at the end. The background answers do not
+//! 300); `PORTCULLIS_MODEL_LOG=1` prints the writes at the end. The background answers do not
 //! change the sequence of writes, so a seed replays the same writes. Runs on SQLite always and on
 //! PostgreSQL when `PORTCULLIS_TEST_POSTGRES_URL` is set (a fresh schema, dropped afterwards).
 
@@ -67,7 +69,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use sqlx::Executor;
 
-const DEFAULT_STEPS: usize = 400;
+const DEFAULT_STEPS: usize = 300;
 /// Questions answered at the same time in a comparison round.
 const CONCURRENT_QUESTIONS: usize = 4;
 const ZONE_PREFIX: &str = "com.cloudflare.api.account.zone.";
@@ -1357,7 +1359,7 @@ impl World {
             }
             46..=55 => self.update_member(a).await,
             56..=64 => {
-                let (lo, hi) = if big { (4, 8) } else { (2, 5) };
+                let (lo, hi) = if big { (9, 14) } else { (2, 5) };
                 if bounds(lo, hi, members, self.rng.gen_bool(0.5)) {
                     self.create_member(a, None, None).await;
                 } else {
@@ -1365,7 +1367,7 @@ impl World {
                 }
             }
             65..=69 => {
-                let (lo, hi) = if big { (2, 5) } else { (1, 3) };
+                let (lo, hi) = if big { (6, 10) } else { (1, 3) };
                 if bounds(lo, hi, groups, self.rng.gen_bool(0.5)) {
                     self.create_group(a).await;
                 } else {
@@ -1769,14 +1771,14 @@ async fn run(store: Arc<dyn Store>, backend: &'static str) {
             w.create_member(a, Some(format!("u{u}@example.com")), Some(status))
                 .await;
         }
-        for _ in 0..(if a == 0 { 3 } else { 1 }) {
+        for _ in 0..(if a == 0 { 8 } else { 1 }) {
             w.create_member(a, Some(format!("m{}@example.com", w.counter + 1000)), None)
                 .await;
         }
-        for _ in 0..(if a == 0 { 4 } else { 2 }) {
+        for _ in 0..(if a == 0 { 8 } else { 2 }) {
             w.create_group(a).await;
         }
-        for _ in 0..(if a == 0 { 8 } else { 3 }) {
+        for _ in 0..(if a == 0 { 24 } else { 3 }) {
             w.group_put(a, MembersChange::Add).await;
         }
         for _ in 0..(if a == 0 { 3 } else { 2 }) {

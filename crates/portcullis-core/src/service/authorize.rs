@@ -16,11 +16,12 @@ use portcullis_authz::{Effect, PermissionPattern, Reason, ResourcePattern};
 use serde_json::Value;
 
 use crate::auth::{check_token_usable, Principal};
+use crate::changes::Dep;
 use crate::error::{CoreError, CoreResult, Forbidden, TokenRejection};
 use crate::ids::{AccountId, MemberId, ResourceGroupId, TokenId, UserGroupId, UserId};
 use crate::model::{Access, ApiToken, Grants, Member, MemberStatus, Policy, TokenOwner};
 use crate::service::access::{not_a_member, Authorized};
-use crate::service::index::{Layer, LayerKind, MemberView, Part, TokenView};
+use crate::service::index::{Layer, LayerKind, Loaded, MemberView, Part, TokenView};
 use crate::service::Portcullis;
 use crate::time::Timestamp;
 
@@ -210,6 +211,15 @@ fn token_resources(account: &AccountId, resources: &serde_json::Map<String, Valu
     out
 }
 
+/// The resource groups `policies` use, as index dependencies.
+fn resource_group_deps(account: &AccountId, policies: &[Policy]) -> Vec<Dep> {
+    policies
+        .iter()
+        .flat_map(|p| p.resource_groups.iter())
+        .map(|g| Dep::resource_group(account, g))
+        .collect()
+}
+
 impl Portcullis {
     fn grants_of(&self, group_name: &str) -> Vec<String> {
         self.catalog().grants(group_name).to_vec()
@@ -292,53 +302,67 @@ impl Portcullis {
         }
     }
 
-    /// A member's effective policies as parts: its own (or its roles') computed from the store,
-    /// then one part per user group, shared with the group's other members through the policy
-    /// index (compiled once per change of the account's policies).
-    async fn member_parts(
+    /// A member's own parts (its policies, or one shared part per role) and the resource groups
+    /// they use (for the policy index: a change to one of them makes the entry stale).
+    async fn own_parts(
         &self,
         account: &AccountId,
         member: &Member,
-    ) -> CoreResult<Vec<Arc<Part>>> {
-        // Read before the groups are, like every index stamp: a write that commits meanwhile
-        // leaves what is remembered under it stale, never wrong.
-        let stamp = self.store().revisions().account(account);
-        let mut parts = match &member.grants {
+    ) -> CoreResult<Loaded<Vec<Arc<Part>>>> {
+        Ok(match &member.grants {
             // A role's part comes from the catalog alone: one per role, shared by every holder.
-            Grants::Roles(ids) => ids
-                .iter()
-                .map(|id| self.index().role_part(id, || self.role_policy(id)))
-                .collect(),
+            Grants::Roles(ids) => (
+                ids.iter()
+                    .map(|id| self.index().role_part(id, || self.role_policy(id)))
+                    .collect(),
+                Vec::new(),
+            ),
             Grants::Policies(p) => {
+                let deps = resource_group_deps(account, p);
                 let own = self
                     .expand_for_engine(account, vec![(PolicySource::Member, p.clone())])
                     .await?;
-                vec![Arc::new(Part::new(own))]
+                (vec![Arc::new(Part::new(own))], deps)
             }
-        };
-        for group in self
-            .store()
-            .user_groups_of_member(account, &member.id)
-            .await?
-        {
-            // One compiled part per group, shared by all its members.
-            if let Some(part) = self.index().group_part(account, &group.id, stamp) {
-                parts.push(part);
-                continue;
-            }
-            let source = PolicySource::UserGroup {
-                id: group.id.clone(),
-                name: group.name.clone(),
-            };
-            let policies = self
-                .expand_for_engine(account, vec![(source, group.policies)])
-                .await?;
-            let part = Arc::new(Part::new(policies));
-            self.index()
-                .remember_group_part(account, &group.id, stamp, Arc::clone(&part));
-            parts.push(part);
+        })
+    }
+
+    /// The compiled part of user group `id`, shared by its members (from the policy index). A
+    /// group deleted since a member's entry was read has no policies.
+    async fn group_part(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<Arc<Part>> {
+        self.index()
+            .group_part(self.store().revisions(), account, id, || async {
+                let Some(group) = self.store().get_user_group(account, id).await? else {
+                    return Ok((
+                        Arc::new(Part::of_group(id.clone(), "", Vec::new())),
+                        Vec::new(),
+                    ));
+                };
+                let deps = resource_group_deps(account, &group.policies);
+                let source = PolicySource::UserGroup {
+                    id: group.id.clone(),
+                    name: group.name.clone(),
+                };
+                let policies = self
+                    .expand_for_engine(account, vec![(source, group.policies)])
+                    .await?;
+                Ok((
+                    Arc::new(Part::of_group(group.id, &group.name, policies)),
+                    deps,
+                ))
+            })
+            .await
+    }
+
+    /// A member's layer: its own parts, then its user groups' current parts, by name.
+    async fn member_layer(&self, account: &AccountId, view: &MemberView) -> CoreResult<Arc<Layer>> {
+        let mut groups = Vec::with_capacity(view.groups.len());
+        for id in &view.groups {
+            groups.push(self.group_part(account, id).await?);
         }
-        Ok(parts)
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        let parts = view.own.iter().cloned().chain(groups).collect();
+        Ok(Arc::new(Layer::of_parts(LayerKind::Member, parts)))
     }
 
     fn token_policies(&self, account: &AccountId, token: &ApiToken) -> Vec<EffectivePolicy> {
@@ -382,23 +406,29 @@ impl Portcullis {
             .member_view(account, member)
             .await?
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))?;
-        Ok((
-            view.member.clone(),
-            view.layer.policies().cloned().collect(),
-        ))
+        let layer = self.member_layer(account, &view).await?;
+        Ok((view.member.clone(), layer.policies().cloned().collect()))
     }
 
     async fn view_of(
         &self,
         account: &AccountId,
         m: Option<Member>,
-    ) -> CoreResult<Option<Arc<MemberView>>> {
+    ) -> CoreResult<Option<Loaded<Arc<MemberView>>>> {
         let Some(m) = m else { return Ok(None) };
-        let parts = self.member_parts(account, &m).await?;
-        Ok(Some(Arc::new(MemberView {
-            member: m,
-            layer: Arc::new(Layer::of_parts(LayerKind::Member, parts)),
-        })))
+        let (own, deps) = self.own_parts(account, &m).await?;
+        let groups = self
+            .store()
+            .user_group_ids_of_member(account, &m.id)
+            .await?;
+        Ok(Some((
+            Arc::new(MemberView {
+                member: m,
+                own,
+                groups,
+            }),
+            deps,
+        )))
     }
 
     /// `user`'s membership of `account` with its effective policies (from the policy index).
@@ -509,7 +539,7 @@ impl Portcullis {
                         "member {id} has not accepted membership (status pending)"
                     ));
                 }
-                layers.push(Arc::clone(&m.layer));
+                layers.push(self.member_layer(account, &m).await?);
             }
             Subject::Token(id) => {
                 let view = self
@@ -532,7 +562,7 @@ impl Portcullis {
                                 "the token's user has not accepted membership of account {account}"
                             ));
                         }
-                        layers.push(Arc::clone(&m.layer));
+                        layers.push(self.member_layer(account, &m).await?);
                     }
                 }
                 // Address conditions are checked when a token is used; a decision has no address.
@@ -684,7 +714,7 @@ impl Portcullis {
                     .await?
                     .filter(|m| m.member.status == MemberStatus::Accepted)
                     .ok_or_else(not_member)?;
-                layers.push(Arc::clone(&m.layer));
+                layers.push(self.member_layer(account, &m).await?);
                 if let Some(t) = token {
                     layers.push(self.token_layer(account, t).await?);
                 }

@@ -1,7 +1,7 @@
 //! The stamped maps the policy and credential indexes keep, under a memory budget.
 //!
-//! An entry remembers the [`Stamp`] it was computed at and is served only while the caller's
-//! current stamp is the same (see [`crate::changes`]). Each entry is weighed (an estimate of the
+//! An entry remembers the [`Stamp`] read before its data was and the [`Dep`]s it was computed
+//! from, and is served only while none of those changed since (see [`crate::changes`]). Each entry is weighed (an estimate of the
 //! bytes it holds, key included). Each map has a fixed share of its index's [`Budget`]; when an
 //! insert takes a map over its share, its least recently used entries are evicted until it is
 //! an eighth under, so eviction runs rarely and a full map keeps serving its hot entries
@@ -13,7 +13,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::changes::Stamp;
+use crate::changes::{Dep, Revisions, Stamp};
 
 /// The default budget of the caches of one process.
 pub const DEFAULT_BUDGET_BYTES: usize = 256 * 1024 * 1024;
@@ -125,7 +125,8 @@ impl Default for Budget {
 }
 
 struct Entry<V> {
-    stamp: Stamp,
+    at: Stamp,
+    deps: Box<[Dep]>,
     value: V,
     weight: usize,
     /// The map's clock when the entry was last read or written.
@@ -172,21 +173,25 @@ impl<K: Eq + Hash + Clone + Weigh, V: Clone + Weigh> Map<K, V> {
         self.clock.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The value stored under `key` while it was computed at `stamp`.
-    pub(crate) fn get(&self, key: &K, stamp: Stamp) -> Option<V> {
+    /// The value stored under `key`, while what it was computed from is unchanged.
+    pub(crate) fn get(&self, key: &K, revisions: &Revisions) -> Option<V> {
         let map = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        let e = map.get(key).filter(|e| e.stamp == stamp)?;
+        let e = map
+            .get(key)
+            .filter(|e| revisions.unchanged(e.at, &e.deps))?;
         e.used.store(self.tick(), Ordering::Relaxed);
         Some(e.value.clone())
     }
 
-    /// Stores `value`, computed at `stamp`; evicts the least recently used entries when the
-    /// budget is exceeded.
-    pub(crate) fn put(&self, key: K, stamp: Stamp, value: V) {
-        let weight = key.weight() + value.weight() + OVERHEAD;
+    /// Stores `value`, computed from `deps` as read after `at`; evicts the least recently used
+    /// entries when the budget is exceeded.
+    pub(crate) fn put(&self, key: K, at: Stamp, deps: Vec<Dep>, value: V) {
+        let deps = deps.into_boxed_slice();
+        let weight = key.weight() + value.weight() + std::mem::size_of_val(&*deps) + OVERHEAD;
         let mut map = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         let entry = Entry {
-            stamp,
+            at,
+            deps,
             value,
             weight,
             used: AtomicU64::new(self.tick()),
@@ -240,11 +245,9 @@ impl<K, V> Drop for Map<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changes::Revisions;
 
-    fn stamp() -> Stamp {
-        let revisions = Revisions::new(true);
-        let stamp = revisions.tokens();
+    fn stamp(revisions: &Revisions) -> Stamp {
+        let stamp = revisions.stamp();
         assert!(stamp.is_some(), "a live store has stamps");
         stamp.unwrap_or_else(|| unreachable!())
     }
@@ -259,15 +262,16 @@ mod tests {
         let per = key(0).weight() + "v".repeat(100).weight() + OVERHEAD;
         let budget = Budget::new(per * 10 * 100);
         let map: Map<String, String> = Map::new(Arc::clone(&budget), 1);
-        let s = stamp();
+        let r = Revisions::new(true);
+        let s = stamp(&r);
         for i in 0..10 {
-            map.put(key(i), s, "v".repeat(100));
+            map.put(key(i), s, Vec::new(), "v".repeat(100));
         }
         assert_eq!(map.len(), 10);
         assert_eq!(budget.evictions(), 0);
         // k000 is read again: the oldest is now k001.
-        assert!(map.get(&"k000".to_owned(), s).is_some());
-        map.put(key(10), s, "v".repeat(100));
+        assert!(map.get(&"k000".to_owned(), &r).is_some());
+        map.put(key(10), s, Vec::new(), "v".repeat(100));
         assert!(
             budget.used() <= budget.limit(),
             "{} > {}",
@@ -276,12 +280,15 @@ mod tests {
         );
         assert!(budget.evictions() >= 1);
         assert!(
-            map.get(&"k000".to_owned(), s).is_some(),
+            map.get(&"k000".to_owned(), &r).is_some(),
             "the hot entry stays"
         );
-        assert!(map.get(&"k001".to_owned(), s).is_none(), "the coldest goes");
         assert!(
-            map.get(&"k010".to_owned(), s).is_some(),
+            map.get(&"k001".to_owned(), &r).is_none(),
+            "the coldest goes"
+        );
+        assert!(
+            map.get(&"k010".to_owned(), &r).is_some(),
             "the new one is kept"
         );
     }
@@ -289,12 +296,12 @@ mod tests {
     #[test]
     fn replacing_and_dropping_keep_the_count_true() {
         let budget = Budget::new(1 << 20);
-        let s = stamp();
+        let s = stamp(&Revisions::new(true));
         {
             let map: Map<String, String> = Map::new(Arc::clone(&budget), 100);
-            map.put("a".into(), s, "x".repeat(10));
+            map.put("a".into(), s, Vec::new(), "x".repeat(10));
             let once = budget.used();
-            map.put("a".into(), s, "x".repeat(10));
+            map.put("a".into(), s, Vec::new(), "x".repeat(10));
             assert_eq!(budget.used(), once, "a replaced entry is not counted twice");
         }
         assert_eq!(budget.used(), 0, "a dropped map gives its bytes back");

@@ -1,11 +1,12 @@
 //! The credential index: verified API tokens (by the SHA-256 of their value) and user keys (by
 //! email), kept in memory so that authenticating a request reads no database on the hot path.
 //!
-//! It works like the policy index ([`super::index`]): every entry carries the tokens'
-//! [`Stamp`](crate::changes::Stamp) read *before* loading and is used only while the store's
-//! current stamp is still the same. Every write that changes a token (create, update, status,
-//! roll, delete) or a user's key records [`Change::Tokens`](crate::changes::Change) (or
-//! `Everything`) when it commits, so a rolled or deleted token fails on the next request on the
+//! It works like the policy index ([`super::index`]): every entry carries the
+//! [`Stamp`](crate::changes::Stamp) read *before* loading and what it depends on (its token, and
+//! all tokens), and is used only while none of those changed since. Every write that changes a
+//! token (update, status, roll, delete) records [`Change::Token`](crate::changes::Change) for
+//! it; one that changes many tokens or a user's key records `Tokens` or `Everything`, when it
+//! commits, so a rolled or deleted token fails on the next request on the
 //! process that made the change, and on other replicas as soon as the change is announced.
 //! While the store is not live, nothing is cached or served from the cache.
 //!
@@ -26,7 +27,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::changes::Revisions;
+use crate::changes::{Dep, Revisions};
 use crate::error::CoreResult;
 use crate::ids::TokenId;
 use crate::model::{ApiToken, User};
@@ -143,7 +144,8 @@ impl CredentialIndex {
         F: FnOnce() -> Fut,
         Fut: Future<Output = CoreResult<Option<KnownToken>>>,
     {
-        self.lookup(&self.tokens, revisions, hash, load).await
+        let deps = |t: &KnownToken| vec![Dep::tokens(), Dep::token(&t.token.id)];
+        self.lookup(&self.tokens, revisions, hash, load, deps).await
     }
 
     /// The user with this (lowercased) email and a key; `load` reads the store on a miss and
@@ -158,26 +160,28 @@ impl CredentialIndex {
         F: FnOnce() -> Fut,
         Fut: Future<Output = CoreResult<Option<KnownKey>>>,
     {
-        self.lookup(&self.keys, revisions, email, load).await
+        let deps = |_: &KnownKey| vec![Dep::tokens()];
+        self.lookup(&self.keys, revisions, email, load, deps).await
     }
 
-    /// `key` in `map` while the tokens' stamp is unchanged; otherwise `load`, remembering only
-    /// what was found.
+    /// `key` in `map` while what it depends on (`deps`) is unchanged; otherwise `load`,
+    /// remembering only what was found.
     async fn lookup<V: Weigh, F, Fut>(
         &self,
         map: &Map<String, Arc<V>>,
         revisions: &Revisions,
         key: &str,
         load: F,
+        deps: impl FnOnce(&V) -> Vec<Dep>,
     ) -> CoreResult<Option<Arc<V>>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = CoreResult<Option<V>>>,
     {
-        let stamp = revisions.tokens();
+        let stamp = revisions.stamp();
         let key = key.to_owned();
-        if let Some(stamp) = stamp {
-            if let Some(found) = map.get(&key, stamp) {
+        if stamp.is_some() {
+            if let Some(found) = map.get(&key, revisions) {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(Some(found));
             }
@@ -187,7 +191,7 @@ impl CredentialIndex {
             return Ok(None);
         };
         if let Some(stamp) = stamp {
-            map.put(key, stamp, Arc::clone(&found));
+            map.put(key, stamp, deps(&found), Arc::clone(&found));
         }
         Ok(Some(found))
     }
@@ -296,9 +300,17 @@ mod tests {
             }))
         };
         assert_eq!(index.stats().hits, 1);
-        revisions.record(&Change::Tokens);
+        // Another token's write leaves it; its own invalidates it, and so does a write of all.
+        revisions.record(&[Change::Token(TokenId::random())]);
         index.token(&revisions, "h", load).await.ok();
-        assert_eq!(index.stats().misses, 2, "a token write invalidates");
+        assert_eq!(index.stats().misses, 1, "another token's write leaves it");
+        revisions.record(&[Change::Token(t.id.clone())]);
+        index.token(&revisions, "h", load).await.ok();
+        assert_eq!(index.stats().misses, 2, "its own write invalidates");
+        index.token(&revisions, "h", load).await.ok();
+        revisions.record(&[Change::Tokens]);
+        index.token(&revisions, "h", load).await.ok();
+        assert_eq!(index.stats().misses, 3, "a write of all tokens invalidates");
 
         for _ in 0..3 {
             let none = index

@@ -1,24 +1,33 @@
 //! The policy index: members' and tokens' effective policies, compiled for the engine and kept
 //! in memory, so a decision reads no database on the hot path.
 //!
-//! Every entry carries the [`Stamp`] of what it was computed from (its account's policies, or
-//! the tokens), read *before* loading; it is used only while the store's current stamp is still
-//! the same. Stores record every committed change (and, with PostgreSQL, the changes other
-//! replicas announce), so a write invalidates exactly the entries of its account the moment it
-//! commits here, and when the announcement arrives on the other replicas. While a store cannot
-//! hear other replicas (not live), nothing is cached or served from the cache.
+//! What is cached, and what each entry depends on (see [`crate::changes`]):
 //!
-//! Absent members are cached too (`None`): any write that adds a member to an account changes
-//! that account's stamp. Absent tokens are not (creating a token changes no stamp). The maps
-//! share a memory [`Budget`]; when it is exceeded the least recently used entries go
-//! ([`super::cache`]).
+//! - a member (under its user and its member id): the membership, its own policies or roles
+//!   compiled, and the *ids* of its user groups; it depends on the member (grants, status, group
+//!   memberships), the resource groups its own policies use, and its account as a whole;
+//! - a user group's compiled part, shared by every member of the group; it depends on the group
+//!   (name, policies), the resource groups its policies use, and its account as a whole;
+//! - an absent member (`None`): on who the account's members are (the roster);
+//! - a token's policies in an account: on the token and on all tokens.
+//!
+//! A member's layer is assembled per decision from its own parts and its groups' current parts,
+//! so a change to a group's policies recompiles that group once and leaves its members' entries
+//! alone, and a membership change reloads only that member.
+//!
+//! Every entry carries the [`Stamp`] read *before* loading, so a write that commits during the
+//! load leaves the entry stale, never wrong. Stores record every committed change (and, with
+//! PostgreSQL, the changes other replicas announce). While a store cannot hear other replicas
+//! (not live), nothing is cached or served from the cache. Unknown tokens are not cached
+//! (creating a token records no change). The maps share a memory [`Budget`]; when it is
+//! exceeded the least recently used entries go ([`super::cache`]).
 
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::changes::{Revisions, Stamp};
+use crate::changes::{Dep, Revisions, Stamp};
 use crate::error::CoreResult;
 use crate::ids::{AccountId, MemberId, TokenId, UserGroupId, UserId};
 use crate::model::{ApiToken, Member};
@@ -45,13 +54,28 @@ pub struct Part {
     pub policies: Vec<EffectivePolicy>,
     /// Compiled for the engine (same order).
     pub engine: Vec<portcullis_authz::Policy>,
+    /// A user group's part: the group's name (lowercased) and id, the order of a member's
+    /// groups in its layer.
+    pub group: Option<(String, UserGroupId)>,
 }
 
 impl Part {
     /// Compiles `policies`.
     pub fn new(policies: Vec<EffectivePolicy>) -> Self {
         let engine = policies.iter().map(EffectivePolicy::engine).collect();
-        Self { policies, engine }
+        Self {
+            policies,
+            engine,
+            group: None,
+        }
+    }
+
+    /// Compiles the policies of user group `id`, named `name`.
+    pub fn of_group(id: UserGroupId, name: &str, policies: Vec<EffectivePolicy>) -> Self {
+        Self {
+            group: Some((name.to_lowercase(), id)),
+            ..Self::new(policies)
+        }
     }
 }
 
@@ -111,14 +135,21 @@ impl Layer {
     }
 }
 
-/// A member with their effective policies.
+/// A member with their own policies compiled and the user groups they belong to.
 #[derive(Debug)]
 pub struct MemberView {
     /// The membership (status matters: only accepted members hold permissions).
     pub member: Member,
-    /// Own policies or roles, and those of their user groups.
-    pub layer: Arc<Layer>,
+    /// Own policies, or one shared part per role.
+    pub own: Vec<Arc<Part>>,
+    /// The user groups the member belongs to; their parts are looked up per decision
+    /// ([`PolicyIndex::group_part`]).
+    pub groups: Vec<UserGroupId>,
 }
+
+/// What a loader read, and the changes that make it stale beyond the key's own (the resource
+/// groups its policies use).
+pub type Loaded<V> = (V, Vec<Dep>);
 
 /// A token with its policies inside one account.
 #[derive(Debug)]
@@ -131,6 +162,10 @@ pub struct TokenView {
 
 impl Weigh for Part {
     fn weight(&self) -> usize {
+        let group = self
+            .group
+            .as_ref()
+            .map_or(0, |(n, id)| n.len() + id.weight());
         let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
         let pairs =
             |v: &[(String, String)]| v.iter().map(|(a, b)| a.len() + b.len() + 48).sum::<usize>();
@@ -147,27 +182,28 @@ impl Weigh for Part {
                     + std::mem::size_of::<portcullis_authz::Policy>()
             })
             .sum();
-        std::mem::size_of::<Self>() + policies
+        std::mem::size_of::<Self>() + group + policies
     }
 }
 
+/// Parts, of which one shared with others (a role's) costs its pointer: it is weighed once.
+fn weigh_parts(parts: &[Arc<Part>]) -> usize {
+    parts
+        .iter()
+        .map(|p| {
+            std::mem::size_of::<Arc<Part>>()
+                + if Arc::strong_count(p) == 1 {
+                    p.weight()
+                } else {
+                    0
+                }
+        })
+        .sum()
+}
+
 impl Weigh for Layer {
-    /// A part shared with other layers (a user group's) is weighed where it is cached, in the
-    /// group map; here it costs its pointer.
     fn weight(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self
-                .parts
-                .iter()
-                .map(|p| {
-                    std::mem::size_of::<Arc<Part>>()
-                        + if Arc::strong_count(p) == 1 {
-                            p.weight()
-                        } else {
-                            0
-                        }
-                })
-                .sum::<usize>()
+        std::mem::size_of::<Self>() + weigh_parts(&self.parts)
     }
 }
 
@@ -179,7 +215,8 @@ impl Weigh for MemberView {
             + m.user.first_name.as_ref().map_or(0, String::len)
             + m.user.last_name.as_ref().map_or(0, String::len)
             + 4 * 32
-            + self.layer.weight()
+            + weigh_parts(&self.own)
+            + self.groups.iter().map(Weigh::weight).sum::<usize>()
     }
 }
 
@@ -269,16 +306,23 @@ impl PolicyIndex {
         self.misses.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn remember(&self, account: &AccountId, stamp: Stamp, view: &MemberEntry) {
-        if let Some(v) = view {
-            self.by_user.put(
-                (account.clone(), v.member.user.id.clone()),
-                stamp,
-                view.clone(),
-            );
-            self.by_member
-                .put((account.clone(), v.member.id.clone()), stamp, view.clone());
-        }
+    /// Remembers a loaded member under both keys.
+    fn remember(&self, account: &AccountId, stamp: Stamp, view: &Arc<MemberView>, deps: Vec<Dep>) {
+        let mut deps = deps;
+        deps.push(Dep::account(account));
+        deps.push(Dep::member(account, &view.member.id));
+        self.by_user.put(
+            (account.clone(), view.member.user.id.clone()),
+            stamp,
+            deps.clone(),
+            Some(Arc::clone(view)),
+        );
+        self.by_member.put(
+            (account.clone(), view.member.id.clone()),
+            stamp,
+            deps,
+            Some(Arc::clone(view)),
+        );
     }
 
     /// The compiled part of role `id`; `make` builds its one policy the first time.
@@ -301,34 +345,34 @@ impl PolicyIndex {
             .clone()
     }
 
-    /// The compiled part of user group `group`, when it was compiled at `stamp` (the account's
-    /// stamp read before its policies were; `None`: not live, nothing is cached).
-    pub fn group_part(
+    /// The compiled part of user group `group` (shared by its members); `load` runs on a miss.
+    pub async fn group_part<F, Fut>(
         &self,
+        revisions: &Revisions,
         account: &AccountId,
         group: &UserGroupId,
-        stamp: Option<Stamp>,
-    ) -> Option<Arc<Part>> {
-        let found = self.groups.get(&(account.clone(), group.clone()), stamp?);
-        if found.is_some() {
-            self.hit();
+        load: F,
+    ) -> CoreResult<Arc<Part>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = CoreResult<Loaded<Arc<Part>>>>,
+    {
+        let stamp = revisions.stamp();
+        let key = (account.clone(), group.clone());
+        if stamp.is_some() {
+            if let Some(part) = self.groups.get(&key, revisions) {
+                self.hit();
+                return Ok(part);
+            }
         }
-        found
-    }
-
-    /// Remembers the compiled part of user group `group`, made from what was read after
-    /// `stamp`.
-    pub fn remember_group_part(
-        &self,
-        account: &AccountId,
-        group: &UserGroupId,
-        stamp: Option<Stamp>,
-        part: Arc<Part>,
-    ) {
+        self.miss();
+        let (part, mut deps) = load().await?;
         if let Some(stamp) = stamp {
-            self.groups
-                .put((account.clone(), group.clone()), stamp, part);
+            deps.push(Dep::account(account));
+            deps.push(Dep::group(account, group));
+            self.groups.put(key, stamp, deps, Arc::clone(&part));
         }
+        Ok(part)
     }
 
     /// `user`'s membership of `account` with its policies; `load` runs on a miss.
@@ -341,7 +385,7 @@ impl PolicyIndex {
     ) -> CoreResult<MemberEntry>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = CoreResult<MemberEntry>>,
+        Fut: Future<Output = CoreResult<Option<Loaded<Arc<MemberView>>>>>,
     {
         let key = (account.clone(), user.clone());
         self.member_lookup(revisions, account, &self.by_user, key, load)
@@ -358,7 +402,7 @@ impl PolicyIndex {
     ) -> CoreResult<MemberEntry>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = CoreResult<MemberEntry>>,
+        Fut: Future<Output = CoreResult<Option<Loaded<Arc<MemberView>>>>>,
     {
         let key = (account.clone(), member.clone());
         self.member_lookup(revisions, account, &self.by_member, key, load)
@@ -366,7 +410,7 @@ impl PolicyIndex {
     }
 
     /// Looks `key` up in `map` (one of the two member maps); a loaded member is remembered
-    /// under both keys, an absent one under `key`.
+    /// under both keys, an absent one under `key` (until the account's roster changes).
     async fn member_lookup<K, F, Fut>(
         &self,
         revisions: &Revisions,
@@ -378,24 +422,31 @@ impl PolicyIndex {
     where
         K: Eq + Hash + Clone + Weigh,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = CoreResult<MemberEntry>>,
+        Fut: Future<Output = CoreResult<Option<Loaded<Arc<MemberView>>>>>,
     {
-        let stamp = revisions.account(account);
-        if let Some(stamp) = stamp {
-            if let Some(v) = map.get(&key, stamp) {
+        let stamp = revisions.stamp();
+        if stamp.is_some() {
+            if let Some(v) = map.get(&key, revisions) {
                 self.hit();
                 return Ok(v);
             }
         }
         self.miss();
-        let view = load().await?;
-        if let Some(stamp) = stamp {
-            self.remember(account, stamp, &view);
-            if view.is_none() {
-                map.put(key, stamp, None);
+        let loaded = load().await?;
+        let Some(stamp) = stamp else {
+            return Ok(loaded.map(|(view, _)| view));
+        };
+        match loaded {
+            Some((view, deps)) => {
+                self.remember(account, stamp, &view, deps);
+                Ok(Some(view))
+            }
+            None => {
+                let deps = vec![Dep::account(account), Dep::roster(account)];
+                map.put(key, stamp, deps, None);
+                Ok(None)
             }
         }
-        Ok(view)
     }
 
     /// Token `id` with its policies in `account`; `load` runs on a miss. When the caller holds
@@ -413,10 +464,10 @@ impl PolicyIndex {
         F: FnOnce() -> Fut,
         Fut: Future<Output = CoreResult<Option<Arc<TokenView>>>>,
     {
-        let stamp = revisions.tokens();
+        let stamp = revisions.stamp();
         let key = (account.clone(), id.clone());
-        if let Some(stamp) = stamp {
-            if let Some(v) = self.tokens.get(&key, stamp) {
+        if stamp.is_some() {
+            if let Some(v) = self.tokens.get(&key, revisions) {
                 let current = match (&v, seen) {
                     (Some(view), Some(seen)) => view.token.modified_on == seen,
                     (None, Some(_)) => false,
@@ -432,7 +483,8 @@ impl PolicyIndex {
         let view = load().await?;
         // Unknown tokens are not remembered: creating a token records no change.
         if let (Some(stamp), Some(v)) = (stamp, &view) {
-            self.tokens.put(key, stamp, Some(Arc::clone(v)));
+            let deps = vec![Dep::tokens(), Dep::token(id)];
+            self.tokens.put(key, stamp, deps, Some(Arc::clone(v)));
         }
         Ok(view)
     }
@@ -465,11 +517,15 @@ mod tests {
         }
     }
 
-    fn view(m: &Member) -> MemberEntry {
-        Some(Arc::new(MemberView {
-            member: m.clone(),
-            layer: Arc::new(Layer::new(LayerKind::Member, Vec::new())),
-        }))
+    fn view(m: &Member) -> Option<Loaded<Arc<MemberView>>> {
+        Some((
+            Arc::new(MemberView {
+                member: m.clone(),
+                own: Vec::new(),
+                groups: Vec::new(),
+            }),
+            Vec::new(),
+        ))
     }
 
     /// A full index evicts its least recently used members, keeps the one in use, stays within
@@ -479,7 +535,7 @@ mod tests {
         let revisions = Revisions::new(true);
         let a = AccountId::random();
         let members: Vec<Member> = (0..200).map(|_| member(&a)).collect();
-        let one = view(&members[0]).map_or(0, |v| v.weight());
+        let one = view(&members[0]).map_or(0, |(v, _)| v.weight());
         // Room for about 40 members in each member map (30 % of the budget).
         let budget = Budget::new((one + 256) * 40 * 100 / 30);
         let index = PolicyIndex::new(Arc::clone(&budget));
@@ -530,15 +586,89 @@ mod tests {
             .is_ok());
         assert!(index.member(&revisions, &a, &m.id, fail).await.is_ok());
         // Another account's change leaves it; this account's change drops it.
-        revisions.record(&Change::Account(b));
+        revisions.record(&[Change::Account(b)]);
         assert!(index.member(&revisions, &a, &m.id, fail).await.is_ok());
-        revisions.record(&Change::Account(a.clone()));
+        revisions.record(&[Change::Account(a.clone())]);
         assert!(index.member(&revisions, &a, &m.id, fail).await.is_err());
         assert_eq!(index.stats().hits, 3);
     }
 
+    /// A member's entry and a group's part are invalidated by their own changes only: a change
+    /// to a group's policies leaves its members' entries, a membership change leaves the
+    /// group's part, and a resource group used by a part invalidates that part.
     #[tokio::test]
-    async fn absent_members_are_cached_until_the_account_changes() {
+    async fn members_and_group_parts_are_invalidated_by_their_own_changes() {
+        let revisions = Revisions::new(true);
+        let index = PolicyIndex::default();
+        let a = AccountId::random();
+        let (m, other) = (member(&a), member(&a));
+        let (g, rg) = (UserGroupId::random(), crate::ids::ResourceGroupId::random());
+        let fail = || async { Err(crate::CoreError::unavailable("loaded")) };
+        let part = || async {
+            let p = Arc::new(Part::of_group(g.clone(), "G", Vec::new()));
+            Ok((p, vec![Dep::resource_group(&a, &rg)]))
+        };
+        let (load_m, load_other) = (|| async { Ok(view(&m)) }, || async { Ok(view(&other)) });
+        index.member(&revisions, &a, &m.id, load_m).await.ok();
+        index
+            .member(&revisions, &a, &other.id, load_other)
+            .await
+            .ok();
+        index.group_part(&revisions, &a, &g, part).await.ok();
+        let cached = |what: &'static str| {
+            let (index, revisions, a) = (&index, &revisions, &a);
+            let (m, other, g) = (&m.id, &other.id, &g);
+            async move {
+                [
+                    index.member(revisions, a, m, fail).await.is_ok(),
+                    index.member(revisions, a, other, fail).await.is_ok(),
+                    index
+                        .group_part(revisions, a, g, || async {
+                            Err(crate::CoreError::unavailable(what))
+                        })
+                        .await
+                        .is_ok(),
+                ]
+            }
+        };
+        assert_eq!(cached("warm").await, [true, true, true]);
+        revisions.record(&[Change::Group(a.clone(), g.clone())]);
+        assert_eq!(
+            cached("group").await,
+            [true, true, false],
+            "the group changed"
+        );
+        index.group_part(&revisions, &a, &g, part).await.ok();
+        revisions.record(&[Change::Member(a.clone(), m.id.clone())]);
+        assert_eq!(
+            cached("member").await,
+            [false, true, true],
+            "the member changed"
+        );
+        index.member(&revisions, &a, &m.id, load_m).await.ok();
+        revisions.record(&[Change::ResourceGroup(a.clone(), rg.clone())]);
+        assert_eq!(
+            cached("scope").await,
+            [true, true, false],
+            "a scope it uses changed"
+        );
+        index.group_part(&revisions, &a, &g, part).await.ok();
+        revisions.record(&[Change::Roster(a.clone())]);
+        assert_eq!(
+            cached("roster").await,
+            [true, true, true],
+            "members are not absent ones"
+        );
+        revisions.record(&[Change::Account(a.clone())]);
+        assert_eq!(
+            cached("account").await,
+            [false, false, false],
+            "the whole account"
+        );
+    }
+
+    #[tokio::test]
+    async fn absent_members_are_cached_until_the_roster_changes() {
         let revisions = Revisions::new(true);
         let index = PolicyIndex::default();
         let a = AccountId::random();
@@ -552,7 +682,9 @@ mod tests {
             .flatten()
             .is_none());
         assert!(index.member_of(&revisions, &a, &u, fail).await.is_ok());
-        revisions.record(&Change::Account(a.clone()));
+        revisions.record(&[Change::Member(a.clone(), MemberId::random())]);
+        assert!(index.member_of(&revisions, &a, &u, fail).await.is_ok());
+        revisions.record(&[Change::Roster(a.clone())]);
         assert!(index.member_of(&revisions, &a, &u, fail).await.is_err());
     }
 
@@ -580,7 +712,7 @@ mod tests {
         let m = member(&a);
         // The write commits while the load runs: the entry carries the stamp read before it.
         let load = || async {
-            revisions.record(&Change::Account(a.clone()));
+            revisions.record(&[Change::Account(a.clone())]);
             Ok(view(&m))
         };
         index.member_of(&revisions, &a, &m.user.id, load).await.ok();
@@ -634,10 +766,20 @@ mod tests {
             .token(&revisions, &a, &t.id, newer, fail)
             .await
             .is_err());
-        // An account change does not drop tokens; a token change does.
-        revisions.record(&Change::Account(a.clone()));
+        // An account change or another token's does not drop it; its own change does, and a
+        // change of all tokens.
+        revisions.record(&[Change::Account(a.clone())]);
+        revisions.record(&[Change::Token(TokenId::random())]);
         assert!(index.token(&revisions, &a, &t.id, None, fail).await.is_ok());
-        revisions.record(&Change::Tokens);
+        revisions.record(&[Change::Token(t.id.clone())]);
+        assert!(index
+            .token(&revisions, &a, &t.id, None, fail)
+            .await
+            .is_err());
+        let load = || async { Ok(token_view(&t)) };
+        index.token(&revisions, &a, &t.id, None, load).await.ok();
+        assert!(index.token(&revisions, &a, &t.id, None, fail).await.is_ok());
+        revisions.record(&[Change::Tokens]);
         assert!(index
             .token(&revisions, &a, &t.id, None, fail)
             .await
