@@ -814,8 +814,10 @@ impl UserGroupStore for SqlStore {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let sql = format!(
             "select g.id from user_group g join user_group_member m on m.user_group_id = g.id \
-             where {UNINDEXED}g.account_id = $1 and m.member_id = $2 order by g.id"
+             where {UNINDEXED}g.account_id = $1 and m.member_id = $2"
         );
+        // No order: the policy index orders a member's groups itself, and an order here lets
+        // SQLite walk every group of the account in id order instead of the member's rows.
         let rows: Vec<(String,)> = sqlx::query_as(&sql)
             .bind(account.as_str())
             .bind(member.as_str())

@@ -37,6 +37,10 @@ pub fn fixed(body: Option<Value>) -> Bodies {
     })
 }
 
+/// Connection `task`'s `n`-th request, built on that connection's client.
+pub type Requests =
+    Arc<dyn Fn(&reqwest::Client, usize, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// Drives `url` from `connections` clients (one keep-alive connection each) for `secs`.
 pub async fn drive(
     url: &str,
@@ -46,31 +50,39 @@ pub async fn drive(
     connections: usize,
     secs: f64,
 ) -> Run {
+    let (url, auth, method, bodies) = (
+        url.to_owned(),
+        auth.to_owned(),
+        method.clone(),
+        Arc::clone(bodies),
+    );
+    let requests: Requests = Arc::new(move |client, task, n| {
+        let mut rb = client.request(method.clone(), &url);
+        if !auth.is_empty() {
+            rb = rb.header("authorization", &auth);
+        }
+        if let Some(b) = bodies(task, n) {
+            rb = rb.json(&b);
+        }
+        rb
+    });
+    drive_requests(&requests, connections, secs).await
+}
+
+/// Sends `requests` from `connections` clients (one keep-alive connection per client and
+/// host) for `secs`.
+pub async fn drive_requests(requests: &Requests, connections: usize, secs: f64) -> Run {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for task in 0..connections {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let (url, auth, method, bodies) = (
-            url.to_owned(),
-            auth.to_owned(),
-            method.clone(),
-            Arc::clone(bodies),
-        );
+        let client = one_connection_client();
+        let requests = Arc::clone(requests);
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut errors = 0;
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let mut rb = client.request(method.clone(), &url);
-                if !auth.is_empty() {
-                    rb = rb.header("authorization", &auth);
-                }
-                if let Some(b) = bodies(task, n) {
-                    rb = rb.json(&b);
-                }
+                let rb = requests(&client, task, n);
                 n += 1;
                 let t = Instant::now();
                 match rb.send().await {
@@ -263,24 +275,32 @@ pub struct Served {
     pub started_in: Option<Duration>,
 }
 
+/// Bootstraps `database` through the library: account `name`, its Super Administrator
+/// `bench@example.com` with a key, and an account token.
+pub async fn bootstrap(
+    database: &str,
+    name: &str,
+) -> portcullis_core::service::bootstrap::BootstrapOutput {
+    let store = portcullis::startup::open_store(
+        database,
+        portcullis_store_postgres::PgSettings::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    let app = portcullis_core::service::Portcullis::new(
+        store,
+        portcullis::startup::load_catalog(None).unwrap(),
+    );
+    app.bootstrap(name, "bench@example.com", false)
+        .await
+        .unwrap()
+}
+
 impl Served {
     /// Bootstraps `database` through the library (account `name`), then serves it.
     pub async fn bootstrap(database: &str, name: &str) -> Self {
-        let store = portcullis::startup::open_store(
-            database,
-            portcullis_store_postgres::PgSettings::default(),
-            false,
-        )
-        .await
-        .unwrap();
-        let app = portcullis_core::service::Portcullis::new(
-            store,
-            portcullis::startup::load_catalog(None).unwrap(),
-        );
-        let boot = app
-            .bootstrap(name, "bench@example.com", false)
-            .await
-            .unwrap();
+        let boot = bootstrap(database, name).await;
         match std::env::var("PORTCULLIS_BENCH_BINARY") {
             Ok(bin) => {
                 let (child, addr, took) = portcullis_process(&bin, database);
@@ -307,4 +327,64 @@ impl Served {
             let _ = child.wait();
         }
     }
+}
+
+/// Permission groups the busy and scale benches' user-group policies use (member catalog).
+pub const BENCH_PERMISSION_GROUPS: [&str; 4] = [
+    "c8fed203ed3043cba015a93ad1616f1f",
+    "1d80f6f165ea47f2b55d4a393fd697de",
+    "c1fde68c7bcc44588cbb6ddbc16d6480",
+    "5bc3f8b21c554832afc660159ab75fa4",
+];
+/// The role of the benches' members: "Minimal Account Access".
+pub const BENCH_MEMBER_ROLE: &str = "f2b20eaa1a5d4af42b53ac16238c99c7";
+
+/// User group `g`'s 2 policies on resource group `rg`; `flip` swaps the second one's access
+/// (what the benches' writers change).
+pub fn bench_group_policies(g: usize, rg: &str, flip: bool) -> Value {
+    let second = if flip { "deny" } else { "allow" };
+    json!([
+        {"access": "allow", "permission_groups": [{"id": BENCH_PERMISSION_GROUPS[g % 4]}], "resource_groups": [{"id": rg}]},
+        {"access": second, "permission_groups": [{"id": BENCH_PERMISSION_GROUPS[(g + 1) % 4]}], "resource_groups": [{"id": rg}]},
+    ])
+}
+
+/// A client that keeps one connection per host (each drives one connection).
+fn one_connection_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap()
+}
+
+/// Sends `total` requests from `connections` connections (request `i` of connection `task` is
+/// the `i * connections + task`-th); the count of successes and errors.
+pub async fn drive_counted(requests: &Requests, connections: usize, total: u64) -> (u64, u64) {
+    let mut tasks = Vec::new();
+    for task in 0..connections {
+        let client = one_connection_client();
+        let requests = Arc::clone(requests);
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut i = 0u64;
+            while i * connections as u64 + (task as u64) < total {
+                match requests(&client, task, i).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        ok += 1;
+                    }
+                    _ => failed += 1,
+                }
+                i += 1;
+            }
+            (ok, failed)
+        }));
+    }
+    let mut out = (0, 0);
+    for t in tasks {
+        let (ok, failed) = t.await.unwrap();
+        out.0 += ok;
+        out.1 += failed;
+    }
+    out
 }

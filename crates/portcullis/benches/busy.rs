@@ -18,29 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portcullis_testkit::load::{
-    drive, env_or, rss_anon_mib, rss_mib, runtime, BenchDatabase, Bodies, Served,
+    bench_group_policies, drive, env_or, rss_anon_mib, rss_mib, runtime, BenchDatabase, Bodies,
+    Served, BENCH_MEMBER_ROLE,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Permission groups the policies use (member catalog).
-const PERMISSION_GROUPS: [&str; 4] = [
-    "c8fed203ed3043cba015a93ad1616f1f",
-    "1d80f6f165ea47f2b55d4a393fd697de",
-    "c1fde68c7bcc44588cbb6ddbc16d6480",
-    "5bc3f8b21c554832afc660159ab75fa4",
-];
-/// Role of every member: "Minimal Account Access".
-const ROLE: &str = "f2b20eaa1a5d4af42b53ac16238c99c7";
-
-/// The policies of group `g`; `flip` swaps the second one's access (what the writer changes).
-fn policies(g: usize, rg: &str, flip: bool) -> Value {
-    let second = if flip { "deny" } else { "allow" };
-    json!([
-        {"access": "allow", "permission_groups": [{"id": PERMISSION_GROUPS[g % 4]}], "resource_groups": [{"id": rg}]},
-        {"access": second, "permission_groups": [{"id": PERMISSION_GROUPS[(g + 1) % 4]}], "resource_groups": [{"id": rg}]},
-    ])
-}
 
 fn main() {
     let secs: f64 = env_or("PORTCULLIS_BENCH_SECONDS", 5.0);
@@ -73,12 +55,12 @@ fn main() {
         let rg = call(Method::POST, format!("{base}/iam/resource_groups"), json!({"name": "All", "scope": {"key": format!("com.cloudflare.api.account.{}", boot.account_id), "objects": [{"key": "*"}]}})).await["result"]["id"].as_str().unwrap().to_owned();
         let mut groups = Vec::new();
         for g in 0..n_groups {
-            let v = call(Method::POST, format!("{base}/iam/user_groups"), json!({"name": format!("g{g}"), "policies": policies(g, &rg, false)})).await;
+            let v = call(Method::POST, format!("{base}/iam/user_groups"), json!({"name": format!("g{g}"), "policies": bench_group_policies(g, &rg, false)})).await;
             groups.push(v["result"]["id"].as_str().unwrap().to_owned());
         }
         let mut members = Vec::new();
         for i in 0..n_members {
-            let v = call(Method::POST, format!("{base}/members"), json!({"email": format!("m{i}@example.com"), "status": "accepted", "roles": [ROLE]})).await;
+            let v = call(Method::POST, format!("{base}/members"), json!({"email": format!("m{i}@example.com"), "status": "accepted", "roles": [BENCH_MEMBER_ROLE]})).await;
             members.push(v["result"]["id"].as_str().unwrap().to_owned());
         }
         // Member i is in 3 groups: i, i + a third and i + two thirds of the groups, modulo
@@ -168,7 +150,7 @@ fn main() {
                         let r = client
                             .put(format!("{base}/iam/user_groups/{}", groups[g]))
                             .header("authorization", &auth)
-                            .json(&json!({"policies": policies(g, &rg, n.is_multiple_of(2))}))
+                            .json(&json!({"policies": bench_group_policies(g, &rg, n.is_multiple_of(2))}))
                             .send()
                             .await
                             .unwrap();
