@@ -786,26 +786,6 @@ impl UserGroupStore for SqlStore {
         Ok(group)
     }
 
-    async fn user_groups_of_member(
-        &self,
-        account: &AccountId,
-        member: &MemberId,
-    ) -> CoreResult<Vec<UserGroup>> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let sql = format!(
-            "select g.id, g.account_id, g.name, g.created_at, g.updated_at from user_group g \
-             join user_group_member m on m.user_group_id = g.id \
-             where {UNINDEXED}g.account_id = $1 and m.member_id = $2 order by g.name_folded, g.id"
-        );
-        let rows: Vec<UgRow> = sqlx::query_as(&sql)
-            .bind(account.as_str())
-            .bind(member.as_str())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-        Self::ug_from_rows(&mut conn, account, rows).await
-    }
-
     async fn user_group_ids_of_member(
         &self,
         account: &AccountId,

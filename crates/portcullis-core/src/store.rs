@@ -277,12 +277,6 @@ pub trait UserGroupStore: Send + Sync {
         policies: Option<&[Policy]>,
         now: Timestamp,
     ) -> CoreResult<Option<UserGroup>>;
-    /// The user groups `member` belongs to, by name.
-    async fn user_groups_of_member(
-        &self,
-        account: &AccountId,
-        member: &MemberId,
-    ) -> CoreResult<Vec<UserGroup>>;
     /// The ids of the user groups `member` belongs to (the policy index resolves their parts).
     async fn user_group_ids_of_member(
         &self,

@@ -1185,7 +1185,6 @@ pub async fn changes_are_recorded(store: S) {
     let s = stamp();
     store.member_of(&a, &UserId::random()).await.unwrap();
     store.get_member(&a, &m).await.unwrap();
-    store.user_groups_of_member(&a, &m).await.unwrap();
     store.user_group_ids_of_member(&a, &m).await.unwrap();
     let failed = store
         .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now())

@@ -1002,12 +1002,13 @@ impl World {
             return;
         };
         // Prefer a group the member is in.
-        let groups_of: Vec<UserGroupId> = self
+        let mut groups_of: Vec<UserGroupId> = self
             .store
-            .user_groups_of_member(&acc, &m)
+            .user_group_ids_of_member(&acc, &m)
             .await
-            .map(|gs| gs.into_iter().map(|g| g.id).collect())
             .unwrap_or_default();
+        // In a fixed order, so that a seed replays the same choices.
+        groups_of.sort();
         let g = if !groups_of.is_empty() && self.rng.gen_bool(0.9) {
             groups_of.choose(&mut self.rng).cloned()
         } else {
