@@ -166,10 +166,10 @@ describe('authentication', () => {
     });
   });
 
-  it('an account-owned token is refused on /user (403/10000)', async () => {
+  it('an account-owned token is refused on /user (403/9109, as Cloudflare answers)', async () => {
     await expectApiError(srv.adminToken.user.get(), Cloudflare.PermissionDeniedError, {
       status: 403,
-      code: 10000,
+      code: 9109,
     });
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import Cloudflare from 'cloudflare';
 import { startServer, recordingFetch } from './lib/server.mjs';
 import { collect, expectApiError, localGroupId, randomId, uniq } from './lib/expect.mjs';
-import { PG, assertPolicies, scopeOf, zoneKey } from './lib/iam.mjs';
+import { PG, assertPolicies, assertResourceGroup, scopeOf, zoneKey } from './lib/iam.mjs';
 
 describe('accounts.members with policies', () => {
   let srv;
@@ -120,15 +120,41 @@ describe('accounts.members with policies', () => {
     assert.equal(err.errors[0].source?.pointer, '/policies/0/resource_groups/0/id', JSON.stringify(err.errors));
   });
 
-  it('`policies: []` on create is refused (400/1001): a member needs roles or policies', async () => {
+  it('`policies: []` on create is a member with no direct grants; access comes from user groups', async () => {
     const email = `${uniq('empty')}@example.com`;
+    const m = await c.accounts.members.create({ account_id, email, policies: [] });
+    assert.deepEqual(m.policies, []);
+    assert.deepEqual(m.roles, []);
+    const got = await c.accounts.members.get(m.id, { account_id });
+    assert.deepEqual(got, m, 'create then read agree');
+  });
+
+  it('a policy may give a resource group inline as `scope`: an unnamed group is made for it', async () => {
+    const email = `${uniq('inline')}@example.com`;
+    const zone = zoneKey();
+    const m = await c.accounts.members.create({
+      account_id,
+      email,
+      policies: [{
+        access: 'allow',
+        permission_groups: [{ id: PG.ADMIN_RO }],
+        resource_groups: [{ scope: scopeOf(account_id, ['*']) }],
+      }],
+    });
+    const [rg] = m.policies[0].resource_groups;
+    assertResourceGroup(rg, { accountId: account_id, objects: ['*'] });
+    assert.equal(rg.name, 'Inline scope: *');
+    const listed = await c.iam.resourceGroups.get(rg.id, { account_id });
+    assert.deepEqual(listed, rg, 'the made group is a resource group of the account');
     await expectApiError(
-      c.accounts.members.create({ account_id, email, policies: [] }),
+      c.accounts.members.create({
+        account_id,
+        email: `${uniq('inline-bad')}@example.com`,
+        policies: [{ access: 'allow', permission_groups: [{ id: PG.ADMIN_RO }], resource_groups: [{ scope: scopeOf('0'.repeat(32), [zone]) }] }],
+      }),
       Cloudflare.BadRequestError,
       { status: 400, code: 1001 },
     );
-    const all = await collect(c.accounts.members.list({ account_id, per_page: 50 }));
-    assert.ok(!all.some((x) => x.email === email));
   });
 
   it('a resource group used by a member policy cannot be deleted (400/1001 naming the member)', async () => {

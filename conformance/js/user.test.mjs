@@ -32,9 +32,9 @@ describe('user', () => {
     assert.equal(u.email, k.email);
   });
 
-  it('an account-owned token cannot use /user nor /user/tokens (403/10000)', async () => {
+  it('an account-owned token cannot use /user (403/9109) nor /user/tokens (403/10000)', async () => {
     const c = srv.adminToken;
-    await expectApiError(c.user.get(), Cloudflare.PermissionDeniedError, { status: 403, code: 10000 });
+    await expectApiError(c.user.get(), Cloudflare.PermissionDeniedError, { status: 403, code: 9109 });
     await expectApiError(c.user.tokens.list(), Cloudflare.PermissionDeniedError, { status: 403, code: 10000 });
   });
 

@@ -321,6 +321,8 @@ class ServerProcess:
 
 def make_client(base_url: str, **kwargs: Any) -> Cloudflare:
     kwargs.setdefault("max_retries", 0)
+    # Strict mode: every response must validate against the SDK's own models.
+    kwargs.setdefault("_strict_response_validation", True)
     return Cloudflare(base_url=base_url, **kwargs)
 
 

@@ -280,13 +280,37 @@ def error_pointer(err: cloudflare.APIStatusError, code: int) -> Optional[str]:
     return (error_entry(err, code).get("source") or {}).get("pointer")
 
 
+# The SDK this suite runs on (cloudflare==5.4.0 or 5.9.0): 5.7.0 changed a resource group's
+# `scope` in responses from a one-element list to one object, and the server answers each SDK
+# version in the shape its models declare (docs/api-decisions.md, "Scope shape").
+SDK_VERSION = tuple(int(x) for x in re.findall(r"\d+", cloudflare.__version__)[:3])
+SCOPE_AS_OBJECT = SDK_VERSION >= (5, 7, 0)
+
+
+# `tokens.value.update` (roll) takes a `body` argument up to 5.7 and sends no body from 5.8 on; the
+# server accepts both.
+ROLL_BODY: Dict[str, Any] = {} if SDK_VERSION >= (5, 8, 0) else {"body": {}}
+
+
+def one_scope(rg: Dict[str, Any]) -> Dict[str, Any]:
+    """The scope of a raw resource group, checked to be in this SDK version's shape."""
+    scope = rg.get("scope")
+    if SCOPE_AS_OBJECT:
+        assert isinstance(scope, dict), f"scope must be one object for SDK {cloudflare.__version__}: {rg!r}"
+        return scope
+    assert isinstance(scope, list) and len(scope) == 1, f"scope must be a one-element list: {rg!r}"
+    return scope[0]
+
+
+def shown_scope(scope: Dict[str, Any]) -> Any:
+    """A scope as a response shows it to this SDK version."""
+    return scope if SCOPE_AS_OBJECT else [scope]
+
+
 def check_resource_group_shape(rg: Dict[str, Any], *, account_id: Optional[str] = None) -> None:
     assert_id(rg.get("id"), "resource_group.id")
     assert isinstance(rg.get("name"), str) and rg["name"], rg
-    scope = rg.get("scope")
-    # spec/api.md §5 + seed: responses show `scope` as a list with exactly one element
-    assert isinstance(scope, list) and len(scope) == 1, f"scope must be a one-element list: {rg!r}"
-    s = scope[0]
+    s = one_scope(rg)
     assert isinstance(s, dict) and isinstance(s.get("key"), str), rg
     if account_id is not None:
         assert s["key"] == account_key(account_id), rg
@@ -298,7 +322,7 @@ def check_resource_group_shape(rg: Dict[str, Any], *, account_id: Optional[str] 
 
 
 def scope_object_keys(rg: Dict[str, Any]) -> List[str]:
-    return [o["key"] for o in rg["scope"][0]["objects"]]
+    return [o["key"] for o in one_scope(rg)["objects"]]
 
 
 def check_expanded_policy(p: Dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import RequestRecorder, unique, unique_email
 from helpers import (
+    shown_scope,
     ERR_BAD_PATH_ID,
     ERR_NOT_FOUND,
     ERR_VALIDATION,
@@ -86,7 +87,7 @@ def test_create_account_wide_group(key_client, account_id):
         )
     )
     check_resource_group_shape(rg, account_id=account_id)
-    assert rg["scope"] == [{"key": account_key(account_id), "objects": [{"key": "*"}]}]
+    assert rg["scope"] == shown_scope({"key": account_key(account_id), "objects": [{"key": "*"}]})
 
 
 def test_create_accepts_scope_as_one_element_list(key_client, account_id):

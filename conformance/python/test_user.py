@@ -6,6 +6,7 @@ import cloudflare
 
 from conftest import RequestRecorder, unique
 from helpers import (
+    ROLL_BODY,
     ERR_BAD_TOKEN,
     ERR_NOT_FOUND,
     ERR_VALIDATION,
@@ -89,7 +90,7 @@ def test_user_token_lifecycle(env, key_client, boot, account_id):
     assert tc.user.tokens.verify().id == token_id
 
     # roll
-    new_value = key_client.user.tokens.value.update(token_id, body={})
+    new_value = key_client.user.tokens.value.update(token_id, **ROLL_BODY)
     assert isinstance(new_value, str) and TOKEN_RE.match(new_value) and new_value != value
     assert env.token_client(new_value).user.tokens.verify().id == token_id
     expect_error(cloudflare.PermissionDeniedError, 403, ERR_BAD_TOKEN, lambda: tc.user.tokens.verify())

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import RequestRecorder, unique, unique_email
 from helpers import (
+    one_scope,
     ERR_BAD_PATH_ID,
     ERR_NOT_FOUND,
     PG_ADMINISTRATOR,
@@ -356,7 +357,7 @@ def test_account_member_created_with_policies_has_expanded_policies(key_client, 
     r = p["resource_groups"][0]
     check_resource_group_shape(r, account_id=account_id)
     assert r == rg
-    assert r["scope"][0]["objects"] == [{"key": "*"}]
+    assert one_scope(r)["objects"] == [{"key": "*"}]
 
     got = raw_ok(key_client.accounts.members.with_raw_response.get(m["id"], account_id=account_id))
     assert got["policies"] == m["policies"], "policies stable between the write response and later reads"

@@ -106,7 +106,7 @@ struct HolderRow {
 
 const RG_COLS: &str = "id, account_id, name, scope_key, created_at, updated_at";
 const UG_COLS: &str = "id, account_id, name, created_at, updated_at";
-const GM_COLS: &str = "m.id as member_id, m.status, g.created_at as added_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+const GM_COLS: &str = "m.id as member_id, m.status, g.created_at as added_at, u.id, u.email, u.first_name, u.last_name, u.country, u.telephone, u.zipcode, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 
 /// A concurrent writer (another replica) took the name between the check and the write.
 fn name_unique(e: sqlx::Error, name: &str, account: &AccountId) -> CoreError {
@@ -209,6 +209,34 @@ impl SqlStore {
                 modified_on: ts(r.updated_at),
             })
             .collect())
+    }
+
+    /// Inserts resource groups of `account` (a new group, or those a policy's inline scopes
+    /// create, in the transaction of that policy's write). A group of another account is refused.
+    pub(crate) async fn insert_resource_groups(
+        tx: &mut Conn,
+        account: &AccountId,
+        groups: &[ResourceGroup],
+    ) -> CoreResult<()> {
+        for g in groups {
+            if &g.account_id != account {
+                return Err(CoreError::unavailable(
+                    "a resource group of another account was to be written",
+                ));
+            }
+            sqlx::query("insert into resource_group (id, account_id, name, scope_key, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
+                .bind(g.id.as_str())
+                .bind(account.as_str())
+                .bind(&g.name)
+                .bind(&g.scope_key)
+                .bind(g.created_on.micros())
+                .bind(g.modified_on.micros())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            Self::write_objects(tx, g).await?;
+        }
+        Ok(())
     }
 
     async fn write_objects(tx: &mut Conn, g: &ResourceGroup) -> CoreResult<()> {
@@ -514,17 +542,7 @@ impl ResourceGroupStore for SqlStore {
 
     async fn create_resource_group(&self, g: &ResourceGroup) -> CoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query("insert into resource_group (id, account_id, name, scope_key, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)")
-            .bind(g.id.as_str())
-            .bind(g.account_id.as_str())
-            .bind(&g.name)
-            .bind(&g.scope_key)
-            .bind(g.created_on.micros())
-            .bind(g.modified_on.micros())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        Self::write_objects(&mut tx, g).await?;
+        Self::insert_resource_groups(&mut tx, &g.account_id, std::slice::from_ref(g)).await?;
         self.commit(
             tx,
             &[Change::ResourceGroup(g.account_id.clone(), g.id.clone())],
@@ -700,7 +718,11 @@ impl UserGroupStore for SqlStore {
         Self::ug_get(&mut conn, account, id).await
     }
 
-    async fn create_user_group(&self, g: &UserGroup) -> CoreResult<()> {
+    async fn create_user_group(
+        &self,
+        g: &UserGroup,
+        new_resource_groups: &[ResourceGroup],
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         // The unique index decides; the group holding the name is read only when it refuses
         // (after this transaction: PostgreSQL runs nothing more in a failed one).
@@ -726,6 +748,7 @@ impl UserGroupStore for SqlStore {
             }
             return Err(refused);
         }
+        Self::insert_resource_groups(&mut tx, &g.account_id, new_resource_groups).await?;
         Self::write_policies(
             &mut tx,
             &g.account_id,
@@ -744,6 +767,7 @@ impl UserGroupStore for SqlStore {
         id: &UserGroupId,
         name: Option<&str>,
         policies: Option<&[Policy]>,
+        new_resource_groups: &[ResourceGroup],
         now: Timestamp,
     ) -> CoreResult<Option<UserGroup>> {
         let mut tx = self.write().await?;
@@ -764,6 +788,7 @@ impl UserGroupStore for SqlStore {
                 .map_err(|e| name_unique(e, name, account))?;
         }
         if let Some(policies) = policies {
+            Self::insert_resource_groups(&mut tx, account, new_resource_groups).await?;
             sqlx::query("delete from policy where user_group_id = $1 and account_id = $2")
                 .bind(id.as_str())
                 .bind(account.as_str())

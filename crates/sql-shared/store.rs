@@ -20,12 +20,13 @@ use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt, StorageEr
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
 use portcullis_core::model::{
     Access, Account, AccountType, ApiToken, Grants, Member, MemberFilter, MemberOrder,
-    MemberStatus, Policy, TokenCondition, TokenOwner, TokenPolicy, TokenState, User,
+    MemberStatus, Membership, MembershipFilter, MembershipOrder, Policy, TokenCondition,
+    TokenOwner, TokenPolicy, TokenState, User,
 };
 use portcullis_core::page::{Page, PageRequest};
 use portcullis_core::store::{
     AccountChanges, AccountStore, Bootstrap, KeepRole, MemberChanges, MemberStore, NewMember,
-    NewToken, Store, TokenStore, UserCredentials, UserStore,
+    NewToken, ProfileChanges, Store, TokenStore, UserCredentials, UserStore,
 };
 use portcullis_core::time::Timestamp;
 use serde_json::{json, Value};
@@ -145,6 +146,14 @@ struct AccountRow {
     created_at: i64,
 }
 
+/// A membership: the member id and its account (`ACCOUNT_COLS` and `m.id as membership_id`).
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    membership_id: String,
+    #[sqlx(flatten)]
+    account: AccountRow,
+}
+
 /// An `app_user` row (`USER_COLS`; also the user part of member rows).
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -152,6 +161,9 @@ pub(crate) struct UserRow {
     email: String,
     first_name: Option<String>,
     last_name: Option<String>,
+    country: Option<String>,
+    telephone: Option<String>,
+    zipcode: Option<String>,
     two_factor_enabled: bool,
     is_operator: bool,
     created_at: i64,
@@ -198,8 +210,8 @@ struct TokenRow {
 const ACCOUNT_COLS: &str =
     "a.id, a.name, a.type, a.enforce_twofactor, a.abuse_contact_email, a.created_at";
 pub(crate) const USER_COLS: &str =
-    "u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
-const MEMBER_COLS: &str = "m.id as member_id, m.account_id, m.status, m.created_at as member_created_at, u.id, u.email, u.first_name, u.last_name, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+    "u.id, u.email, u.first_name, u.last_name, u.country, u.telephone, u.zipcode, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
+const MEMBER_COLS: &str = "m.id as member_id, m.account_id, m.status, m.created_at as member_created_at, u.id, u.email, u.first_name, u.last_name, u.country, u.telephone, u.zipcode, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
 
 impl TryFrom<AccountRow> for Account {
@@ -223,6 +235,9 @@ impl From<UserRow> for User {
             email: r.email,
             first_name: r.first_name,
             last_name: r.last_name,
+            country: r.country,
+            telephone: r.telephone,
+            zipcode: r.zipcode,
             two_factor_enabled: r.two_factor_enabled,
             operator: r.is_operator,
             created_on: ts(r.created_at),
@@ -1048,6 +1063,51 @@ impl UserStore for SqlStore {
         self.commit(tx, &[Change::Everything]).await?;
         Ok(User::from(row))
     }
+
+    async fn update_user_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: Timestamp,
+    ) -> CoreResult<Option<User>> {
+        let mut tx = self.write().await?;
+        let mut q = QueryBuilder::<Db>::new("update app_user set updated_at = ");
+        q.push_bind(now.micros());
+        let fields = [
+            ("first_name", &changes.first_name),
+            ("last_name", &changes.last_name),
+            ("country", &changes.country),
+            ("telephone", &changes.telephone),
+            ("zipcode", &changes.zipcode),
+        ];
+        for (col, value) in fields {
+            if let Some(value) = value {
+                q.push(format!(", {col} = "));
+                q.push_bind(value.clone());
+            }
+        }
+        q.push(" where id = ");
+        q.push_bind(id.as_str().to_owned());
+        if q.build()
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected()
+            == 0
+        {
+            return Ok(None);
+        }
+        let sql = format!("select {USER_COLS} from app_user u where u.id = $1");
+        let row: UserRow = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Names and contact fields decide nothing, and every read that shows them (GET /user,
+        // members) reads the database: no cached entry is stale.
+        self.commit(tx, &[]).await?;
+        Ok(Some(User::from(row)))
+    }
 }
 
 #[async_trait]
@@ -1062,6 +1122,7 @@ impl MemberStore for SqlStore {
         if exists.is_none() {
             return Err(CoreError::not_found("account", account.as_str()));
         }
+        Self::insert_resource_groups(&mut tx, account, &m.new_resource_groups).await?;
         Self::insert_member(&mut tx, account, m).await?;
         let member = Self::member_where(&mut tx, account, "m.id", m.id.as_str())
             .await?
@@ -1147,6 +1208,7 @@ impl MemberStore for SqlStore {
             return Ok(None);
         }
         if let Some(grants) = &c.grants {
+            Self::insert_resource_groups(&mut tx, account, &c.new_resource_groups).await?;
             Self::write_grants(&mut tx, account, id, grants, now).await?;
         }
         Self::keep_a_holder(&mut tx, account, id, c.keep_role.as_ref(), before).await?;
@@ -1211,6 +1273,84 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn list_memberships(
+        &self,
+        user: &UserId,
+        filter: &MembershipFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<Membership>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let build = |select: &str| {
+            let mut q = QueryBuilder::<Db>::new(format!(
+                "select {select} from member m join account a on a.id = m.account_id where m.user_id = "
+            ));
+            q.push_bind(user.as_str().to_owned());
+            if let Some(status) = filter.status {
+                q.push(" and m.status = ");
+                q.push_bind(status.as_str());
+            }
+            if let Some(name) = &filter.account_name {
+                q.push(" and lower(a.name) = lower(");
+                q.push_bind(name.clone());
+                q.push(")");
+            }
+            q
+        };
+        let total = count(&mut conn, &build).await?;
+        let order: &[&str] = match filter.order {
+            MembershipOrder::Id => &["m.id"],
+            MembershipOrder::AccountName => &["lower(a.name)", "m.id"],
+            MembershipOrder::Status => &["m.status", "lower(a.name)", "m.id"],
+        };
+        let rows: Vec<MembershipRow> = read_page(
+            &mut conn,
+            &build,
+            &format!("{ACCOUNT_COLS}, m.id as membership_id"),
+            order,
+            filter.descending,
+            total,
+            page,
+        )
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            // A member removed between the page and this read is left out.
+            if let Some(m) = Self::membership_of(&mut conn, row).await? {
+                items.push(m);
+            }
+        }
+        Ok(page_from(items, total, page))
+    }
+
+    async fn get_membership(&self, user: &UserId, id: &MemberId) -> CoreResult<Option<Membership>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let sql = format!(
+            "select {ACCOUNT_COLS}, m.id as membership_id from member m join account a on a.id = m.account_id where m.id = $1 and m.user_id = $2"
+        );
+        let row: Option<MembershipRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        match row {
+            Some(row) => Self::membership_of(&mut conn, row).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl SqlStore {
+    /// The membership a row names: its account and the member, read in that account.
+    async fn membership_of(conn: &mut Conn, row: MembershipRow) -> CoreResult<Option<Membership>> {
+        let account = Account::try_from(row.account)?;
+        Ok(
+            Self::member_where(conn, &account.id, "m.id", &row.membership_id)
+                .await?
+                .map(|member| Membership { account, member }),
+        )
     }
 }
 

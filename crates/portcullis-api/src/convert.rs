@@ -1,8 +1,14 @@
 //! Explicit conversions between domain types and wire types.
 
-use portcullis_core::catalog::{Catalog, PermissionGroup};
+use portcullis_core::catalog::{Catalog, PermissionGroup, Role};
 use portcullis_core::model::{self, Access, ApiToken, Grants, Member, TokenStatus};
-use portcullis_core::service::policies::{Expanded, ExpandedPolicy, PolicyDraft};
+use portcullis_core::service::memberships::MembershipView;
+use portcullis_core::service::policies::{Expanded, ExpandedPolicy, PolicyDraft, ResourceGroupRef};
+use portcullis_core::service::resource_groups::ScopeDraft;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse_json;
 use portcullis_core::service::tokens::{ConditionDraft, TokenPolicyDraft};
 use portcullis_core::time::Timestamp;
 use portcullis_wire::body as w;
@@ -45,19 +51,19 @@ pub fn permission_group_meta(g: &PermissionGroup) -> w::PermissionGroupMeta {
     }
 }
 
-/// A resource group.
-pub fn resource_group(g: &model::ResourceGroup) -> w::ResourceGroup {
+/// A resource group, its scope in the client's shape.
+pub fn resource_group(g: &model::ResourceGroup, shape: w::ScopeShape) -> w::ResourceGroup {
     w::ResourceGroup {
         id: g.id.to_string(),
         name: g.name.clone(),
-        scope: vec![w::Scope {
+        scope: shape.show(w::Scope {
             key: g.scope_key.clone(),
             objects: g
                 .objects
                 .iter()
                 .map(|k| w::ScopeObject { key: k.clone() })
                 .collect(),
-        }],
+        }),
         meta: w::KeyValueMeta {
             key: "editable".into(),
             value: "true".into(),
@@ -66,7 +72,7 @@ pub fn resource_group(g: &model::ResourceGroup) -> w::ResourceGroup {
 }
 
 /// An expanded member or user-group policy.
-pub fn policy(p: &ExpandedPolicy) -> w::Policy {
+pub fn policy(p: &ExpandedPolicy, shape: w::ScopeShape) -> w::Policy {
     w::Policy {
         id: p.policy.id.to_string(),
         access: access(p.policy.access),
@@ -79,21 +85,84 @@ pub fn policy(p: &ExpandedPolicy) -> w::Policy {
                 meta: permission_group_meta(g),
             })
             .collect(),
-        resource_groups: p.resource_groups.iter().map(resource_group).collect(),
+        resource_groups: p
+            .resource_groups
+            .iter()
+            .map(|g| resource_group(g, shape))
+            .collect(),
     }
 }
 
-/// Policy drafts from a request.
-pub fn policy_drafts(input: &[w::PolicyInput]) -> Vec<PolicyDraft> {
+/// Policy drafts from a request: each resource group is `{id}` or an inline `{scope}`.
+pub fn policy_drafts(input: &[w::PolicyInput]) -> ApiResult<Vec<PolicyDraft>> {
     input
         .iter()
-        .map(|p| PolicyDraft {
-            id: p.id.clone(),
-            access: access_in(p.access),
-            permission_groups: p.permission_groups.iter().map(|r| r.id.clone()).collect(),
-            resource_groups: p.resource_groups.iter().map(|r| r.id.clone()).collect(),
+        .enumerate()
+        .map(|(i, p)| {
+            let resource_groups = p
+                .resource_groups
+                .iter()
+                .enumerate()
+                .map(|(j, r)| {
+                    let at = format!("/policies/{i}/resource_groups/{j}");
+                    match (&r.id, &r.scope) {
+                        (Some(id), None) => Ok(ResourceGroupRef::Id(id.clone())),
+                        (None, Some(scope)) => Ok(ResourceGroupRef::Inline(scope_draft(
+                            scope,
+                            &format!("{at}/scope"),
+                        )?)),
+                        (Some(_), Some(_)) => Err(ApiError::invalid(
+                            &at,
+                            format!("{at}: give either `id` (an existing resource group) or `scope` (a new one), not both"),
+                        )),
+                        (None, None) => Err(ApiError::invalid(
+                            format!("{at}/id"),
+                            format!("{at}: `id` (an existing resource group) or `scope` (a new one) is required"),
+                        )),
+                    }
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(PolicyDraft {
+                id: p.id.clone(),
+                access: access_in(p.access),
+                permission_groups: p.permission_groups.iter().map(|r| r.id.clone()).collect(),
+                resource_groups,
+            })
         })
         .collect()
+}
+
+/// Reads a scope given as one object or as a one-element list, at `base` in the body (`/scope`
+/// for a resource group, `/policies/N/resource_groups/M/scope` inline in a policy).
+pub fn scope_draft(value: &Value, base: &str) -> ApiResult<ScopeDraft> {
+    let (pointer, object) = match value {
+        Value::Array(items) if items.len() == 1 => (format!("{base}/0"), &items[0]),
+        Value::Array(items) => {
+            return Err(ApiError::invalid(
+                base,
+                format!(
+                "{base}: give one scope (an object, or a list of exactly one), got a list of {}",
+                items.len()
+            ),
+            ))
+        }
+        other => (base.to_owned(), other),
+    };
+    let parsed: w::Scope = parse_json(object.to_string().as_bytes(), "{}").map_err(|mut e| {
+        // Re-root pointers under the scope's position.
+        for m in &mut e.errors {
+            if let Some(src) = &mut m.source {
+                src.pointer = format!("{pointer}{}", src.pointer.trim_end_matches('/'));
+            }
+            m.message = format!("{pointer}{}", m.message.trim_start_matches("body"));
+        }
+        e
+    })?;
+    Ok(ScopeDraft {
+        pointer,
+        key: parsed.key,
+        objects: parsed.objects.into_iter().map(|o| o.key).collect(),
+    })
 }
 
 /// An account.
@@ -128,12 +197,56 @@ pub fn user(u: &model::User) -> w::User {
         email: u.email.clone(),
         first_name: u.first_name.clone(),
         last_name: u.last_name.clone(),
+        country: u.country.clone(),
+        telephone: u.telephone.clone(),
+        zipcode: u.zipcode.clone(),
         two_factor_authentication_enabled: u.two_factor_enabled,
         two_factor_authentication_locked: false,
         suspended: false,
         operator: u.operator,
         created_on: u.created_on.to_string(),
         modified_on: u.modified_on.to_string(),
+    }
+}
+
+/// A membership as its user sees it; `rejected` for the answer that declined it.
+pub fn membership(
+    v: &MembershipView,
+    catalog: &Catalog,
+    shape: w::ScopeShape,
+    rejected: bool,
+) -> w::Membership {
+    let m = &v.membership.member;
+    let roles = match &m.grants {
+        Grants::Roles(ids) => ids
+            .iter()
+            .map(|id| {
+                catalog
+                    .role(id)
+                    .map_or_else(|| id.clone(), |r| r.name.clone())
+            })
+            .collect(),
+        Grants::Policies(_) => Vec::new(),
+    };
+    let status = match (rejected, m.status) {
+        (true, _) => w::MembershipStatus::Rejected,
+        (false, model::MemberStatus::Accepted) => w::MembershipStatus::Accepted,
+        (false, model::MemberStatus::Pending) => w::MembershipStatus::Pending,
+    };
+    let (read, write) = v.organization;
+    w::Membership {
+        id: m.id.to_string(),
+        account: account(&v.membership.account),
+        api_access_enabled: None,
+        permissions: w::MembershipPermissions {
+            organization: w::PermissionGrant { read, write },
+        },
+        roles,
+        status,
+        policies: v
+            .detail
+            .as_ref()
+            .map(|e| e.policies.iter().map(|p| policy(p, shape)).collect()),
     }
 }
 
@@ -146,19 +259,26 @@ pub fn member_status_in(s: w::MemberStatus) -> model::MemberStatus {
 }
 
 /// A member; `policies` are the member's expanded policies (empty for role members).
-pub fn member(e: &Expanded<Member>, catalog: &Catalog) -> w::Member {
+pub fn member(e: &Expanded<Member>, catalog: &Catalog, shape: w::ScopeShape) -> w::Member {
     let m = &e.item;
     let roles = match &m.grants {
         Grants::Roles(ids) => ids
             .iter()
-            .map(|id| {
-                let r = catalog.role(id);
-                w::Role {
+            .map(|id| match catalog.role(id) {
+                Some(r) => role(r, catalog),
+                // A role the catalog no longer has (an operator catalog replaced it) grants
+                // nothing; it is shown as what it is.
+                None => w::Role {
                     id: id.clone(),
-                    name: r.map(|r| r.name.clone()).unwrap_or_else(|| id.clone()),
-                    description: r.map(|r| r.description.clone()).unwrap_or_default(),
-                    permissions: serde_json::Map::new(),
-                }
+                    name: id.clone(),
+                    description: String::new(),
+                    permissions: w::RolePermissions {
+                        organization: w::PermissionGrant {
+                            read: false,
+                            write: false,
+                        },
+                    },
+                },
             })
             .collect(),
         Grants::Policies(_) => Vec::new(),
@@ -175,7 +295,22 @@ pub fn member(e: &Expanded<Member>, catalog: &Catalog) -> w::Member {
             two_factor_authentication_enabled: m.user.two_factor_enabled,
         },
         roles,
-        policies: e.policies.iter().map(policy).collect(),
+        policies: e.policies.iter().map(|p| policy(p, shape)).collect(),
+    }
+}
+
+/// A legacy account role, with what it grants of the areas Portcullis decides.
+pub fn role(r: &Role, catalog: &Catalog) -> w::Role {
+    w::Role {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        permissions: w::RolePermissions {
+            organization: w::PermissionGrant {
+                read: catalog.group_grants(&r.name, "#organization:read"),
+                write: catalog.group_grants(&r.name, "#organization:edit"),
+            },
+        },
     }
 }
 
@@ -264,14 +399,14 @@ pub fn condition_draft(c: &w::TokenCondition) -> ConditionDraft {
 }
 
 /// A user group.
-pub fn user_group(e: &Expanded<model::UserGroup>) -> w::UserGroup {
+pub fn user_group(e: &Expanded<model::UserGroup>, shape: w::ScopeShape) -> w::UserGroup {
     let g = &e.item;
     w::UserGroup {
         id: g.id.to_string(),
         name: g.name.clone(),
         created_on: g.created_on.to_string(),
         modified_on: g.modified_on.to_string(),
-        policies: e.policies.iter().map(policy).collect(),
+        policies: e.policies.iter().map(|p| policy(p, shape)).collect(),
     }
 }
 

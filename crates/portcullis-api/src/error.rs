@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_core::error::TokenRejection;
+use portcullis_core::error::{Forbidden, TokenRejection};
 use portcullis_core::CoreError;
 use portcullis_wire::{Envelope, ErrorKind, Message};
 
@@ -100,6 +100,17 @@ impl From<CoreError> for ApiError {
                 Self::with_message(ErrorKind::NotFound, e.to_string())
             }
             CoreError::Conflict(c) => Self::with_message(ErrorKind::Duplicate, c.to_string()),
+            CoreError::Forbidden(f @ Forbidden::NotAUser { .. }) => Self::with_chain(
+                ErrorKind::UserOnly,
+                vec![Message::new(ErrorKind::UserOnly.code(), f.to_string())],
+            ),
+            CoreError::Forbidden(f @ Forbidden::MembershipsNeedAUser { .. }) => Self::with_chain(
+                ErrorKind::NoUserIdentity,
+                vec![Message::new(
+                    ErrorKind::NoUserIdentity.code(),
+                    f.to_string(),
+                )],
+            ),
             CoreError::Forbidden(f) => Self::with_chain(
                 ErrorKind::Forbidden,
                 vec![Message::new(ErrorKind::Forbidden.code(), f.to_string())],

@@ -14,6 +14,7 @@ use portcullis_core::secret::is_api_key_format;
 use portcullis_core::service::access::Authorized;
 use portcullis_core::service::check_storable;
 use portcullis_core::time::Timestamp;
+use portcullis_wire::body::ScopeShape;
 use portcullis_wire::{Detail, ErrorKind, Message};
 use serde::de::DeserializeOwned;
 
@@ -57,6 +58,8 @@ pub struct Cx {
     pub app: portcullis_core::service::Portcullis,
     /// The gate's pass for this request.
     pub pass: Authorized,
+    /// How this client's responses show resource-group scopes.
+    pub shape: ScopeShape,
 }
 
 impl FromRequestParts<AppState> for Cx {
@@ -67,7 +70,23 @@ impl FromRequestParts<AppState> for Cx {
         Ok(Self {
             app: state.app.clone(),
             pass,
+            shape: state.scope_shape.for_client(&parts.headers),
         })
+    }
+}
+
+/// The `scope` shape this client's SDK expects (routes outside [`Cx`] that show resource groups).
+#[derive(Debug, Clone, Copy)]
+pub struct Shape(pub ScopeShape);
+
+impl FromRequestParts<AppState> for Shape {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Self(state.scope_shape.for_client(&parts.headers)))
     }
 }
 

@@ -13,6 +13,8 @@ pub mod path;
 pub mod query;
 pub mod routes;
 pub mod server;
+pub mod shape;
 
 pub use portcullis_core::service::AuthzMode;
 pub use server::{router, AppState};
+pub use shape::ScopeShapeSetting;

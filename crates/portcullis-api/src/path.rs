@@ -124,6 +124,17 @@ path_struct!(
     PermissionGroupPath { permission_group_id: PermissionGroupId }
 );
 
+path_struct!(
+    /// `/accounts/{account_id}/roles/{role_id}` (role ids are catalog keys, like permission
+    /// groups').
+    RolePath { role_id: PermissionGroupId }
+);
+
+path_struct!(
+    /// `/memberships/{membership_id}` (a member id).
+    MembershipPath { membership_id: MemberId }
+);
+
 /// The account of an account route, when it has one (`/accounts/{account_id}/…`), else `None`
 /// (`/user/…`).
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::handlers::{
-    accounts, authorize, members, meta, permission_groups, resource_groups, sso, tokens,
-    user_groups,
+    accounts, authorize, members, memberships, meta, permission_groups, resource_groups, roles,
+    sso, tokens, user_groups,
 };
 use crate::query::{self, Param, QueryParams};
 use crate::server::AppState;
@@ -461,6 +461,31 @@ pub static ROUTES: &[Route] = &[
         result: Shape::Object(schema::<w::IdRef>),
         handler: |m| on(m, members::delete),
     },
+    // Legacy account roles.
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/roles"),
+        operation_id: "account-roles-list",
+        summary: "List the legacy account roles (the default page holds them all)",
+        tag: "Account Roles",
+        guard: Guard::Permission("#organization:read"),
+        query: roles::ListQuery::params,
+        body: None,
+        result: Shape::Page(schema::<w::Role>),
+        handler: |m| on(m, roles::list),
+    },
+    Route {
+        method: "GET",
+        path: p!("/accounts/{account_id}/roles/{role_id}"),
+        operation_id: "account-roles-get",
+        summary: "Role details",
+        tag: "Account Roles",
+        guard: Guard::Permission("#organization:read"),
+        query: query::none,
+        body: None,
+        result: Shape::Object(schema::<w::Role>),
+        handler: |m| on(m, roles::get),
+    },
     // Account-owned tokens.
     Route {
         method: "GET",
@@ -570,6 +595,67 @@ pub static ROUTES: &[Route] = &[
         body: None,
         result: Shape::Object(schema::<w::User>),
         handler: |m| on(m, accounts::me),
+    },
+    Route {
+        method: "PATCH",
+        path: p!("/user"),
+        operation_id: "user-edit",
+        summary: "Edit the user's names, country, telephone and zip code (null clears)",
+        tag: "User",
+        guard: Guard::Authenticated,
+        query: query::none,
+        body: Some((schema::<w::UserEdit>, false)),
+        result: Shape::Object(schema::<w::User>),
+        handler: |m| on(m, accounts::edit_me),
+    },
+    // The user's memberships.
+    Route {
+        method: "GET",
+        path: p!("/memberships"),
+        operation_id: "user-memberships-list",
+        summary: "The caller's memberships in every account (account-owned tokens: 400/9106)",
+        tag: "Memberships",
+        guard: Guard::Authenticated,
+        query: memberships::ListQuery::params,
+        body: None,
+        result: Shape::Page(schema::<w::Membership>),
+        handler: |m| on(m, memberships::list),
+    },
+    Route {
+        method: "GET",
+        path: p!("/memberships/{membership_id}"),
+        operation_id: "user-memberships-get",
+        summary: "One of the caller's memberships, with the member's policies",
+        tag: "Memberships",
+        guard: Guard::Authenticated,
+        query: query::none,
+        body: None,
+        result: Shape::Object(schema::<w::Membership>),
+        handler: |m| on(m, memberships::get),
+    },
+    Route {
+        method: "PUT",
+        path: p!("/memberships/{membership_id}"),
+        operation_id: "user-memberships-update",
+        summary: "Accept an invitation, or reject it (the membership is removed)",
+        tag: "Memberships",
+        guard: Guard::Authenticated,
+        query: query::none,
+        body: Some((schema::<w::MembershipUpdate>, false)),
+        result: Shape::Object(schema::<w::Membership>),
+        handler: |m| on(m, memberships::update),
+    },
+    Route {
+        method: "DELETE",
+        path: p!("/memberships/{membership_id}"),
+        operation_id: "user-memberships-delete",
+        summary: "Leave an account (the last accepted Super Administrator cannot)",
+        tag: "Memberships",
+        guard: Guard::Authenticated,
+        query: query::none,
+        body: None,
+        result: Shape::Object(schema::<w::IdRef>),
+        handler: |m| on(m, memberships::delete),
     },
     Route {
         method: "GET",
@@ -734,6 +820,8 @@ mod tests {
             SsoPath::NAMES,
             TokenPath::NAMES,
             PermissionGroupPath::NAMES,
+            RolePath::NAMES,
+            MembershipPath::NAMES,
         ]
         .concat();
         for r in ROUTES {

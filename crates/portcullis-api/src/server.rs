@@ -30,6 +30,8 @@ pub struct AppState {
     /// The member permission groups in their wire shape, in catalog order, converted once (the
     /// catalog does not change while the server runs): a list page clones its items only.
     pub permission_groups: Arc<[portcullis_wire::body::PermissionGroup]>,
+    /// How responses show resource-group scopes (`--scope-shape`).
+    pub scope_shape: crate::ScopeShapeSetting,
 }
 
 impl AppState {
@@ -45,7 +47,14 @@ impl AppState {
             app,
             openapi: Arc::new(crate::openapi::document()),
             permission_groups,
+            scope_shape: crate::ScopeShapeSetting::default(),
         }
+    }
+
+    /// With this `--scope-shape` setting.
+    pub fn with_scope_shape(mut self, setting: crate::ScopeShapeSetting) -> Self {
+        self.scope_shape = setting;
+        self
     }
 }
 

@@ -330,6 +330,17 @@ impl Catalog {
             .map_or(&[][..], Vec::as_slice)
     }
 
+    /// Whether the group (or legacy role) named `group_name` grants `key` (`*` grants every
+    /// key, `prefix.*` every key under the prefix).
+    pub fn group_grants(&self, group_name: &str, key: &str) -> bool {
+        self.grants(group_name).iter().any(|g| {
+            g == "*"
+                || g == key
+                || g.strip_suffix('*')
+                    .is_some_and(|prefix| prefix.ends_with('.') && key.starts_with(prefix))
+        })
+    }
+
     /// Whether `key` is a permission key Portcullis decides.
     pub fn is_permission_key(&self, key: &str) -> bool {
         self.keys.contains_key(key)

@@ -286,6 +286,12 @@ pub enum Forbidden {
         /// Cloudflare's actor name.
         actor: String,
     },
+    /// `/memberships` are a user's; an account-owned token has no user (Cloudflare: 400/9106).
+    #[error("Actor '{actor}' is an account-owned token: it has no user, so no memberships; use a user's API key or a user-owned token")]
+    MembershipsNeedAUser {
+        /// Cloudflare's actor name.
+        actor: String,
+    },
 }
 
 fn quoted(keys: &[String]) -> String {

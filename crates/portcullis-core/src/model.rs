@@ -89,6 +89,12 @@ pub struct User {
     pub first_name: Option<String>,
     /// Last name.
     pub last_name: Option<String>,
+    /// Country (`PATCH /user`).
+    pub country: Option<String>,
+    /// Telephone number.
+    pub telephone: Option<String>,
+    /// Zip or postal code.
+    pub zipcode: Option<String>,
     /// Whether two-factor authentication is on.
     pub two_factor_enabled: bool,
     /// Operators may create and delete accounts.
@@ -226,6 +232,39 @@ pub struct MemberFilter {
     pub status: Option<MemberStatus>,
     /// Sort key.
     pub order: MemberOrder,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// A user's membership of an account, as `/memberships` shows it (its id is the member id).
+#[derive(Debug, Clone)]
+pub struct Membership {
+    /// The account.
+    pub account: Account,
+    /// The member row, with the user's grants.
+    pub member: Member,
+}
+
+/// `/memberships` sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipOrder {
+    /// Membership (member) id.
+    Id,
+    /// Account name, case-insensitive (the default).
+    AccountName,
+    /// Status.
+    Status,
+}
+
+/// `/memberships` filters.
+#[derive(Debug, Clone)]
+pub struct MembershipFilter {
+    /// Only accounts with this name (case-insensitive, exact).
+    pub account_name: Option<String>,
+    /// Only this status.
+    pub status: Option<MemberStatus>,
+    /// Sort key.
+    pub order: MembershipOrder,
     /// Descending instead of ascending.
     pub descending: bool,
 }

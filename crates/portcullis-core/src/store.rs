@@ -16,8 +16,8 @@ use crate::ids::{
 };
 use crate::model::{
     Account, ApiToken, Grants, GroupMember, GroupMemberFilter, Member, MemberFilter, MemberStatus,
-    Policy, ResourceGroup, ResourceGroupDeletion, ResourceGroupUpdate, SsoConnector, TokenOwner,
-    User, UserGroup, UserGroupFilter,
+    Membership, MembershipFilter, Policy, ResourceGroup, ResourceGroupDeletion,
+    ResourceGroupUpdate, SsoConnector, TokenOwner, User, UserGroup, UserGroupFilter,
 };
 use crate::page::{Page, PageRequest};
 use crate::time::Timestamp;
@@ -35,6 +35,8 @@ pub struct NewMember {
     pub status: MemberStatus,
     /// Roles or policies (already validated against the catalog).
     pub grants: Grants,
+    /// Resource groups the policies' inline scopes create, inserted in the same transaction.
+    pub new_resource_groups: Vec<ResourceGroup>,
     /// Now.
     pub now: Timestamp,
 }
@@ -48,6 +50,9 @@ pub struct MemberChanges {
     pub grants: Option<Grants>,
     /// A role the account must keep at least one accepted holder of (if it has one now).
     pub keep_role: Option<KeepRole>,
+    /// Resource groups the new policies' inline scopes create, inserted in the same
+    /// transaction.
+    pub new_resource_groups: Vec<ResourceGroup>,
 }
 
 /// A role an account must not lose its last accepted holder of; checked inside the write's
@@ -177,6 +182,28 @@ pub trait UserStore: Send + Sync {
         make_operator: bool,
         now: Timestamp,
     ) -> CoreResult<User>;
+    /// Applies profile changes (`PATCH /user`); `None` when the user does not exist.
+    async fn update_user_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: Timestamp,
+    ) -> CoreResult<Option<User>>;
+}
+
+/// `PATCH /user` changes, validated: per field, `None` = unchanged, `Some(None)` = cleared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    /// First name.
+    pub first_name: Option<Option<String>>,
+    /// Last name.
+    pub last_name: Option<Option<String>>,
+    /// Country.
+    pub country: Option<Option<String>>,
+    /// Telephone.
+    pub telephone: Option<Option<String>>,
+    /// Zip code.
+    pub zipcode: Option<Option<String>>,
 }
 
 /// Account members.
@@ -214,6 +241,16 @@ pub trait MemberStore: Send + Sync {
     ) -> CoreResult<bool>;
     /// Accepted members of the account holding the given legacy role.
     async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64>;
+    /// A page of `user`'s memberships, in every account (each statement filters by the user;
+    /// the members are then read account by account).
+    async fn list_memberships(
+        &self,
+        user: &UserId,
+        filter: &MembershipFilter,
+        page: PageRequest,
+    ) -> CoreResult<Page<Membership>>;
+    /// One of `user`'s memberships; `None` when it is not theirs or does not exist.
+    async fn get_membership(&self, user: &UserId, id: &MemberId) -> CoreResult<Option<Membership>>;
 }
 
 /// Resource groups.
@@ -267,7 +304,11 @@ pub trait UserGroupStore: Send + Sync {
         id: &UserGroupId,
     ) -> CoreResult<Option<UserGroup>>;
     /// Inserts a user group with its policies. Conflict when the name is taken.
-    async fn create_user_group(&self, group: &UserGroup) -> CoreResult<()>;
+    async fn create_user_group(
+        &self,
+        group: &UserGroup,
+        new_resource_groups: &[ResourceGroup],
+    ) -> CoreResult<()>;
     /// Changes name and/or replaces policies; `None` when absent. Conflict when the name is taken.
     async fn update_user_group(
         &self,
@@ -275,6 +316,7 @@ pub trait UserGroupStore: Send + Sync {
         id: &UserGroupId,
         name: Option<&str>,
         policies: Option<&[Policy]>,
+        new_resource_groups: &[ResourceGroup],
         now: Timestamp,
     ) -> CoreResult<Option<UserGroup>>;
     /// The ids of the user groups `member` belongs to (the policy index resolves their parts).

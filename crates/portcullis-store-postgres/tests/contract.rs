@@ -184,6 +184,7 @@ async fn changes_reach_the_other_replica() {
         email: format!("replica{i}@example.com"),
         status: MemberStatus::Accepted,
         grants: Grants::Roles(Vec::new()),
+        new_resource_groups: Vec::new(),
         now,
     };
     let m = a
@@ -222,7 +223,7 @@ async fn changes_reach_the_other_replica() {
         created_on: now,
         modified_on: now,
     };
-    a.create_user_group(&group).await.unwrap();
+    a.create_user_group(&group, &[]).await.unwrap();
     let before_b = stamp(&b);
     a.replace_group_members(&account.id, &group.id, &many, now)
         .await

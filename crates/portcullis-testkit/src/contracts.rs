@@ -71,6 +71,7 @@ fn new_member(email: &str, grants: Grants) -> NewMember {
         email: email.into(),
         status: MemberStatus::Accepted,
         grants,
+        new_resource_groups: Vec::new(),
         now: Timestamp::now(),
     }
 }
@@ -118,7 +119,7 @@ async fn user_group(
         created_on: now,
         modified_on: now,
     };
-    store.create_user_group(&g).await.unwrap();
+    store.create_user_group(&g, &[]).await.unwrap();
     g.id
 }
 
@@ -267,6 +268,7 @@ pub async fn members_and_users(store: S) {
                 status: Some(MemberStatus::Pending),
                 grants: None,
                 keep_role: None,
+                new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
         )
@@ -335,6 +337,7 @@ pub async fn member_grants_and_policies(store: S) {
                 status: None,
                 grants: Some(roles.clone()),
                 keep_role: None,
+                new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
         )
@@ -533,15 +536,18 @@ pub async fn user_groups_names_and_policies(store: S) {
         modified_on: now,
     };
     assert!(matches!(
-        store.create_user_group(&clash).await,
+        store.create_user_group(&clash, &[]).await,
         Err(CoreError::Conflict(_))
     ));
     let b = account(&store, "B").await;
     store
-        .create_user_group(&UserGroup {
-            account_id: b.clone(),
-            ..clash.clone()
-        })
+        .create_user_group(
+            &UserGroup {
+                account_id: b.clone(),
+                ..clash.clone()
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -555,11 +561,11 @@ pub async fn user_groups_names_and_policies(store: S) {
     );
     let other = user_group(&store, &a, "Ops", vec![]).await;
     let renamed = store
-        .update_user_group(&a, &other, Some("engineering"), None, Timestamp::now())
+        .update_user_group(&a, &other, Some("engineering"), None, &[], Timestamp::now())
         .await;
     assert!(matches!(renamed, Err(CoreError::Conflict(_))));
     let replaced = store
-        .update_user_group(&a, &g, None, Some(&p[1..]), Timestamp::now())
+        .update_user_group(&a, &g, None, Some(&p[1..]), &[], Timestamp::now())
         .await
         .unwrap()
         .unwrap();
@@ -803,7 +809,7 @@ pub async fn member_add_racing_group_delete(store: S) {
             created_on: now,
             modified_on: now,
         };
-        store.create_user_group(&again).await.unwrap();
+        store.create_user_group(&again, &[]).await.unwrap();
         assert_eq!(
             store
                 .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
@@ -979,6 +985,7 @@ pub async fn last_role_holder_survives_races(store: S) {
                     status: None,
                     grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
                     keep_role: Some(keep),
+                    new_resource_groups: Vec::new(),
                 };
                 s.update_member(&a, &id, &c, Timestamp::now()).await
             })
@@ -1056,6 +1063,7 @@ pub async fn changes_are_recorded(store: S) {
                 status: None,
                 grants: Some(Grants::Roles(vec![ADMIN_ROLE.into()])),
                 keep_role: None,
+                new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
         )
@@ -1109,6 +1117,7 @@ pub async fn changes_are_recorded(store: S) {
             &g,
             Some("Changes renamed"),
             Some(&[policy(ADMIN_ROLE, &rg)]),
+            &[],
             Timestamp::now(),
         )
         .await
@@ -1379,6 +1388,7 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         status: Some(MemberStatus::Pending),
         grants: Some(Grants::Roles(vec![])),
         keep_role: None,
+        new_resource_groups: Vec::new(),
     };
     assert!(store
         .update_member(&b, &m, &changes, later)
@@ -1387,7 +1397,7 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         .is_none());
     assert!(!store.delete_user_group(&b, &g).await.unwrap());
     assert!(store
-        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), later)
+        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), &[], later)
         .await
         .unwrap()
         .is_none());

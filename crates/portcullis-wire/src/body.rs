@@ -115,6 +115,36 @@ pub struct Scope {
     pub objects: Vec<ScopeObject>,
 }
 
+/// How a response shows a resource group's `scope`: the SDKs disagree (see [`ScopeShape`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ScopeField {
+    /// A one-element list (the seed; Python SDK 5.0-5.6, npm 7.0 and earlier).
+    List(Vec<Scope>),
+    /// One object (Python SDK 5.7 and later, npm 7.1 and later).
+    Object(Scope),
+}
+
+/// Which of the two `scope` shapes a response uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScopeShape {
+    /// `"scope": [{key, objects}]`, as the seed shows it.
+    #[default]
+    List,
+    /// `"scope": {key, objects}`.
+    Object,
+}
+
+impl ScopeShape {
+    /// The scope in this shape.
+    pub fn show(self, scope: Scope) -> ScopeField {
+        match self {
+            Self::List => ScopeField::List(vec![scope]),
+            Self::Object => ScopeField::Object(scope),
+        }
+    }
+}
+
 /// `meta` of a resource group.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyValueMeta {
@@ -131,8 +161,9 @@ pub struct ResourceGroup {
     pub id: String,
     /// Name of the resource group.
     pub name: String,
-    /// The scope, as a one-element list (as the seed shows it).
-    pub scope: Vec<Scope>,
+    /// The scope: a one-element list (the seed, older SDKs) or one object (newer SDKs); the
+    /// server's `--scope-shape` decides, per client by default.
+    pub scope: ScopeField,
     /// Attributes.
     pub meta: KeyValueMeta,
 }
@@ -171,8 +202,21 @@ pub struct PolicyInput {
     pub access: Access,
     /// Permission groups (at least one).
     pub permission_groups: Vec<IdRef>,
-    /// Resource groups (at least one).
-    pub resource_groups: Vec<IdRef>,
+    /// Resource groups (at least one): `{id}` of an existing one, or `{scope}` to create an
+    /// unnamed one for that scope (as Cloudflare does).
+    pub resource_groups: Vec<ResourceGroupRef>,
+}
+
+/// A resource group in a policy request: exactly one of `id` and `scope`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ResourceGroupRef {
+    /// An existing resource group of the account.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A scope (one object, or a one-element list): a new resource group is made for it.
+    #[serde(default)]
+    #[schema(value_type = Option<Scope>)]
+    pub scope: Option<Value>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +304,12 @@ pub struct User {
     pub first_name: Option<String>,
     /// Last name.
     pub last_name: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Telephone number.
+    pub telephone: Option<String>,
+    /// Zip or postal code.
+    pub zipcode: Option<String>,
     /// Whether two-factor authentication is enabled.
     pub two_factor_authentication_enabled: bool,
     /// Whether two-factor authentication is locked.
@@ -287,6 +337,87 @@ pub enum MemberStatus {
     Pending,
 }
 
+/// `PATCH /user` body: absent = unchanged, `null` (or `""`) = cleared.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct UserEdit {
+    /// First name (at most 60 characters).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    /// Last name (at most 60 characters).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    /// Country (at most 30 characters).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
+    /// Telephone (at most 20 characters).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub telephone: Option<Option<String>>,
+    /// Zip or postal code (at most 20 characters).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub zipcode: Option<Option<String>>,
+}
+
+/// A membership's status, as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipStatus {
+    /// The user is in the account.
+    Accepted,
+    /// Invited; the user has not answered.
+    Pending,
+    /// Declined (only in the answer to the `PUT` that declined it: the membership is gone).
+    Rejected,
+}
+
+/// The permission areas of a membership (the one Portcullis decides; see [`RolePermissions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MembershipPermissions {
+    /// Members, roles and account settings, as the user may use them now.
+    pub organization: PermissionGrant,
+}
+
+/// One of the user's memberships (`/memberships`); its id is the member id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Membership {
+    /// Membership identifier (the member id).
+    pub id: String,
+    /// The account.
+    pub account: Account,
+    /// Enterprise API access switch; not modelled (`null`).
+    pub api_access_enabled: Option<bool>,
+    /// What the user may do in the account.
+    pub permissions: MembershipPermissions,
+    /// Names of the legacy roles the member holds.
+    pub roles: Vec<String>,
+    /// Status.
+    pub status: MembershipStatus,
+    /// The member's own policies, expanded (single reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<Policy>>,
+}
+
+/// The answer to an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipAnswer {
+    /// Join the account.
+    Accepted,
+    /// Decline the invitation (the membership is removed).
+    Rejected,
+}
+
+/// `PUT /memberships/{membership_id}` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct MembershipUpdate {
+    /// `accepted` or `rejected`.
+    pub status: MembershipAnswer,
+}
+
 /// The user inside a member.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MemberUser {
@@ -311,9 +442,27 @@ pub struct Role {
     pub name: String,
     /// Description.
     pub description: String,
-    /// Cloudflare's legacy permission map (not modelled; always `{}`).
-    #[schema(value_type = Object)]
-    pub permissions: Map<String, Value>,
+    /// Cloudflare's legacy permission map, for the areas Portcullis decides (see
+    /// [`RolePermissions`]).
+    pub permissions: RolePermissions,
+}
+
+/// Read and write, one area of a legacy role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PermissionGrant {
+    /// The role may read the area.
+    pub read: bool,
+    /// The role may change it.
+    pub write: bool,
+}
+
+/// A legacy role's permission map. Cloudflare's has twelve areas (analytics, billing, dns, …);
+/// Portcullis shows the one it decides, `organization` (members, roles, account settings: the
+/// `#organization:read` and `#organization:edit` keys), and omits the others rather than guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RolePermissions {
+    /// Members, roles and account settings.
+    pub organization: PermissionGrant,
 }
 
 /// An account member.

@@ -22,6 +22,11 @@ pub enum ErrorKind {
     InvalidKey,
     /// Authenticated, but not allowed to do this.
     Forbidden,
+    /// A user endpoint (`/user`) called with a credential that has no user (an account-owned
+    /// token): Cloudflare's 9109.
+    UserOnly,
+    /// `/memberships` called with a credential that has no user: Cloudflare's 400/9106.
+    NoUserIdentity,
     /// The object does not exist in this account.
     NotFound,
     /// A field is missing, of the wrong type or out of range.
@@ -44,7 +49,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         Self::UnknownRoute,
         Self::MethodNotAllowed,
         Self::MalformedPathId,
@@ -52,6 +57,8 @@ impl ErrorKind {
         Self::InvalidToken,
         Self::InvalidKey,
         Self::Forbidden,
+        Self::UserOnly,
+        Self::NoUserIdentity,
         Self::NotFound,
         Self::Validation,
         Self::InvalidCombination,
@@ -77,6 +84,8 @@ impl ErrorKind {
             Self::InvalidToken => (403, 9109, "Invalid access token"),
             Self::InvalidKey => (403, 9103, "Unknown X-Auth-Key or X-Auth-Email"),
             Self::Forbidden => (403, 10000, "Authentication error"),
+            Self::UserOnly => (403, 9109, "Unauthorized to access requested resource"),
+            Self::NoUserIdentity => (400, 9106, "Authentication failed"),
             Self::NotFound => (404, 1003, "Not found"),
             Self::Validation => (400, 1001, "Invalid request"),
             Self::InvalidCombination => (
@@ -222,6 +231,8 @@ InvalidHeaders 400 6003
 InvalidToken 403 9109
 InvalidKey 403 9103
 Forbidden 403 10000
+UserOnly 403 9109
+NoUserIdentity 400 9106
 NotFound 404 1003
 Validation 400 1001
 InvalidCombination 400 1006

@@ -71,6 +71,7 @@ async fn run(size: usize) {
             email: format!("user{i:07}@example.com"),
             status: MemberStatus::Accepted,
             grants: Grants::Roles(vec!["05784afa30c1afe1440e79d9351c7430".into()]),
+            new_resource_groups: Vec::new(),
             now: Timestamp::now(),
         };
         store.create_member(&account, &m).await.unwrap();
@@ -87,7 +88,7 @@ async fn run(size: usize) {
             created_on: now,
             modified_on: now,
         };
-        store.create_user_group(&g).await.unwrap();
+        store.create_user_group(&g, &[]).await.unwrap();
         group_ids.push(g.id);
     }
     eprintln!(

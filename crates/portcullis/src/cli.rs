@@ -116,6 +116,12 @@ enum Command {
         /// past it the least recently used entries are evicted and read again when needed.
         #[arg(long, env = "PORTCULLIS_CACHE_MEMORY_MB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
         cache_memory_mb: Option<u32>,
+        /// How responses show a resource group's `scope`: `list` (the seed's one-element list),
+        /// `object` (one object, as Python SDK 5.7+ and npm 7.1+ expect) or `auto` (the default:
+        /// each official SDK gets the shape its version expects, read from its `X-Stainless-*`
+        /// and `User-Agent` headers; any other client gets the list).
+        #[arg(long, env = "PORTCULLIS_SCOPE_SHAPE")]
+        scope_shape: Option<portcullis_api::ScopeShapeSetting>,
     },
     /// Create the first account, its operator user (with an API key), their Super
     /// Administrator membership and a full-access account token; print them once as JSON.
@@ -171,6 +177,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         sso,
         authz,
         cache_memory_mb,
+        scope_shape,
     } = command
     else {
         bail!("not a `serve` command");
@@ -194,6 +201,16 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
             .map(|m| m as usize)
             .or(file.cache_memory_mb)
             .unwrap_or(DEFAULT_CACHE_MEMORY_MB),
+        scope_shape: match scope_shape {
+            Some(s) => s,
+            None => file
+                .scope_shape
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("config `scope_shape`: {e}"))?
+                .unwrap_or_default(),
+        },
     })
 }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use portcullis_api::AuthzMode;
+use portcullis_api::{AuthzMode, ScopeShapeSetting};
 use portcullis_store_postgres::PgSettings;
 use serde::Deserialize;
 
@@ -31,6 +31,8 @@ pub struct Settings {
     pub sso: SsoConfig,
     /// Memory the policy and credential indexes may hold, in MiB.
     pub cache_memory_mb: usize,
+    /// How responses show resource-group scopes.
+    pub scope_shape: ScopeShapeSetting,
 }
 
 /// The default of `cache_memory_mb`.
@@ -71,6 +73,7 @@ impl Settings {
             authz: AuthzMode::Strict,
             sso: SsoConfig::default(),
             cache_memory_mb: DEFAULT_CACHE_MEMORY_MB,
+            scope_shape: ScopeShapeSetting::Auto,
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct ConfigFile {
     pub db_statement_timeout_ms: Option<u64>,
     /// Memory of the policy and credential indexes, in MiB (`--cache-memory-mb`).
     pub cache_memory_mb: Option<usize>,
+    /// `list`, `object` or `auto` (`--scope-shape`).
+    pub scope_shape: Option<String>,
 }
 
 impl ConfigFile {
@@ -137,6 +142,7 @@ mod tests {
         assert!(file.listen.is_some() && file.database.is_some() && file.catalog.is_some());
         assert!(file.db_max_connections.is_some() && file.db_statement_timeout_ms.is_some());
         assert_eq!(file.cache_memory_mb, Some(DEFAULT_CACHE_MEMORY_MB));
+        assert_eq!(file.scope_shape.as_deref(), Some("auto"));
         assert_eq!(
             pg_settings(Some(3), None, &file),
             PgSettings {

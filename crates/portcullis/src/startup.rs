@@ -48,7 +48,9 @@ impl Application {
             });
         spawn_sso_verifier(app.clone(), interval);
         spawn_use_writer(app.clone());
-        let router = portcullis_api::router(portcullis_api::AppState::new(app.clone()));
+        let router = portcullis_api::router(
+            portcullis_api::AppState::new(app.clone()).with_scope_shape(settings.scope_shape),
+        );
         tracing::info!(authz = ?settings.authz, "authorization mode");
         let listener = TcpListener::bind(&settings.listen)
             .await

@@ -51,7 +51,7 @@ use portcullis_core::model::{Access, Grants, MemberStatus, TokenState};
 use portcullis_core::service::access::Authorized;
 use portcullis_core::service::authorize::{Check, Subject};
 use portcullis_core::service::members::{MemberCreate, MemberUpdate};
-use portcullis_core::service::policies::PolicyDraft;
+use portcullis_core::service::policies::{PolicyDraft, ResourceGroupRef};
 use portcullis_core::service::resource_groups::ScopeDraft;
 use portcullis_core::service::tokens::{
     ConditionDraft, TokenCreate, TokenPolicyDraft, TokenScope, TokenUpdate,
@@ -558,7 +558,7 @@ impl World {
                 id,
                 access,
                 permission_groups: pgs,
-                resource_groups: rg_ids,
+                resource_groups: rg_ids.into_iter().map(ResourceGroupRef::Id).collect(),
             });
         }
         out
@@ -602,7 +602,14 @@ impl World {
                             .map_or_else(|| id.clone(), |g| g.1.clone())
                     })
                     .collect();
-                let rgs: Vec<String> = d.resource_groups.iter().map(|r| self.n(r)).collect();
+                let rgs: Vec<String> = d
+                    .resource_groups
+                    .iter()
+                    .map(|r| match r {
+                        ResourceGroupRef::Id(id) => self.n(id),
+                        ResourceGroupRef::Inline(s) => format!("inline {:?}", s.objects),
+                    })
+                    .collect();
                 let keep =
                     d.id.as_ref()
                         .map(|i| format!(" (keeps policy {i})"))

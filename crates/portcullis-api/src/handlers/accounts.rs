@@ -3,21 +3,39 @@
 use axum::extract::State;
 use portcullis_core::page::{PageRequest, SMALL_LIST};
 use portcullis_core::service::accounts::AccountUpdate;
+use portcullis_core::store::ProfileChanges;
 use portcullis_wire::body as w;
 
 use crate::convert;
 use crate::extract::{ApiJson, Auth, Authz, Cx, EmptyBody};
-use crate::handlers::{deleted, ok, reply, reply_page, Reply};
+use crate::handlers::{deleted, reply, reply_page, Reply};
 use crate::path::{AccountPath, ApiPath};
 use crate::query::{query_params, ApiQuery};
 use crate::server::AppState;
 
 impl EmptyBody for w::AccountCreate {}
 impl EmptyBody for w::AccountUpdate {}
+impl EmptyBody for w::UserEdit {}
 
 /// `GET /user`.
 pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> Reply<w::User> {
-    Ok(ok(convert::user(&s.app.current_user(&p)?)))
+    reply(s.app.user_now(&p), convert::user).await
+}
+
+/// `PATCH /user`.
+pub async fn edit_me(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<w::UserEdit>,
+) -> Reply<w::User> {
+    let edit = ProfileChanges {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        country: body.country,
+        telephone: body.telephone,
+        zipcode: body.zipcode,
+    };
+    reply(s.app.edit_user(&p, &edit), convert::user).await
 }
 
 query_params!(

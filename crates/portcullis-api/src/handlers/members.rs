@@ -17,7 +17,7 @@ impl EmptyBody for w::MemberUpdate {}
 
 /// The member conversion, with the catalog that names its roles.
 fn member_of(cx: &Cx) -> impl Fn(&Expanded<Member>) -> w::Member + '_ {
-    |m| convert::member(m, cx.app.catalog())
+    |m| convert::member(m, cx.app.catalog(), cx.shape)
 }
 
 const STATUSES: &[&str] = &["accepted", "pending"];
@@ -64,7 +64,11 @@ pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::MemberCreate>) -> Reply<w:
     let input = MemberCreate {
         email: body.email,
         roles: body.roles,
-        policies: body.policies.as_deref().map(convert::policy_drafts),
+        policies: body
+            .policies
+            .as_deref()
+            .map(convert::policy_drafts)
+            .transpose()?,
         status: body.status.map(convert::member_status_in),
     };
     reply(cx.app.create_member(&cx.pass, input), member_of(&cx)).await
@@ -80,7 +84,11 @@ pub async fn update(
         roles: body
             .roles
             .map(|r| r.iter().map(|r| r.id().to_owned()).collect()),
-        policies: body.policies.as_deref().map(convert::policy_drafts),
+        policies: body
+            .policies
+            .as_deref()
+            .map(convert::policy_drafts)
+            .transpose()?,
         status: body.status.map(convert::member_status_in),
     };
     reply(

@@ -50,25 +50,28 @@ pub async fn list(cx: Cx, ApiQuery(q): ApiQuery<ListQuery>) -> Reply<Vec<w::User
         descending: q.descending,
     };
     let list = cx.app.list_user_groups(&cx.pass, &filter, q.page);
-    reply_page(list, convert::user_group).await
+    reply_page(list, |g| convert::user_group(g, cx.shape)).await
 }
 
 /// `GET /accounts/{account_id}/iam/user_groups/{user_group_id}`.
 pub async fn get(cx: Cx, ApiPath(p): ApiPath<UserGroupPath>) -> Reply<w::UserGroup> {
-    reply(
-        cx.app.get_user_group(&cx.pass, &p.user_group_id),
-        convert::user_group,
-    )
+    reply(cx.app.get_user_group(&cx.pass, &p.user_group_id), |g| {
+        convert::user_group(g, cx.shape)
+    })
     .await
 }
 
 /// `POST /accounts/{account_id}/iam/user_groups`.
 pub async fn create(cx: Cx, ApiJson(body): ApiJson<w::UserGroupCreate>) -> Reply<w::UserGroup> {
-    let drafts = body.policies.as_deref().map(convert::policy_drafts);
+    let drafts = body
+        .policies
+        .as_deref()
+        .map(convert::policy_drafts)
+        .transpose()?;
     reply(
         cx.app
             .create_user_group(&cx.pass, &body.name, drafts.as_deref()),
-        convert::user_group,
+        |g| convert::user_group(g, cx.shape),
     )
     .await
 }
@@ -79,14 +82,16 @@ pub async fn update(
     ApiPath(p): ApiPath<UserGroupPath>,
     ApiJson(body): ApiJson<w::UserGroupUpdate>,
 ) -> Reply<w::UserGroup> {
-    let (drafts, name) = (
-        body.policies.as_deref().map(convert::policy_drafts),
-        body.name.as_deref(),
-    );
+    let drafts = body
+        .policies
+        .as_deref()
+        .map(convert::policy_drafts)
+        .transpose()?;
+    let name = body.name.as_deref();
     let updated = cx
         .app
         .update_user_group(&cx.pass, &p.user_group_id, name, drafts.as_deref());
-    reply(updated, convert::user_group).await
+    reply(updated, |g| convert::user_group(g, cx.shape)).await
 }
 
 /// `DELETE /accounts/{account_id}/iam/user_groups/{user_group_id}`.

@@ -7,7 +7,7 @@ use crate::model::{Account, AccountType, Grants, MemberStatus, User};
 use crate::page::{Page, PageRequest};
 use crate::service::access::Authorized;
 use crate::service::{check_email, check_name, Portcullis};
-use crate::store::{AccountChanges, NewMember};
+use crate::store::{AccountChanges, NewMember, ProfileChanges};
 use crate::time::Timestamp;
 
 /// Longest account name.
@@ -55,6 +55,43 @@ impl Portcullis {
             }
             .into()
         })
+    }
+
+    /// `GET /user`: the caller's user as stored now (the credential index may hold an older
+    /// copy of the names).
+    pub async fn user_now(&self, principal: &Principal) -> CoreResult<User> {
+        let user = self.current_user(principal)?;
+        Ok(self.store().get_user(&user.id).await?.unwrap_or(user))
+    }
+
+    /// `PATCH /user`: first and last name (at most 60 characters each), country (30),
+    /// telephone (20) and zip code (20), Cloudflare's limits. `null` or an empty string clears a
+    /// field; an absent one is unchanged. Nothing is written when one field is invalid.
+    pub async fn edit_user(
+        &self,
+        principal: &Principal,
+        edit: &ProfileChanges,
+    ) -> CoreResult<User> {
+        let user = self.current_user(principal)?;
+        let check = |pointer: &str, value: &Option<Option<String>>, max: usize| {
+            Ok::<_, CoreError>(match value {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(v)) if v.trim().is_empty() => Some(None),
+                Some(Some(v)) => Some(Some(check_name(pointer, v, max)?)),
+            })
+        };
+        let changes = ProfileChanges {
+            first_name: check("/first_name", &edit.first_name, 60)?,
+            last_name: check("/last_name", &edit.last_name, 60)?,
+            country: check("/country", &edit.country, 30)?,
+            telephone: check("/telephone", &edit.telephone, 20)?,
+            zipcode: check("/zipcode", &edit.zipcode, 20)?,
+        };
+        self.store()
+            .update_user_profile(&user.id, &changes, Timestamp::now())
+            .await?
+            .ok_or_else(|| CoreError::not_found("user", user.id.as_str()))
     }
 
     /// `GET /accounts`: accounts where the user is an accepted member.
@@ -142,6 +179,7 @@ impl Portcullis {
             email: user.email.clone(),
             status: MemberStatus::Accepted,
             grants: Grants::Roles(vec![role.id.clone()]),
+            new_resource_groups: Vec::new(),
             now,
         };
         self.store().create_account(&account, Some(&owner)).await?;

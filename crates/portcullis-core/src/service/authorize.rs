@@ -744,9 +744,27 @@ impl Portcullis {
         group_names: &[String],
         what: &str,
     ) -> CoreResult<()> {
+        let missing = self.keys_not_held(auth, group_names).await?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.verdict(Forbidden::Escalation {
+            actor: auth.principal().actor(),
+            what: what.to_owned(),
+            keys: missing,
+        })
+    }
+
+    /// The permission keys the groups named grant that the caller does not hold in the account
+    /// (none when enforcement is off).
+    pub(crate) async fn keys_not_held(
+        &self,
+        auth: &Authorized,
+        group_names: &[String],
+    ) -> CoreResult<Vec<String>> {
         let (principal, account) = (auth.principal(), auth.account());
         if self.authz_mode() == super::AuthzMode::Off {
-            return Ok(());
+            return Ok(Vec::new());
         }
         // Patterns (`*`, `prefix.*`) stand for the concrete keys Portcullis decides.
         let mut keys: Vec<String> = Vec::new();
@@ -763,23 +781,15 @@ impl Portcullis {
             }
         }
         if keys.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let missing: Vec<String> = self
+        Ok(self
             .decide_keys(principal, account, &keys)
             .await?
             .into_iter()
             .filter(|d| !d.allowed)
             .map(|d| d.permission)
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        self.verdict(Forbidden::Escalation {
-            actor: principal.actor(),
-            what: what.to_owned(),
-            keys: missing,
-        })
+            .collect())
     }
 
     /// Names of the permission groups that allow policies grant.

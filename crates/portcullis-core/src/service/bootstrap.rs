@@ -81,6 +81,9 @@ impl Portcullis {
             email: email.clone(),
             first_name: None,
             last_name: None,
+            country: None,
+            telephone: None,
+            zipcode: None,
             two_factor_enabled: false,
             operator: true,
             created_on: now,
@@ -93,6 +96,7 @@ impl Portcullis {
             email: email.clone(),
             status: MemberStatus::Accepted,
             grants: Grants::Roles(vec![role]),
+            new_resource_groups: Vec::new(),
             now,
         };
         let account_key = format!("com.cloudflare.api.account.{}", account.id);

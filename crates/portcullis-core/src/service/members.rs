@@ -2,7 +2,7 @@
 
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, MemberId, PolicyId, UserId};
-use crate::model::{Grants, Member, MemberFilter, MemberStatus};
+use crate::model::{Grants, Member, MemberFilter, MemberStatus, ResourceGroup};
 use crate::page::{Page, PageRequest};
 use crate::service::access::Authorized;
 use crate::service::policies::{Expanded, PolicyDraft};
@@ -35,13 +35,9 @@ pub struct MemberUpdate {
 }
 
 impl Portcullis {
+    /// An empty list is allowed: a member may hold no direct grants and get access from user
+    /// groups only.
     fn check_roles(&self, roles: &[String]) -> CoreResult<Vec<String>> {
-        if roles.is_empty() {
-            return Err(CoreError::invalid(
-                "/roles",
-                "/roles: at least one role is required",
-            ));
-        }
         let mut out: Vec<String> = Vec::with_capacity(roles.len());
         for (i, id) in roles.iter().enumerate() {
             let p = format!("/roles/{i}");
@@ -69,8 +65,8 @@ impl Portcullis {
         policies: Option<&Vec<PolicyDraft>>,
         existing: &[PolicyId],
         required: bool,
-    ) -> CoreResult<Option<Grants>> {
-        match (roles, policies) {
+    ) -> CoreResult<(Option<Grants>, Vec<ResourceGroup>)> {
+        let grants = match (roles, policies) {
             (Some(_), Some(_)) => Err(CoreError::Invalid {
                 pointer: Some("/roles".into()),
                 message: "give either `roles` or `policies`, not both".into(),
@@ -81,20 +77,20 @@ impl Portcullis {
             }),
             (None, None) => Ok(None),
             (Some(roles), None) => Ok(Some(Grants::Roles(self.check_roles(roles)?))),
-            (None, Some(drafts)) if drafts.is_empty() => Err(CoreError::invalid(
-                "/policies",
-                "/policies: at least one policy is required",
-            )),
-            (None, Some(drafts)) => Ok(Some(Grants::Policies(
-                self.validate_policies(account, drafts, existing, "/policies")
-                    .await?,
-            ))),
-        }
+            // `policies: []` (like `roles: []`): no direct grants; access comes from groups.
+            (None, Some(drafts)) => {
+                let valid = self
+                    .validate_policies(account, drafts, existing, "/policies")
+                    .await?;
+                return Ok((Some(Grants::Policies(valid.policies)), valid.new_groups));
+            }
+        };
+        Ok((grants?, Vec::new()))
     }
 
     /// The rule every member change keeps: an account never loses its last accepted Super
     /// Administrator (checked by the store inside the write's transaction).
-    fn keep_super_admin(&self) -> Option<KeepRole> {
+    pub(crate) fn keep_super_admin(&self) -> Option<KeepRole> {
         self.catalog().super_admin_role().map(|r| KeepRole {
             id: r.id.clone(),
             name: r.name.clone(),
@@ -136,7 +132,7 @@ impl Portcullis {
     ) -> CoreResult<Expanded<Member>> {
         let account = auth.account();
         let email = check_email("/email", &input.email)?;
-        let grants = self
+        let (grants, new_resource_groups) = self
             .check_grants(
                 account,
                 input.roles.as_ref(),
@@ -144,8 +140,9 @@ impl Portcullis {
                 &[],
                 true,
             )
-            .await?
-            .ok_or_else(|| CoreError::unavailable("grants missing after validation"))?;
+            .await?;
+        let grants =
+            grants.ok_or_else(|| CoreError::unavailable("grants missing after validation"))?;
         self.ensure_can_grant(
             auth,
             &self.granted_group_names(&grants),
@@ -158,6 +155,7 @@ impl Portcullis {
             email,
             status: input.status.unwrap_or(MemberStatus::Pending),
             grants,
+            new_resource_groups,
             now: Timestamp::now(),
         };
         let created = self.store().create_member(account, &member).await?;
@@ -181,7 +179,7 @@ impl Portcullis {
             Grants::Policies(p) => p.iter().map(|p| p.id.clone()).collect(),
             Grants::Roles(_) => Vec::new(),
         };
-        let grants = self
+        let (grants, new_resource_groups) = self
             .check_grants(
                 account,
                 input.roles.as_ref(),
@@ -208,6 +206,7 @@ impl Portcullis {
             status: input.status,
             grants,
             keep_role: self.keep_super_admin(),
+            new_resource_groups,
         };
         let updated = self
             .store()

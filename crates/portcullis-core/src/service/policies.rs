@@ -7,7 +7,9 @@ use crate::error::{CoreError, CoreResult, Incompatible, Named};
 use crate::ids::{AccountId, PolicyId, ResourceGroupId};
 use crate::model::{Access, Grants, Member, Policy, ResourceGroup, UserGroup};
 use crate::page::Page;
+use crate::service::resource_groups::{check_scope, ScopeDraft};
 use crate::service::Portcullis;
+use crate::time::Timestamp;
 
 /// A policy as a request gives it.
 #[derive(Debug, Clone)]
@@ -18,8 +20,43 @@ pub struct PolicyDraft {
     pub access: Access,
     /// Permission-group ids.
     pub permission_groups: Vec<String>,
-    /// Resource-group ids.
-    pub resource_groups: Vec<String>,
+    /// Resource groups: existing ones by id, or new ones by scope.
+    pub resource_groups: Vec<ResourceGroupRef>,
+}
+
+/// A resource group a policy names.
+#[derive(Debug, Clone)]
+pub enum ResourceGroupRef {
+    /// An existing resource group of the account.
+    Id(String),
+    /// A scope given inline: Cloudflare creates an unnamed resource group for it (see
+    /// [`inline_group_name`]); so does Portcullis, in the same transaction as the policy.
+    Inline(ScopeDraft),
+}
+
+/// Validated policies and the resource groups their inline scopes create (to be inserted in
+/// the same transaction as the policies).
+#[derive(Debug, Clone, Default)]
+pub struct ValidPolicies {
+    /// The policies, ids assigned.
+    pub policies: Vec<Policy>,
+    /// New resource groups for inline scopes.
+    pub new_groups: Vec<ResourceGroup>,
+}
+
+/// Most characters of a generated resource-group name.
+const INLINE_NAME_MAX: usize = 120;
+
+/// The name of a resource group made for an inline scope: Cloudflare's are unnamed (its
+/// dashboard shows "Individual Domains"); Portcullis names them after their objects, so a list
+/// of resource groups shows what each covers: `Inline scope: <key>, <key>…`, cut at 120
+/// characters.
+pub fn inline_group_name(objects: &[String]) -> String {
+    let mut name = format!("Inline scope: {}", objects.join(", "));
+    if name.chars().count() > INLINE_NAME_MAX {
+        name = name.chars().take(INLINE_NAME_MAX - 1).collect::<String>() + "…";
+    }
+    name
 }
 
 /// A policy with its groups expanded for responses.
@@ -89,10 +126,28 @@ impl Portcullis {
         drafts: &[PolicyDraft],
         existing: &[PolicyId],
         pointer: &str,
-    ) -> CoreResult<Vec<Policy>> {
+    ) -> CoreResult<ValidPolicies> {
         let mut wanted: Vec<ResourceGroupId> = Vec::new();
+        let mut new_groups: Vec<ResourceGroup> = Vec::new();
+        let now = Timestamp::now();
         for (i, d) in drafts.iter().enumerate() {
             for (j, rg) in d.resource_groups.iter().enumerate() {
+                let rg = match rg {
+                    ResourceGroupRef::Id(id) => id,
+                    ResourceGroupRef::Inline(scope) => {
+                        let (scope_key, objects) = check_scope(account, scope)?;
+                        new_groups.push(ResourceGroup {
+                            id: ResourceGroupId::random(),
+                            account_id: account.clone(),
+                            name: inline_group_name(&objects),
+                            scope_key,
+                            objects,
+                            created_on: now,
+                            modified_on: now,
+                        });
+                        continue;
+                    }
+                };
                 let p = format!("{pointer}/{i}/resource_groups/{j}/id");
                 let id = ResourceGroupId::parse(rg).ok_or_else(|| {
                     CoreError::invalid(
@@ -108,6 +163,7 @@ impl Portcullis {
         let found = self.store().get_resource_groups(account, &wanted).await?;
         let mut seen_ids: HashSet<String> = HashSet::new();
         let mut out = Vec::with_capacity(drafts.len());
+        let mut inline = 0usize;
         for (i, d) in drafts.iter().enumerate() {
             let base = format!("{pointer}/{i}");
             let id = match &d.id {
@@ -156,6 +212,18 @@ impl Portcullis {
             }
             let mut rgs: Vec<&ResourceGroup> = Vec::new();
             for (j, rg) in d.resource_groups.iter().enumerate() {
+                let rg = match rg {
+                    ResourceGroupRef::Id(id) => id,
+                    ResourceGroupRef::Inline(_) => {
+                        // The inline scopes' groups, in the order they were made above.
+                        let made = new_groups.get(inline).ok_or_else(|| {
+                            CoreError::unavailable("an inline resource group went missing")
+                        })?;
+                        inline += 1;
+                        rgs.push(made);
+                        continue;
+                    }
+                };
                 let p = format!("{base}/resource_groups/{j}/id");
                 let group = found.iter().find(|g| g.id.as_str() == rg).ok_or_else(|| {
                     CoreError::invalid(
@@ -197,7 +265,10 @@ impl Portcullis {
                 resource_groups: rgs.into_iter().map(|g| g.id.clone()).collect(),
             });
         }
-        Ok(out)
+        Ok(ValidPolicies {
+            policies: out,
+            new_groups,
+        })
     }
 
     /// Ids of the catalog's permission groups (member and token groups) that a policy could not

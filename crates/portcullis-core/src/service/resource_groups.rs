@@ -44,7 +44,10 @@ fn object_key_ok(key: &str) -> bool {
         && (last == "*" || is_id(last))
 }
 
-fn check_scope(account: &AccountId, scope: &ScopeDraft) -> CoreResult<(String, Vec<String>)> {
+pub(crate) fn check_scope(
+    account: &AccountId,
+    scope: &ScopeDraft,
+) -> CoreResult<(String, Vec<String>)> {
     let base = &scope.pointer;
     let expected = format!("com.cloudflare.api.account.{account}");
     if scope.key != expected {

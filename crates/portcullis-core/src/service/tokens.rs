@@ -213,35 +213,50 @@ impl Portcullis {
         }
     }
 
-    /// Names of the token groups that allow policies of a token grant.
-    fn token_allowed_groups(&self, policies: &[TokenPolicy]) -> Vec<String> {
-        policies
-            .iter()
-            .filter(|p| p.access == Access::Allow)
-            .flat_map(|p| p.permission_groups.iter())
-            .map(|id| {
-                self.catalog()
-                    .token_group(id)
-                    .map_or_else(|| id.clone(), |g| g.name.clone())
-            })
-            .collect()
-    }
-
     /// An account-owned token may hold only what its creator holds (a user-owned token is
-    /// always limited by its user's permissions, so it cannot escalate).
+    /// always limited by its user's permissions, so it cannot escalate). Cloudflare refuses such
+    /// a token with 400/1001 "Failed common permission check against resources. (Permission
+    /// group: "…")", naming a group the creator does not hold; so does Portcullis, naming the
+    /// first such group in the order written, with its pointer.
     async fn ensure_token_grant(
         &self,
         scope: &TokenScope<'_>,
         policies: &[TokenPolicy],
         name: &str,
     ) -> CoreResult<()> {
-        if let TokenScope::Account(auth) = scope {
-            self.ensure_can_grant(
-                auth,
-                &self.token_allowed_groups(policies),
-                &format!("token `{name}`"),
-            )
-            .await?;
+        let TokenScope::Account(auth) = scope else {
+            return Ok(());
+        };
+        for (i, policy) in policies.iter().enumerate() {
+            if policy.access != Access::Allow {
+                continue;
+            }
+            for (j, id) in policy.permission_groups.iter().enumerate() {
+                let group = self
+                    .catalog()
+                    .token_group(id)
+                    .map_or_else(|| id.clone(), |g| g.name.clone());
+                let missing = self
+                    .keys_not_held(auth, std::slice::from_ref(&group))
+                    .await?;
+                if missing.is_empty() {
+                    continue;
+                }
+                let message = format!(
+                    "Failed common permission check against resources. (Permission group: \"{group}\")"
+                );
+                if self.authz_mode() == super::AuthzMode::Strict {
+                    return Err(CoreError::invalid(
+                        format!("/policies/{i}/permission_groups/{j}"),
+                        message,
+                    ));
+                }
+                tracing::warn!(
+                    token = name,
+                    missing = ?missing,
+                    "authz soft mode: would have denied: {message}"
+                );
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use crate::ids::{AccountId, MemberId, PolicyId, UserGroupId};
 use crate::model::{GroupMember, GroupMemberFilter, UserGroup, UserGroupFilter};
 use crate::page::{Page, PageRequest};
 use crate::service::access::Authorized;
-use crate::service::policies::{Expanded, PolicyDraft};
+use crate::service::policies::{Expanded, PolicyDraft, ValidPolicies};
 use crate::service::{check_name, Portcullis};
 use crate::time::Timestamp;
 
@@ -83,13 +83,14 @@ impl Portcullis {
     ) -> CoreResult<Expanded<UserGroup>> {
         let account = auth.account();
         let name = check_name("/name", name, USER_GROUP_NAME_MAX)?;
-        let policies = match policies {
+        let valid = match policies {
             Some(drafts) => {
                 self.validate_policies(account, drafts, &[], "/policies")
                     .await?
             }
-            None => Vec::new(),
+            None => ValidPolicies::default(),
         };
+        let policies = valid.policies;
         self.ensure_can_grant(
             auth,
             &self.allowed_group_names(&policies),
@@ -105,7 +106,9 @@ impl Portcullis {
             created_on: now,
             modified_on: now,
         };
-        self.store().create_user_group(&group).await?;
+        self.store()
+            .create_user_group(&group, &valid.new_groups)
+            .await?;
         self.expand_one(account, group).await
     }
 
@@ -123,7 +126,7 @@ impl Portcullis {
         let name = name
             .map(|n| check_name("/name", n, USER_GROUP_NAME_MAX))
             .transpose()?;
-        let policies = match policies {
+        let valid = match policies {
             Some(drafts) => {
                 let existing: Vec<PolicyId> =
                     current.policies.iter().map(|p| p.id.clone()).collect();
@@ -133,6 +136,10 @@ impl Portcullis {
                 )
             }
             None => None,
+        };
+        let (policies, new_groups) = match valid {
+            Some(v) => (Some(v.policies), v.new_groups),
+            None => (None, Vec::new()),
         };
         if name.is_none() && policies.is_none() {
             return self.expand_one(account, current).await;
@@ -152,6 +159,7 @@ impl Portcullis {
                 id,
                 name.as_deref(),
                 policies.as_deref(),
+                &new_groups,
                 Timestamp::now(),
             )
             .await?

@@ -472,8 +472,9 @@ async fn token_of_another_account_cannot_read_this_one() {
 #[tokio::test]
 async fn account_token_cannot_use_user_endpoints() {
     let app = TestApp::spawn();
-    app.get("/user", &app.admin()).await.err(403, 10000);
+    app.get("/user", &app.admin()).await.err(403, 9109);
     app.get("/user/tokens", &app.admin()).await.err(403, 10000);
+    app.get("/memberships", &app.admin()).await.err(400, 9106);
 }
 
 #[tokio::test]

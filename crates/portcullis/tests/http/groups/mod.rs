@@ -14,5 +14,6 @@ mod index;
 mod pagination;
 mod policies;
 mod resource_groups;
+mod terraform;
 mod trust;
 mod user_groups;

@@ -36,6 +36,8 @@ pub fn benign(schema: &str, array: bool, side: &Side, n: usize, route: &str) -> 
         }),
         ("AccountCreate", false) => json!({ "name": format!("iso-account-{n}") }),
         ("AccountUpdate", false) => json!({ "name": format!("iso-account-renamed-{n}") }),
+        ("MembershipUpdate", false) => json!({ "status": "accepted" }),
+        ("UserEdit", false) => json!({ "first_name": format!("Iso {n}") }),
         _ => panic!(
             "{route}: the isolation sweep has no body for schema `{schema}`{} — teach \
              tests/http/isolation/bodies.rs::benign about it",
@@ -224,7 +226,9 @@ pub fn foreign(
         ("SsoCreate", false)
         | ("SsoUpdate", false)
         | ("AccountCreate", false)
-        | ("AccountUpdate", false) => Vec::new(),
+        | ("AccountUpdate", false)
+        | ("MembershipUpdate", false)
+        | ("UserEdit", false) => Vec::new(),
         _ => panic!(
             "{route}: the isolation sweep has no foreign-reference bodies for schema `{schema}` \
              — teach tests/http/isolation/bodies.rs::foreign about it"
@@ -241,6 +245,8 @@ pub fn no_foreign_body(schema: &str) -> Option<&'static str> {
         ),
         "SsoUpdate" => Some("only flags"),
         "AccountCreate" | "AccountUpdate" => Some("only a name, a type and settings"),
+        "MembershipUpdate" => Some("only a status; the membership is in the path"),
+        "UserEdit" => Some("only the caller's own names and contact fields"),
         _ => None,
     }
 }

@@ -123,6 +123,14 @@ fn candidates(route: &Route, param: &str, a: &Side, b: &Side) -> Vec<(Origin, St
         "permission_group_id" => {
             out.push((Origin::Shared, PG_ADMINISTRATOR.to_string()));
         }
+        "role_id" => {
+            // The legacy role catalog is the same in every account.
+            out.push((Origin::Shared, ROLE_ADMIN.to_string()));
+        }
+        "membership_id" => {
+            // Memberships of A's users: the caller's own routes must not reach them.
+            push(Origin::A, &[&a.admin_member, &a.member2]);
+        }
         other => panic!(
             "{} {}: the isolation sweep cannot fill path parameter {{{other}}} — add the object \
              to tests/http/isolation/world.rs and sweep.rs::candidates",
@@ -145,6 +153,7 @@ fn filter_value(route: &Route, name: &str, a: &Side) -> Option<String> {
         "name" if p.ends_with("/iam/user_groups") => Some(a.group_name.clone()),
         "name" if p.ends_with("/iam/resource_groups") => Some(a.rg_name.clone()),
         "name" if p.ends_with("/client/v4/accounts") => Some(a.name.clone()),
+        "name" | "account.name" if p.ends_with("/memberships") => Some(a.name.clone()),
         "fuzzyName" if p.ends_with("/iam/user_groups") => Some("alpha-secret".into()),
         "fuzzyEmail" if p.ends_with("/members") => Some("alpha".into()),
         other => panic!(
