@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod authorize;
 pub mod members;
 pub mod meta;
+pub mod oauth_clients;
 pub mod permission_groups;
 pub mod resource_groups;
 pub mod sso;

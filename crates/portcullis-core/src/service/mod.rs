@@ -17,6 +17,7 @@ pub mod cache;
 pub mod credentials;
 pub mod index;
 pub mod members;
+pub mod oauth_clients;
 pub mod policies;
 pub mod resource_groups;
 pub mod sso;
