@@ -35,9 +35,7 @@ describe('iam.oauthClients', () => {
   before(async () => {
     srv = await startServer();
     account_id = srv.boot.account_id;
-    // The operator's key (Super Administrator): no API-token permission group grants the OAuth
-    // client keys (api-decisions.md "OAuth clients and OAuth scopes").
-    c = srv.adminKey;
+    c = srv.adminToken;
   });
   after(async () => {
     await srv?.stop();
@@ -54,7 +52,7 @@ describe('iam.oauthClients', () => {
     assert.equal(created.has_rotated_secret, false);
 
     const rec = recordingFetch({ bodies: true });
-    const rc = srv.keyClient(srv.boot.email, srv.boot.api_key, { fetch: rec.fetch });
+    const rc = srv.tokenClient(srv.boot.api_token, { fetch: rec.fetch });
     const got = await rc.iam.oauthClients.get(created.client_id, { account_id });
     const { client_secret, ...withoutSecret } = created;
     assert.deepEqual(got, withoutSecret);

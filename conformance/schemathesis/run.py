@@ -188,9 +188,7 @@ def seed(root: str, boot: dict) -> dict:
             "POST", "/user/tokens", {"name": name, "policies": small})["id"]
         ids.setdefault("sso_connector_id", {})[kind] = by_token.call("POST", f"/accounts/{a}/sso_connectors", {
             "email_domain": f"{kind}.schemathesis.example", "begin_verification": False})["id"]
-        # No token permission group grants the OAuth client keys: the operator's key (Super
-        # Administrator) manages them.
-        ids.setdefault("oauth_client_id", {})[kind] = by_key.call("POST", f"/accounts/{a}/oauth_clients", {
+        ids.setdefault("oauth_client_id", {})[kind] = by_token.call("POST", f"/accounts/{a}/oauth_clients", {
             "client_name": f"schemathesis {kind}", "grant_types": ["authorization_code"],
             "redirect_uris": ["https://schemathesis.example/cb"], "response_types": ["code"],
             "scopes": ["account.read"], "token_endpoint_auth_method": "client_secret_basic"})["client_id"]
@@ -223,8 +221,6 @@ def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
                 if fixed_ids or name == "account_id":
                     params[f"path.{name}"] = ids[key][kind] if fixed_ids else ids[key]["keep"]
             operator = (method == "post" and path == "/client/v4/accounts") or op_id == "accounts-delete"
-            # OAuth clients: the operator's key too (no token permission group grants their keys).
-            operator = operator or path.startswith("/client/v4/accounts/{account_id}/oauth_clients")
             user = path.startswith("/client/v4/user") or path == "/client/v4/accounts"
             lines = ["[[operations]]", f"include-operation-id = {toml_str(op_id)}"]
             if op_id == "accounts-delete" and not fixed_ids:

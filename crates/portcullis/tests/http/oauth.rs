@@ -424,20 +424,45 @@ async fn accounts_are_isolated_and_keys_enforced() {
     );
 }
 
-/// No API-token permission group grants the OAuth client keys (their Cloudflare ids are unknown:
-/// api-decisions.md "OAuth clients and OAuth scopes"), so the bootstrap account token, which
-/// holds every account-scoped group, is refused (403) while its account's Super Administrator is
-/// let in.
+/// Account tokens reach OAuth clients through the "Account Settings" token groups
+/// (api-decisions.md "OAuth clients and OAuth scopes"): Write manages them (the bootstrap token
+/// holds it), Read only reads them.
 #[tokio::test]
-async fn account_tokens_without_an_oauth_group_are_refused() {
+async fn account_settings_token_groups_grant_the_oauth_keys() {
     let app = TestApp::spawn();
-    app.get(&app.acct("/oauth_clients"), &app.admin())
-        .await
-        .err(403, 10000);
-    app.post(&app.acct("/oauth_clients"), &app.admin(), body())
-        .await
-        .err(403, 10000);
-    app.get(&app.acct("/oauth_clients"), &app.admin_key())
+    let c = app
+        .post(&app.acct("/oauth_clients"), &app.admin(), body())
+        .await;
+    let id = str_field(c.ok(), "client_id");
+    let (_, value) = app
+        .create_account_token(
+            &app.boot.account_id,
+            &app.admin(),
+            json!({
+                "name": "settings reader",
+                "policies": [{
+                    "effect": "allow",
+                    "permission_groups": [{ "id": PG_ACCOUNT_SETTINGS_READ }],
+                    "resources": { format!("com.cloudflare.api.account.{}", app.boot.account_id): "*" },
+                }],
+            }),
+        )
+        .await;
+    let reader = Cred::token(&value);
+    assert_eq!(
+        app.get(&app.acct("/oauth_clients"), &reader)
+            .await
+            .list()
+            .len(),
+        1
+    );
+    app.get(&app.acct(&format!("/oauth_clients/{id}")), &reader)
         .await
         .ok();
+    app.post(&app.acct("/oauth_clients"), &reader, body())
+        .await
+        .err(403, 10000);
+    app.delete(&app.acct(&format!("/oauth_clients/{id}")), &reader)
+        .await
+        .err(403, 10000);
 }
