@@ -188,8 +188,26 @@ def seed(root: str, boot: dict) -> dict:
             "POST", "/user/tokens", {"name": name, "policies": small})["id"]
         ids.setdefault("sso_connector_id", {})[kind] = by_token.call("POST", f"/accounts/{a}/sso_connectors", {
             "email_domain": f"{kind}.schemathesis.example", "begin_verification": False})["id"]
+        ids.setdefault("oauth_client_id", {})[kind] = by_token.call("POST", f"/accounts/{a}/oauth_clients", {
+            "client_name": f"schemathesis {kind}", "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://schemathesis.example/cb"], "response_types": ["code"],
+            "scopes": ["account.read"], "token_endpoint_auth_method": "client_secret_basic"})["client_id"]
     by_token.call("POST", f"/accounts/{a}/iam/user_groups/{ids['user_group_id']['keep']}/members",
                   [{"id": ids["member_id"]["keep"]}, {"id": ids["member_id"]["doomed"]}])
+    # Roles are the catalog's (nothing to delete). Memberships are the caller's own: the bootstrap
+    # user's in the account (kept), and one in an account of its own that it may leave (doomed:
+    # another Super Administrator is added there first, so leaving is allowed).
+    roles = by_token.call("GET", f"/accounts/{a}/roles")
+    ids["role_id"] = {"keep": roles[0]["id"]}
+    super_admin = next(r["id"] for r in roles if r["name"].startswith("Super Administrator"))
+    other = by_key.call("POST", "/accounts", {"name": "schemathesis memberships"})["id"]
+    by_key.call("POST", f"/accounts/{other}/members", {
+        "email": "schemathesis-other-admin@example.com", "status": "accepted", "roles": [super_admin]})
+    mine = by_key.call("GET", "/memberships?per_page=50")
+    ids["membership_id"] = {
+        "keep": boot["member_id"],
+        "doomed": next(m["id"] for m in mine if m["account"]["id"] == other),
+    }
     return {"user_token": user_token["value"], "account_token": boot["api_token"], "ids": ids,
             "email": boot["email"], "api_key": boot["api_key"]}
 
@@ -217,7 +235,8 @@ def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
                 if fixed_ids or name == "account_id":
                     params[f"path.{name}"] = ids[key][kind] if fixed_ids else ids[key]["keep"]
             operator = (method == "post" and path == "/client/v4/accounts") or op_id == "accounts-delete"
-            user = path.startswith("/client/v4/user") or path == "/client/v4/accounts"
+            user = (path.startswith("/client/v4/user") or path == "/client/v4/accounts"
+                    or path.startswith("/client/v4/memberships"))
             lines = ["[[operations]]", f"include-operation-id = {toml_str(op_id)}"]
             if op_id == "accounts-delete" and not fixed_ids:
                 lines.append("enabled = false")

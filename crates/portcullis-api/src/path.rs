@@ -187,3 +187,10 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAccount {
         Ok(Self(values.get("account_id")))
     }
 }
+
+// OAuth clients.
+path_ids!(portcullis_core::ids::OAuthClientId);
+path_struct!(
+    /// `…/oauth_clients/{oauth_client_id}`.
+    OAuthClientPath { oauth_client_id: portcullis_core::ids::OAuthClientId }
+);

@@ -8,8 +8,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::handlers::{
-    accounts, authorize, members, memberships, meta, permission_groups, resource_groups, roles,
-    sso, tokens, user_groups,
+    accounts, authorize, members, memberships, meta, oauth_clients, permission_groups,
+    resource_groups, roles, sso, tokens, user_groups,
 };
 use crate::query::{self, Param, QueryParams};
 use crate::server::AppState;
@@ -336,6 +336,15 @@ pub static ROUTES: &[Route] = &[
     Route { method: "PATCH", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-update", summary: "Enable/disable (enable only once verified) or change FedRAMP wording", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: Some((schema::<w::SsoUpdate>, false)), result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::update) },
     Route { method: "DELETE", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}"), operation_id: "sso-connectors-delete", summary: "Delete an SSO connector", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, sso::delete) },
     Route { method: "POST", path: p!("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"), operation_id: "sso-connectors-begin-verification", summary: "Look the TXT record up now; verified if found, else pending with a new window", tag: "SSO Connectors", guard: Guard::Permission("#sso_connector:edit"), query: query::none, body: None, result: Shape::Object(schema::<w::SsoConnector>), handler: |m| on(m, sso::begin_verification) },
+    // OAuth clients and the OAuth scope catalog (permission keys unconfirmed: docs/api-decisions.md "OAuth clients").
+    Route { method: "GET", path: p!("/accounts/{account_id}/oauth_clients"), operation_id: "oauth-clients-list", summary: "List OAuth clients (the whole list, one page; no secrets)", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.read"), query: query::none, body: None, result: Shape::Array(schema::<w::OAuthClient>), handler: |m| on(m, oauth_clients::list) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/oauth_clients"), operation_id: "oauth-clients-create", summary: "Create an OAuth client (its secret is shown once)", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: Some((schema::<w::OAuthClientCreate>, false)), result: Shape::Object(schema::<w::OAuthClientCreated>), handler: |m| on(m, oauth_clients::create) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}"), operation_id: "oauth-clients-get", summary: "OAuth client details (no secret)", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.read"), query: query::none, body: None, result: Shape::Object(schema::<w::OAuthClient>), handler: |m| on(m, oauth_clients::get) },
+    Route { method: "PATCH", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}"), operation_id: "oauth-clients-update", summary: "Update an OAuth client (absent fields unchanged)", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: Some((schema::<w::OAuthClientUpdate>, false)), result: Shape::Object(schema::<w::OAuthClient>), handler: |m| on(m, oauth_clients::update) },
+    Route { method: "DELETE", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}"), operation_id: "oauth-clients-delete", summary: "Delete an OAuth client and its secrets", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, oauth_clients::delete) },
+    Route { method: "POST", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}/rotate_secret"), operation_id: "oauth-clients-rotate-secret", summary: "New client secret (shown once); the previous one is kept as the rotated secret until deleted", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::OAuthClientSecret>), handler: |m| on(m, oauth_clients::rotate_secret) },
+    Route { method: "DELETE", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}/rotate_secret"), operation_id: "oauth-clients-delete-rotated-secret", summary: "Delete the rotated (previous) client secret", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, oauth_clients::delete_rotated_secret) },
+    Route { method: "GET", path: p!("/oauth/scopes"), operation_id: "oauth-scopes-list", summary: "The OAuth scopes clients may request (any authenticated caller)", tag: "OAuth Scopes", guard: Guard::Authenticated, query: query::none, body: None, result: Shape::Array(schema::<w::OAuthScope>), handler: |m| on(m, oauth_clients::scopes) },
     // Decisions (Portcullis extension).
     Route { method: "POST", path: p!("/accounts/{account_id}/iam/authorize"), operation_id: "iam-authorize", summary: "Decide up to 1,000 (permission, resource) checks for a member or token, with explanations (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.iam.authorize"), query: query::none, body: Some((schema::<w::AuthorizeRequest>, false)), result: Shape::Array(schema::<w::AuthorizeDecision>), handler: |m| on(m, authorize::authorize) },
     Route { method: "GET", path: p!("/accounts/{account_id}/members/{member_id}/effective_policies"), operation_id: "account-members-effective-policies", summary: "A member's effective policies: own, roles and user groups (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.account.member.read"), query: query::none, body: None, result: Shape::Object(schema::<w::EffectivePolicies>), handler: |m| on(m, authorize::effective_policies) },
@@ -822,6 +831,7 @@ mod tests {
             PermissionGroupPath::NAMES,
             RolePath::NAMES,
             MembershipPath::NAMES,
+            OAuthClientPath::NAMES,
         ]
         .concat();
         for r in ROUTES {

@@ -92,6 +92,10 @@ id_type!(
     /// An SSO connector.
     SsoConnectorId
 );
+id_type!(
+    /// An OAuth client (its `client_id`).
+    OAuthClientId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ pub mod dns;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod oauth;
 pub mod page;
 pub mod secret;
 pub mod service;

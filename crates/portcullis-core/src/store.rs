@@ -445,6 +445,7 @@ pub trait Store:
     + UserGroupStore
     + SsoStore
     + TokenStore
+    + OAuthClientStore
     + Send
     + Sync
 {
@@ -456,4 +457,62 @@ pub trait Store:
     /// committed, every token write (update, delete, roll) [`crate::changes::Change::Tokens`],
     /// here and in every other process serving the same database.
     fn revisions(&self) -> &crate::changes::Revisions;
+}
+
+/// OAuth clients. Secrets are stored only as SHA-256 hashes: the current one and, after a
+/// rotation, the previous one until it is deleted. No write here records a [`Change`]: no
+/// authorization decision and no cached credential is derived from OAuth clients (see
+/// `service/oauth_clients.rs`).
+///
+/// [`Change`]: crate::changes::Change
+#[async_trait]
+pub trait OAuthClientStore: Send + Sync {
+    /// An account's OAuth clients, by name then id.
+    async fn list_oauth_clients(
+        &self,
+        account: &AccountId,
+    ) -> CoreResult<Vec<crate::oauth::OAuthClient>>;
+    /// One OAuth client.
+    async fn get_oauth_client(
+        &self,
+        account: &AccountId,
+        id: &crate::ids::OAuthClientId,
+    ) -> CoreResult<Option<crate::oauth::OAuthClient>>;
+    /// Inserts a client with the hash of its secret.
+    async fn create_oauth_client(
+        &self,
+        client: &crate::oauth::OAuthClient,
+        secret_hash: &str,
+    ) -> CoreResult<()>;
+    /// Replaces a client's editable fields and `updated_on`; false when absent.
+    async fn update_oauth_client(&self, client: &crate::oauth::OAuthClient) -> CoreResult<bool>;
+    /// Deletes a client (and its secret hashes); false when absent.
+    async fn delete_oauth_client(
+        &self,
+        account: &AccountId,
+        id: &crate::ids::OAuthClientId,
+    ) -> CoreResult<bool>;
+    /// Keeps the current secret hash as the rotated one and stores `new_hash` as current, only
+    /// when the client has no rotated secret; false (nothing written) when absent or when it
+    /// already has one.
+    async fn rotate_oauth_client_secret(
+        &self,
+        account: &AccountId,
+        id: &crate::ids::OAuthClientId,
+        new_hash: &str,
+        now: Timestamp,
+    ) -> CoreResult<bool>;
+    /// Forgets the rotated secret hash; false (nothing written) when absent or when there is none.
+    async fn delete_oauth_rotated_secret(
+        &self,
+        account: &AccountId,
+        id: &crate::ids::OAuthClientId,
+        now: Timestamp,
+    ) -> CoreResult<bool>;
+    /// The stored secret hashes of a client: (current, rotated).
+    async fn oauth_client_secret_hashes(
+        &self,
+        account: &AccountId,
+        id: &crate::ids::OAuthClientId,
+    ) -> CoreResult<Option<(String, Option<String>)>>;
 }

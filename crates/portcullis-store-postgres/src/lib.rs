@@ -102,6 +102,8 @@ mod backend {
 
 #[path = "../../sql-shared/groups.rs"]
 mod groups;
+#[path = "../../sql-shared/oauth_clients.rs"]
+mod oauth_clients;
 #[path = "../../sql-shared/sso.rs"]
 mod sso;
 #[path = "../../sql-shared/store.rs"]

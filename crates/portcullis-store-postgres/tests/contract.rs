@@ -106,7 +106,9 @@ pg_contract_tests!(
     account_delete_cascades,
     sso_connectors_and_claims,
     last_role_holder_survives_races,
-    changes_are_recorded
+    changes_are_recorded,
+    foreign_and_missing_writes_change_nothing,
+    oauth_clients_round_trip
 );
 
 #[test]

@@ -34,7 +34,8 @@ macro_rules! contract_tests {
             resource_groups_in_use, user_groups_names_and_policies, group_members_semantics,
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
             account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
-            changes_are_recorded, foreign_and_missing_writes_change_nothing);
+            changes_are_recorded, foreign_and_missing_writes_change_nothing,
+            oauth_clients_round_trip);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1516,4 +1517,186 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         before,
         "the victim account's data must be byte-identical"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth clients.
+
+fn oauth_client(account: &AccountId, name: &str) -> portcullis_core::oauth::OAuthClient {
+    use portcullis_core::oauth::{GrantType, ResponseType, TokenAuthMethod, Visibility};
+    let now = Timestamp::now();
+    portcullis_core::oauth::OAuthClient {
+        id: portcullis_core::ids::OAuthClientId::random(),
+        account_id: account.clone(),
+        client_name: name.into(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        response_types: vec![ResponseType::Code],
+        redirect_uris: vec!["https://example.com/callback".into()],
+        post_logout_redirect_uris: vec![],
+        allowed_cors_origins: vec!["https://example.com".into()],
+        scopes: vec!["account.read".into(), "openid".into()],
+        optional_scopes: vec!["account.read".into()],
+        token_endpoint_auth_method: TokenAuthMethod::ClientSecretBasic,
+        client_uri: Some("https://example.com".into()),
+        logo_uri: None,
+        policy_uri: None,
+        tos_uri: None,
+        visibility: Visibility::Private,
+        has_rotated_secret: false,
+        created_on: now,
+        updated_on: now,
+    }
+}
+
+/// OAuth clients: round trip of every field (lists in the order written), order by name then
+/// id, only hashes stored, rotation keeps the previous hash until it is deleted (one at a time),
+/// writes under another account or to missing ids change nothing, no write moves a change stamp
+/// (nothing cached derives from OAuth clients), an account's deletion takes its clients.
+pub async fn oauth_clients_round_trip(store: S) {
+    use portcullis_core::ids::OAuthClientId;
+    let a = account(&store, "OAuth owner").await;
+    let b = account(&store, "OAuth intruder").await;
+    let stamp = store.revisions().stamp();
+
+    let mut c = oauth_client(&a, "Zeta app");
+    c.post_logout_redirect_uris = vec![
+        "https://z.example/bye".into(),
+        "https://a.example/bye".into(),
+    ];
+    c.logo_uri = Some("https://example.com/logo.png".into());
+    store.create_oauth_client(&c, "hash-1").await.unwrap();
+    let c2 = oauth_client(&a, "Alpha app");
+    store.create_oauth_client(&c2, "hash-x").await.unwrap();
+    let other = oauth_client(&b, "B app");
+    store.create_oauth_client(&other, "hash-b").await.unwrap();
+
+    assert_eq!(
+        store.get_oauth_client(&a, &c.id).await.unwrap(),
+        Some(c.clone())
+    );
+    let listed = store.list_oauth_clients(&a).await.unwrap();
+    assert_eq!(listed, vec![c2.clone(), c.clone()], "by name, A's only");
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        Some(("hash-1".to_string(), None))
+    );
+
+    // Foreign and missing writes change nothing.
+    let before_a = format!("{:?}", store.list_oauth_clients(&a).await.unwrap());
+    let later = Timestamp::from_micros(c.updated_on.micros() + 1_000_000);
+    assert_eq!(store.get_oauth_client(&b, &c.id).await.unwrap(), None);
+    let mut moved = c.clone();
+    moved.account_id = b.clone();
+    moved.client_name = "stolen".into();
+    assert!(!store.update_oauth_client(&moved).await.unwrap());
+    assert!(!store.delete_oauth_client(&b, &c.id).await.unwrap());
+    assert!(!store
+        .rotate_oauth_client_secret(&b, &c.id, "evil", later)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_oauth_rotated_secret(&b, &c.id, later)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.oauth_client_secret_hashes(&b, &c.id).await.unwrap(),
+        None
+    );
+    let nobody = OAuthClientId::random();
+    assert!(!store.delete_oauth_client(&a, &nobody).await.unwrap());
+    assert!(!store
+        .rotate_oauth_client_secret(&a, &nobody, "x", later)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .delete_oauth_rotated_secret(&a, &c.id, later)
+            .await
+            .unwrap(),
+        "none to delete"
+    );
+    assert_eq!(
+        format!("{:?}", store.list_oauth_clients(&a).await.unwrap()),
+        before_a
+    );
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        Some(("hash-1".to_string(), None))
+    );
+
+    // Update.
+    let mut u = c.clone();
+    u.client_name = "Zeta app 2".into();
+    u.scopes = vec!["user-details.read".into()];
+    u.optional_scopes = vec![];
+    u.client_uri = None;
+    u.updated_on = later;
+    assert!(store.update_oauth_client(&u).await.unwrap());
+    assert_eq!(
+        store.get_oauth_client(&a, &c.id).await.unwrap(),
+        Some(u.clone())
+    );
+
+    // Rotation: the current hash becomes the rotated one; a second rotation is refused until the
+    // rotated one is deleted.
+    let later2 = Timestamp::from_micros(later.micros() + 1_000_000);
+    assert!(store
+        .rotate_oauth_client_secret(&a, &c.id, "hash-2", later2)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        Some(("hash-2".to_string(), Some("hash-1".to_string())))
+    );
+    let got = store.get_oauth_client(&a, &c.id).await.unwrap().unwrap();
+    assert!(got.has_rotated_secret);
+    assert_eq!(got.updated_on, later2);
+    assert!(!store
+        .rotate_oauth_client_secret(&a, &c.id, "hash-3", later2)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        Some(("hash-2".to_string(), Some("hash-1".to_string())))
+    );
+    assert!(store
+        .delete_oauth_rotated_secret(&a, &c.id, later2)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        Some(("hash-2".to_string(), None))
+    );
+    assert!(
+        !store
+            .get_oauth_client(&a, &c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .has_rotated_secret
+    );
+
+    // B's client was never touched.
+    assert_eq!(
+        store.get_oauth_client(&b, &other.id).await.unwrap(),
+        Some(other.clone())
+    );
+
+    assert_eq!(
+        store.revisions().stamp(),
+        stamp,
+        "OAuth client writes record no change"
+    );
+
+    // Delete, then the account's deletion takes the rest.
+    assert!(store.delete_oauth_client(&a, &c.id).await.unwrap());
+    assert_eq!(store.get_oauth_client(&a, &c.id).await.unwrap(), None);
+    assert_eq!(
+        store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
+        None
+    );
+    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.list_oauth_clients(&a).await.unwrap().is_empty());
+    assert_eq!(store.get_oauth_client(&a, &c2.id).await.unwrap(), None);
+    assert_eq!(store.list_oauth_clients(&b).await.unwrap(), vec![other]);
 }

@@ -1034,3 +1034,220 @@ pub struct EffectivePolicies {
     /// Every policy that applies, own first, then roles, then by user group.
     pub policies: Vec<EffectivePolicy>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// OAuth clients and the OAuth scope catalog.
+
+/// An OAuth grant type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthGrantType {
+    /// `authorization_code` (required).
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+/// An OAuth response type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthResponseType {
+    /// `token`.
+    Token,
+    /// `id_token`.
+    IdToken,
+    /// `code`.
+    Code,
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthTokenEndpointAuthMethod {
+    /// No secret (a public client).
+    None,
+    /// HTTP Basic.
+    ClientSecretBasic,
+    /// In the form body.
+    ClientSecretPost,
+}
+
+/// Visibility of an OAuth client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthVisibility {
+    /// Usable by anyone.
+    Public,
+    /// Only the owning account.
+    Private,
+}
+
+/// The only visibility a PATCH may ask for (promotion; there is no demotion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthPromotion {
+    /// Promote to public.
+    Public,
+}
+
+/// An OAuth client (never with its secret, except in [`OAuthClientCreated`]).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OAuthClient {
+    /// The client id.
+    pub client_id: String,
+    /// Visibility.
+    pub visibility: OAuthVisibility,
+    /// Human-readable name.
+    pub client_name: String,
+    /// Grant types.
+    pub grant_types: Vec<OAuthGrantType>,
+    /// Response types.
+    pub response_types: Vec<OAuthResponseType>,
+    /// Allowed redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Allowed post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed CORS origins.
+    pub allowed_cors_origins: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Scopes the user may decline during consent (each also in `scopes`).
+    pub optional_scopes: Vec<String>,
+    /// Token endpoint authentication.
+    pub token_endpoint_auth_method: OAuthTokenEndpointAuthMethod,
+    /// Home page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// Logo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Privacy policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Terms of service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// Whether a previous secret is kept after a rotation, until deleted.
+    pub has_rotated_secret: bool,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// A created OAuth client, with its secret (shown once).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OAuthClientCreated {
+    /// The client.
+    #[serde(flatten)]
+    pub client: OAuthClient,
+    /// The client secret; this is the only time it is returned.
+    pub client_secret: String,
+}
+
+/// `POST …/oauth_clients/{id}/rotate_secret` result: the new secret, shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OAuthClientSecret {
+    /// The new client secret.
+    pub client_secret: String,
+}
+
+/// `POST /accounts/{a}/oauth_clients` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct OAuthClientCreate {
+    /// Name (1..255 characters).
+    pub client_name: String,
+    /// Grant types (`authorization_code` required).
+    pub grant_types: Vec<OAuthGrantType>,
+    /// Redirect URIs (at least one; `https`, or `http` on loopback; no fragment).
+    pub redirect_uris: Vec<String>,
+    /// Response types.
+    pub response_types: Vec<OAuthResponseType>,
+    /// Scopes (`GET /oauth/scopes`, or identity scopes such as `openid`).
+    pub scopes: Vec<String>,
+    /// Token endpoint authentication.
+    pub token_endpoint_auth_method: OAuthTokenEndpointAuthMethod,
+    /// CORS origins (`scheme://host[:port]`).
+    #[serde(default)]
+    pub allowed_cors_origins: Option<Vec<String>>,
+    /// Home page.
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    /// Logo.
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    /// Scopes the user may decline (each also in `scopes`).
+    #[serde(default)]
+    pub optional_scopes: Option<Vec<String>>,
+    /// Privacy policy.
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    /// Post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Terms of service.
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+}
+
+/// `PATCH /accounts/{a}/oauth_clients/{id}` body: absent fields are unchanged; `""` clears a
+/// URI field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct OAuthClientUpdate {
+    /// Name.
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// Grant types.
+    #[serde(default)]
+    pub grant_types: Option<Vec<OAuthGrantType>>,
+    /// Redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Response types.
+    #[serde(default)]
+    pub response_types: Option<Vec<OAuthResponseType>>,
+    /// Scopes.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Token endpoint authentication.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<OAuthTokenEndpointAuthMethod>,
+    /// CORS origins.
+    #[serde(default)]
+    pub allowed_cors_origins: Option<Vec<String>>,
+    /// Home page.
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    /// Logo.
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    /// Optional scopes.
+    #[serde(default)]
+    pub optional_scopes: Option<Vec<String>>,
+    /// Privacy policy.
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    /// Post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Terms of service.
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    /// Promotion to `public` (refused: Portcullis does not verify client URI hosts).
+    #[serde(default)]
+    pub visibility: Option<OAuthPromotion>,
+}
+
+/// An OAuth scope a client may request (`GET /oauth/scopes`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OAuthScope {
+    /// The label to use in a client's `scopes`.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// UI grouping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The resource scopes it acts on.
+    pub scopes: Vec<String>,
+}

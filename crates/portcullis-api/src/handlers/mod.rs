@@ -18,6 +18,7 @@ pub mod authorize;
 pub mod members;
 pub mod memberships;
 pub mod meta;
+pub mod oauth_clients;
 pub mod permission_groups;
 pub mod resource_groups;
 pub mod roles;

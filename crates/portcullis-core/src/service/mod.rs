@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod index;
 pub mod members;
 pub mod memberships;
+pub mod oauth_clients;
 pub mod policies;
 pub mod resource_groups;
 pub mod sso;

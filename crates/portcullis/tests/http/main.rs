@@ -9,6 +9,7 @@
 //! - `groups`: resource groups, user groups, members, policies, the policy index, trust;
 //! - `isolation`: the tenant-isolation sweep generated from the route table;
 //! - `sso`: SSO connectors with real DNS (the project's DNS fixture);
+//! - `oauth`: OAuth clients and the OAuth scope catalog;
 //! - `replicas`: two server processes over one PostgreSQL database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,5 +26,6 @@ mod helpers {
 mod api;
 mod groups;
 mod isolation;
+mod oauth;
 mod replicas;
 mod sso;

@@ -30,6 +30,15 @@ pub fn benign(schema: &str, array: bool, side: &Side, n: usize, route: &str) -> 
             "begin_verification": false,
         }),
         ("SsoUpdate", false) => json!({ "use_fedramp_language": true }),
+        ("OAuthClientCreate", false) => json!({
+            "client_name": format!("iso-oauth-{n}"),
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://iso.example/cb"],
+            "response_types": ["code"],
+            "scopes": ["account.read"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+        ("OAuthClientUpdate", false) => json!({ "client_name": format!("iso-oauth-renamed-{n}") }),
         ("AuthorizeRequest", false) => json!({
             "principal": { "member_id": side.member2 },
             "checks": [{ "permission": "com.cloudflare.api.account.read" }],
@@ -225,6 +234,8 @@ pub fn foreign(
         }
         ("SsoCreate", false)
         | ("SsoUpdate", false)
+        | ("OAuthClientCreate", false)
+        | ("OAuthClientUpdate", false)
         | ("AccountCreate", false)
         | ("AccountUpdate", false)
         | ("MembershipUpdate", false)
@@ -244,6 +255,9 @@ pub fn no_foreign_body(schema: &str) -> Option<&'static str> {
              (api-decisions.md \"SSO connectors\")",
         ),
         "SsoUpdate" => Some("only flags"),
+        "OAuthClientCreate" | "OAuthClientUpdate" => {
+            Some("names, URIs and scopes: no object of an account")
+        }
         "AccountCreate" | "AccountUpdate" => Some("only a name, a type and settings"),
         "MembershipUpdate" => Some("only a status; the membership is in the path"),
         "UserEdit" => Some("only the caller's own names and contact fields"),

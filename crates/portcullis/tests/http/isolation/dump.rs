@@ -108,7 +108,13 @@ impl Dumper<'_> {
                 .as_array()
                 .map(|a| {
                     a.iter()
-                        .filter_map(|x| x["id"].as_str().map(str::to_string))
+                        .filter_map(|x| {
+                            // OAuth clients are identified by `client_id`.
+                            x["id"]
+                                .as_str()
+                                .or(x["client_id"].as_str())
+                                .map(str::to_string)
+                        })
                         .collect()
                 })
                 .unwrap_or_default()

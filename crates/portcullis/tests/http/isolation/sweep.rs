@@ -112,6 +112,10 @@ fn candidates(route: &Route, param: &str, a: &Side, b: &Side) -> Vec<(Origin, St
             push(Origin::A, &[&a.sso]);
             push(Origin::B, &[&b.sso]);
         }
+        "oauth_client_id" => {
+            push(Origin::A, &[&a.oauth_client]);
+            push(Origin::B, &[&b.oauth_client]);
+        }
         "token_id" if user_route => {
             // The caller's own tokens are not the question here; A's are.
             push(Origin::A, &[&a.user_token, &a.main_token]);

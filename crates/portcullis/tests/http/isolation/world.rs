@@ -41,6 +41,8 @@ pub struct Side {
     pub rg_name: String,
     pub sso: String,
     pub sso_domain: String,
+    pub oauth_client: String,
+    pub oauth_client_name: String,
     /// A: the bootstrap token; B: the attackers' account token.
     pub main_token: String,
     pub extra_token: String,
@@ -187,6 +189,22 @@ async fn populate(
     )
     .await;
 
+    let oauth_client_name = format!("{prefix}-oauth-client");
+    let oauth = post_ok(
+        app,
+        &acct("/oauth_clients"),
+        admin,
+        json!({
+            "client_name": oauth_client_name,
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://iso.example/cb"],
+            "response_types": ["code"],
+            "scopes": ["account.read"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )
+    .await;
+
     Side {
         account: account.to_string(),
         name: name.to_string(),
@@ -204,6 +222,8 @@ async fn populate(
         rg_name,
         sso: str_field(&sso, "id"),
         sso_domain,
+        oauth_client: str_field(&oauth, "client_id"),
+        oauth_client_name,
         main_token,
         extra_token: str_field(&t, "id"),
         extra_token_name,
@@ -365,6 +385,8 @@ impl World {
             ("A resource group name", a.rg_name.clone()),
             ("A SSO connector id", a.sso.clone()),
             ("A SSO domain", a.sso_domain.clone()),
+            ("A OAuth client id", a.oauth_client.clone()),
+            ("A OAuth client name", a.oauth_client_name.clone()),
             ("A bootstrap token id", a.main_token.clone()),
             ("A extra token id", a.extra_token.clone()),
             ("A extra token name", a.extra_token_name.clone()),
