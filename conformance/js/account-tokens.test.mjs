@@ -25,6 +25,8 @@ tokenSuite({
   otherGroupName: 'Account API Tokens Read',
   // An account-owned token presented at /user/tokens/verify.
   verifyElsewhere: (srv, value) => srv.tokenClient(value).user.tokens.verify(),
+  // Cloudflare's `Invalid API Token` (1000): wrangler tells account tokens apart by it.
+  verifyElsewhereCode: 1000,
   assertCatalog: (ids) => {
     // account-, zone- and bucket-scoped groups; no user-scoped ones.
     const expected = TOKEN_GROUPS.filter(([, , s]) => s !== 'com.cloudflare.api.user').map(([id]) => id);

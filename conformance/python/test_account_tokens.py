@@ -304,8 +304,9 @@ def test_token_is_confined_to_its_account(env, key_client, account_id):
 
 
 def test_account_token_is_not_a_user_token(token_client):
+    # Cloudflare's code 1000 "Invalid API Token": wrangler tells account tokens apart by it.
     expect_error(
-        cloudflare.PermissionDeniedError, 403, ERR_BAD_TOKEN,
+        cloudflare.PermissionDeniedError, 403, 1000,
         lambda: token_client.user.tokens.verify(),
     )
     # Cloudflare answers /user for a credential with no user with 9109 (wrangler relies on it).

@@ -120,6 +120,10 @@ impl From<CoreError> for ApiError {
                 Self::with_message(ErrorKind::InvalidToken, r.to_string())
             }
             CoreError::InvalidToken(TokenRejection::Unknown) => Self::new(ErrorKind::InvalidToken),
+            CoreError::InvalidToken(r @ TokenRejection::VerifyAtAccount(_)) => Self::with_chain(
+                ErrorKind::NotAUserToken,
+                vec![Message::new(ErrorKind::NotAUserToken.code(), r.to_string())],
+            ),
             CoreError::InvalidToken(r) => Self::with_chain(
                 ErrorKind::InvalidToken,
                 vec![Message::new(ErrorKind::InvalidToken.code(), r.to_string())],

@@ -27,6 +27,9 @@ pub enum ErrorKind {
     UserOnly,
     /// `/memberships` called with a credential that has no user: Cloudflare's 400/9106.
     NoUserIdentity,
+    /// An account-owned token at `/user/tokens/verify`: Cloudflare's code 1000 `Invalid API
+    /// Token` (wrangler tells account tokens from user tokens by it).
+    NotAUserToken,
     /// The object does not exist in this account.
     NotFound,
     /// A field is missing, of the wrong type or out of range.
@@ -49,7 +52,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         Self::UnknownRoute,
         Self::MethodNotAllowed,
         Self::MalformedPathId,
@@ -59,6 +62,7 @@ impl ErrorKind {
         Self::Forbidden,
         Self::UserOnly,
         Self::NoUserIdentity,
+        Self::NotAUserToken,
         Self::NotFound,
         Self::Validation,
         Self::InvalidCombination,
@@ -86,6 +90,7 @@ impl ErrorKind {
             Self::Forbidden => (403, 10000, "Authentication error"),
             Self::UserOnly => (403, 9109, "Unauthorized to access requested resource"),
             Self::NoUserIdentity => (400, 9106, "Authentication failed"),
+            Self::NotAUserToken => (403, 1000, "Invalid API Token"),
             Self::NotFound => (404, 1003, "Not found"),
             Self::Validation => (400, 1001, "Invalid request"),
             Self::InvalidCombination => (
@@ -233,6 +238,7 @@ InvalidKey 403 9103
 Forbidden 403 10000
 UserOnly 403 9109
 NoUserIdentity 400 9106
+NotAUserToken 403 1000
 NotFound 404 1003
 Validation 400 1001
 InvalidCombination 400 1006

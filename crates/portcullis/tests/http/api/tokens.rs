@@ -311,10 +311,11 @@ async fn verify_rejects_the_other_kind_of_token() {
     let (_, user_value) = app
         .create_user_token(&app.admin_key(), user_token_body("u", &app.boot.user_id))
         .await;
-    // An account token at /user/tokens/verify, a user token at /accounts/{a}/tokens/verify.
+    // An account token at /user/tokens/verify: Cloudflare's 1000 `Invalid API Token` (wrangler
+    // reads that code as "an account token"); a user token at /accounts/{a}/tokens/verify: 9109.
     let r = app.get("/user/tokens/verify", &app.admin()).await;
-    let e = r.err(403, 9109);
-    assert_eq!(e["message"], json!("Invalid access token"), "{r}");
+    let e = r.err(403, 1000);
+    assert_eq!(e["message"], json!("Invalid API Token"), "{r}");
     let endpoint = format!("/accounts/{}/tokens/verify", app.boot.account_id);
     assert!(
         second_messages(&r).iter().any(|t| t.contains(&endpoint)),
