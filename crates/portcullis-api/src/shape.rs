@@ -64,15 +64,19 @@ pub enum Lang {
     Python,
     /// npm `cloudflare`.
     Js,
+    /// Terraform's `cloudflare/cloudflare` provider (its own response models).
+    Terraform,
 }
 
 impl Sdk {
     /// The scope shape this SDK's response models declare: Python 5.7.0 and npm 7.1.0 changed
-    /// `scope: List[Scope]` to `scope: Scope`.
+    /// `scope: List[Scope]` to `scope: Scope`; the Terraform provider's v5 `cloudflare_resource_group`
+    /// model reads one object (v4 has no IAM resource groups).
     pub fn scope_shape(self) -> ScopeShape {
         let first_object = match self.lang {
             Lang::Python => (5, 7, 0),
             Lang::Js => (7, 1, 0),
+            Lang::Terraform => (5, 0, 0),
         };
         if self.version >= first_object {
             ScopeShape::Object
@@ -82,10 +86,24 @@ impl Sdk {
     }
 }
 
-/// The calling SDK, from `X-Stainless-Lang` + `X-Stainless-Package-Version`, else from a
-/// `User-Agent` of the form `Cloudflare/Python 5.9.0` or `Cloudflare/JS 7.3.0`.
+/// The calling SDK: Terraform's provider by its `User-Agent` product
+/// `terraform-provider-cloudflare/<version>` (it calls through the Go SDK, whose `X-Stainless-*`
+/// headers name the Go SDK, not the models the provider reads); else `X-Stainless-Lang` +
+/// `X-Stainless-Package-Version`; else a `User-Agent` of the form `Cloudflare/Python 5.9.0` or
+/// `Cloudflare/JS 7.3.0`.
 pub fn sdk_of(headers: &HeaderMap) -> Option<Sdk> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let terraform = text("user-agent").and_then(|ua| {
+        ua.split_whitespace()
+            .find_map(|p| p.strip_prefix("terraform-provider-cloudflare/"))
+            .and_then(version_of)
+    });
+    if let Some(version) = terraform {
+        return Some(Sdk {
+            lang: Lang::Terraform,
+            version,
+        });
+    }
     let stainless = text("x-stainless-lang").zip(text("x-stainless-package-version"));
     if let Some((lang, version)) = stainless {
         if let (Some(lang), Some(version)) = (lang_of(lang), version_of(version)) {
@@ -168,6 +186,19 @@ mod tests {
         assert_eq!(shape("Cloudflare/Python 5.4.0"), ScopeShape::List);
         assert_eq!(shape("Cloudflare/JS 7.3.0"), ScopeShape::Object);
         assert_eq!(shape("curl/8.5.0"), ScopeShape::List);
+        // Terraform's provider, whatever Go SDK it calls through.
+        let tf = "terraform-provider-cloudflare/5.22.0 terraform-plugin-framework/1.15.0 terraform/1.13.0";
+        assert_eq!(shape(tf), ScopeShape::Object);
+        let tf_go = headers(&[
+            ("user-agent", tf),
+            ("x-stainless-lang", "go"),
+            ("x-stainless-package-version", "6.0.0"),
+        ]);
+        assert_eq!(auto.for_client(&tf_go), ScopeShape::Object);
+        assert_eq!(
+            shape("terraform/1.5.0 terraform-provider-cloudflare/4.52.0"),
+            ScopeShape::List
+        );
         assert_eq!(auto.for_client(&HeaderMap::new()), ScopeShape::List);
     }
 

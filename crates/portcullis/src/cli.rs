@@ -117,9 +117,9 @@ enum Command {
         #[arg(long, env = "PORTCULLIS_CACHE_MEMORY_MB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
         cache_memory_mb: Option<u32>,
         /// How responses show a resource group's `scope`: `list` (the seed's one-element list),
-        /// `object` (one object, as Python SDK 5.7+ and npm 7.1+ expect) or `auto` (the default:
-        /// each official SDK gets the shape its version expects, read from its `X-Stainless-*`
-        /// and `User-Agent` headers; any other client gets the list).
+        /// `object` (one object, as Python SDK 5.7+, npm 7.1+ and Terraform's provider v5 expect)
+        /// or `auto` (the default: each official client gets the shape its version expects, read
+        /// from its `X-Stainless-*` and `User-Agent` headers; any other client gets the list).
         #[arg(long, env = "PORTCULLIS_SCOPE_SHAPE")]
         scope_shape: Option<portcullis_api::ScopeShapeSetting>,
     },

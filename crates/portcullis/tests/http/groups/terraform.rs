@@ -50,12 +50,22 @@ async fn each_sdk_version_gets_the_scope_shape_it_declares() {
         ("X-Stainless-Package-Version", "7.0.0"),
     ];
     let ua59 = [("User-Agent", "Cloudflare/Python 5.9.0")];
+    // Terraform's provider v5 reads `scope` as one object in cloudflare_resource_group.
+    let tf5 = [
+        (
+            "User-Agent",
+            "terraform-provider-cloudflare/5.22.0 terraform-plugin-framework/1.15.0",
+        ),
+        ("X-Stainless-Lang", "go"),
+        ("X-Stainless-Package-Version", "6.0.0"),
+    ];
     for (headers, object) in [
         (&py54[..], false),
         (&py59[..], true),
         (&js73[..], true),
         (&js70[..], false),
         (&ua59[..], true),
+        (&tf5[..], true),
         (&[][..], false),
     ] {
         let r = app.get(&path, &admin_with(&app, headers)).await;
