@@ -66,26 +66,23 @@ impl Portcullis {
         existing: &[PolicyId],
         required: bool,
     ) -> CoreResult<(Option<Grants>, Vec<ResourceGroup>)> {
-        let grants = match (roles, policies) {
-            (Some(_), Some(_)) => Err(CoreError::Invalid {
-                pointer: Some("/roles".into()),
-                message: "give either `roles` or `policies`, not both".into(),
-            }),
-            (None, None) if required => Err(CoreError::Invalid {
-                pointer: Some("/roles".into()),
-                message: "one of `roles` or `policies` is required".into(),
-            }),
-            (None, None) => Ok(None),
-            (Some(roles), None) => Ok(Some(Grants::Roles(self.check_roles(roles)?))),
+        let invalid = |message: &str| CoreError::Invalid {
+            pointer: Some("/roles".into()),
+            message: message.into(),
+        };
+        match (roles, policies) {
+            (Some(_), Some(_)) => Err(invalid("give either `roles` or `policies`, not both")),
+            (None, None) if required => Err(invalid("one of `roles` or `policies` is required")),
+            (None, None) => Ok((None, Vec::new())),
+            (Some(roles), None) => Ok((Some(Grants::Roles(self.check_roles(roles)?)), Vec::new())),
             // `policies: []` (like `roles: []`): no direct grants; access comes from groups.
             (None, Some(drafts)) => {
                 let valid = self
                     .validate_policies(account, drafts, existing, "/policies")
                     .await?;
-                return Ok((Some(Grants::Policies(valid.policies)), valid.new_groups));
+                Ok((Some(Grants::Policies(valid.policies)), valid.new_groups))
             }
-        };
-        Ok((grants?, Vec::new()))
+        }
     }
 
     /// The rule every member change keeps: an account never loses its last accepted Super
