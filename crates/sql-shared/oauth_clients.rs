@@ -14,7 +14,7 @@ use crate::store::{db, ts, SqlStore};
 /// An `oauth_client` row (`OAUTH_COLS`); of the secret hashes only whether a rotated one is
 /// kept is used.
 #[derive(sqlx::FromRow)]
-struct OAuthRow {
+pub(crate) struct OAuthRow {
     id: String,
     account_id: String,
     client_name: String,
@@ -31,12 +31,13 @@ struct OAuthRow {
     policy_uri: Option<String>,
     tos_uri: Option<String>,
     visibility: String,
-    rotated_secret_hash: Option<String>,
+    pub(crate) rotated_secret_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
 
-const OAUTH_COLS: &str = "id, account_id, client_name, grant_types_json, response_types_json, \
+pub(crate) const OAUTH_COLS: &str =
+    "id, account_id, client_name, grant_types_json, response_types_json, \
      redirect_uris_json, post_logout_redirect_uris_json, allowed_cors_origins_json, scopes_json, \
      optional_scopes_json, token_endpoint_auth_method, client_uri, logo_uri, policy_uri, tos_uri, \
      visibility, rotated_secret_hash, created_at, updated_at";
@@ -52,7 +53,7 @@ fn strings(id: &str, column: &'static str, text: &str) -> CoreResult<Vec<String>
     })
 }
 
-fn json_of<'a>(items: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn json_of<'a>(items: impl Iterator<Item = &'a str>) -> String {
     serde_json::Value::Array(
         items
             .map(|s| serde_json::Value::String(s.to_owned()))

@@ -12,7 +12,7 @@ use crate::store::{db, ts, unique, SqlStore};
 
 /// An `sso_connector` row (`SSO_COLS`).
 #[derive(sqlx::FromRow)]
-struct SsoRow {
+pub(crate) struct SsoRow {
     id: String,
     account_id: String,
     email_domain: String,
@@ -27,7 +27,7 @@ struct SsoRow {
     updated_at: i64,
 }
 
-const SSO_COLS: &str = "id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at";
+pub(crate) const SSO_COLS: &str = "id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at";
 
 impl TryFrom<SsoRow> for SsoConnector {
     type Error = CoreError;

@@ -136,7 +136,7 @@ pub(crate) fn assemble_policies(
 
 /// An `account` row (`ACCOUNT_COLS`).
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: String,
     name: String,
     #[sqlx(rename = "type")]
@@ -191,7 +191,7 @@ pub(crate) struct MemberRow {
 
 /// An `api_token` row (`TOKEN_COLS`).
 #[derive(sqlx::FromRow)]
-struct TokenRow {
+pub(crate) struct TokenRow {
     id: String,
     account_id: Option<String>,
     user_id: Option<String>,
@@ -212,7 +212,7 @@ const ACCOUNT_COLS: &str =
 pub(crate) const USER_COLS: &str =
     "u.id, u.email, u.first_name, u.last_name, u.country, u.telephone, u.zipcode, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
 const MEMBER_COLS: &str = "m.id as member_id, m.account_id, m.status, m.created_at as member_created_at, u.id, u.email, u.first_name, u.last_name, u.country, u.telephone, u.zipcode, u.two_factor_enabled, u.is_operator, u.created_at, u.updated_at";
-const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
+pub(crate) const TOKEN_COLS: &str = "id, account_id, user_id, name, status, issued_at, modified_at, last_used_at, not_before, expires_at, condition_json, policies_json, secret_hash";
 
 impl TryFrom<AccountRow> for Account {
     type Error = CoreError;
@@ -225,6 +225,12 @@ impl TryFrom<AccountRow> for Account {
             abuse_contact_email: r.abuse_contact_email,
             created_on: ts(r.created_at),
         })
+    }
+}
+
+impl UserRow {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
     }
 }
 
@@ -246,7 +252,7 @@ impl From<UserRow> for User {
     }
 }
 
-fn condition_to_json(c: &TokenCondition) -> String {
+pub(crate) fn condition_to_json(c: &TokenCondition) -> String {
     let list = |v: &[ipnet::IpNet]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     json!({"in": list(&c.request_ip_in), "not_in": list(&c.request_ip_not_in)}).to_string()
 }
@@ -277,7 +283,7 @@ fn condition_from_json(id: &str, s: &str) -> CoreResult<TokenCondition> {
     })
 }
 
-fn policies_to_json(p: &[TokenPolicy]) -> String {
+pub(crate) fn policies_to_json(p: &[TokenPolicy]) -> String {
     Value::Array(
         p.iter()
             .map(|p| {
@@ -342,7 +348,7 @@ fn policies_from_json(id: &str, s: &str) -> CoreResult<Vec<TokenPolicy>> {
 
 /// A token row decoded, with its stored secret hash; fails closed (a token that cannot be
 /// read cannot be used).
-struct StoredToken(ApiToken, String);
+pub(crate) struct StoredToken(pub(crate) ApiToken, pub(crate) String);
 
 impl TryFrom<TokenRow> for StoredToken {
     type Error = CoreError;

@@ -84,6 +84,9 @@ macro_rules! p {
     };
 }
 
+/// The test-support route that returns a server to its fixtures (served only when enabled).
+pub const RESET_PATH: &str = "/__portcullis/reset";
+
 /// Every route Portcullis serves.
 pub static ROUTES: &[Route] = &[
     Route {
@@ -109,6 +112,18 @@ pub static ROUTES: &[Route] = &[
         body: None,
         result: Shape::Object(schema::<w::Health>),
         handler: |m| on(m, meta::readyz),
+    },
+    Route {
+        method: "POST",
+        path: RESET_PATH,
+        operation_id: "portcullis-reset",
+        summary: "Return the whole state to the fixtures the server started with (only with `serve --fixtures FILE --allow-reset`; an operator's global key)",
+        tag: "Service",
+        guard: Guard::Operator,
+        query: query::none,
+        body: None,
+        result: Shape::Object(schema::<w::ResetResult>),
+        handler: |m| on(m, meta::reset),
     },
     Route {
         method: "GET",
@@ -865,7 +880,9 @@ mod tests {
                 r.operation_id
             );
             assert!(
-                r.path.starts_with("/client/v4") || r.guard == Guard::Public,
+                r.path.starts_with("/client/v4")
+                    || r.guard == Guard::Public
+                    || r.path.starts_with("/__portcullis/"),
                 "{} is outside /client/v4",
                 r.path
             );

@@ -32,6 +32,8 @@ pub struct AppState {
     pub permission_groups: Arc<[portcullis_wire::body::PermissionGroup]>,
     /// How responses show resource-group scopes (`--scope-shape`).
     pub scope_shape: crate::ScopeShapeSetting,
+    /// The fixtures `POST /__portcullis/reset` restores; `None`: the route is not served.
+    pub reset: Option<Arc<portcullis_core::state::State>>,
 }
 
 impl AppState {
@@ -48,7 +50,14 @@ impl AppState {
             openapi: Arc::new(crate::openapi::document()),
             permission_groups,
             scope_shape: crate::ScopeShapeSetting::default(),
+            reset: None,
         }
+    }
+
+    /// Serving `POST /__portcullis/reset`, which restores `fixtures`.
+    pub fn with_reset(mut self, fixtures: Option<Arc<portcullis_core::state::State>>) -> Self {
+        self.reset = fixtures;
+        self
     }
 
     /// With this `--scope-shape` setting.
@@ -200,6 +209,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
+        if route.path == crate::routes::RESET_PATH && state.reset.is_none() {
+            continue;
+        }
         let filter = route
             .method
             .parse::<axum::http::Method>()

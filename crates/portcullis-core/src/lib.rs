@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod page;
 pub mod secret;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod time;
 

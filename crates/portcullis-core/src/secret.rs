@@ -42,9 +42,11 @@ pub fn is_token_format(value: &str) -> bool {
     value.len() == 40 && value.bytes().all(|b| TOKEN_ALPHABET.contains(&b))
 }
 
-/// Whether `value` looks like a global API key (37 lowercase hex characters).
+/// Whether `value` looks like a global API key: lowercase hex, 32 to 37 characters. Keys
+/// Portcullis makes have 37 (Cloudflare's format); keys given in a state file may have 32, the
+/// shape of the key in Cloudflare's SDK examples and test suites.
 pub fn is_api_key_format(value: &str) -> bool {
-    value.len() == 37
+    (32..=37).contains(&value.len())
         && value
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -64,5 +66,9 @@ mod tests {
         let h = hash_secret(&t);
         assert!(verify_secret(&t, &h));
         assert!(!verify_secret(&k, &h));
+        assert!(is_api_key_format("144c9defac04969c7bfad8efaa8ea194"));
+        assert!(!is_api_key_format("144c9defac04969c7bfad8efaa8ea19"));
+        assert!(!is_api_key_format("144C9DEFAC04969C7BFAD8EFAA8EA194"));
+        assert!(!is_api_key_format(&format!("{k}0")));
     }
 }

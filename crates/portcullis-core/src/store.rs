@@ -446,6 +446,7 @@ pub trait Store:
     + SsoStore
     + TokenStore
     + OAuthClientStore
+    + crate::state::StateStore
     + Send
     + Sync
 {

@@ -16,7 +16,7 @@ impl Timestamp {
     }
 
     /// From microseconds since the epoch (as stored).
-    pub fn from_micros(micros: i64) -> Self {
+    pub const fn from_micros(micros: i64) -> Self {
         Self(micros)
     }
 

@@ -37,6 +37,8 @@ mod backend {
     /// One connection.
     pub type Conn = sqlx::PgConnection;
     /// Starts a write transaction (READ COMMITTED; rows are locked where needed).
+    /// Starts a read transaction that sees one snapshot (an export reads many tables).
+    pub const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     pub const BEGIN_WRITE: &str = "BEGIN";
     /// The name of the constraint (or unique index) `e` broke, as the migrations name it.
     pub fn constraint(e: &dyn sqlx::error::DatabaseError) -> Option<&str> {
@@ -106,6 +108,8 @@ mod groups;
 mod oauth_clients;
 #[path = "../../sql-shared/sso.rs"]
 mod sso;
+#[path = "../../sql-shared/state.rs"]
+mod state;
 #[path = "../../sql-shared/store.rs"]
 mod store;
 

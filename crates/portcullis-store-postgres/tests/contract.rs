@@ -108,7 +108,8 @@ pg_contract_tests!(
     last_role_holder_survives_races,
     changes_are_recorded,
     foreign_and_missing_writes_change_nothing,
-    oauth_clients_round_trip
+    oauth_clients_round_trip,
+    state_round_trip
 );
 
 #[test]

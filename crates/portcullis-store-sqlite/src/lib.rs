@@ -29,6 +29,8 @@ mod backend {
     /// One connection.
     pub type Conn = sqlx::SqliteConnection;
     /// Starts a write transaction holding the write lock from the start.
+    /// Starts a read transaction that sees one snapshot (WAL: from its first read on).
+    pub const BEGIN_SNAPSHOT: &str = "BEGIN";
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     /// Written before an account predicate that must not choose the plan (SQLite's unary `+`):
     /// without statistics SQLite prefers an index on `account_id` over a list of primary keys,
@@ -90,6 +92,8 @@ mod groups;
 mod oauth_clients;
 #[path = "../../sql-shared/sso.rs"]
 mod sso;
+#[path = "../../sql-shared/state.rs"]
+mod state;
 #[path = "../../sql-shared/store.rs"]
 mod store;
 

@@ -35,7 +35,7 @@ macro_rules! contract_tests {
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
             account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
             changes_are_recorded, foreign_and_missing_writes_change_nothing,
-            oauth_clients_round_trip);
+            oauth_clients_round_trip, state_round_trip);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1699,4 +1699,284 @@ pub async fn oauth_clients_round_trip(store: S) {
     assert!(store.list_oauth_clients(&a).await.unwrap().is_empty());
     assert_eq!(store.get_oauth_client(&a, &c2.id).await.unwrap(), None);
     assert_eq!(store.list_oauth_clients(&b).await.unwrap(), vec![other]);
+}
+
+/// A state holding one of everything, every optional field set somewhere, in the order
+/// `read_state` gives (ids ascending): `n` picks distinct ids, so two of them can coexist.
+pub fn rich_state(n: u8) -> portcullis_core::state::State {
+    use portcullis_core::ids::OAuthClientId;
+    use portcullis_core::state::{
+        AccountState, MemberState, OAuthClientState, State, TokenState as Tok, UserGroupState,
+        UserState,
+    };
+    let id = |kind: u8| format!("{n:02x}{kind:02x}{}", "0".repeat(28));
+    let t = |micros: i64| Timestamp::from_micros(1_790_000_000_000_000 + micros);
+    let account = AccountId::parse(&id(1)).unwrap();
+    let (u1, u2) = (
+        UserId::parse(&id(2)).unwrap(),
+        UserId::parse(&id(3)).unwrap(),
+    );
+    let rg = ResourceGroupId::parse(&id(4)).unwrap();
+    let (m1, m2) = (
+        MemberId::parse(&id(5)).unwrap(),
+        MemberId::parse(&id(6)).unwrap(),
+    );
+    let user = |uid: &UserId, email: &str, operator: bool| portcullis_core::model::User {
+        id: uid.clone(),
+        email: email.into(),
+        first_name: operator.then(|| "Ada".into()),
+        last_name: operator.then(|| "Lovelace".into()),
+        country: operator.then(|| "UK".into()),
+        telephone: operator.then(|| "+44 1".into()),
+        zipcode: operator.then(|| "N1".into()),
+        two_factor_enabled: operator,
+        operator,
+        created_on: t(1),
+        modified_on: t(2),
+    };
+    let mut resources = serde_json::Map::new();
+    resources.insert(
+        format!("com.cloudflare.api.account.{account}"),
+        serde_json::json!({"com.cloudflare.api.account.zone.*": "*"}),
+    );
+    let token = |tid: String, owner: TokenOwner, hash: &str| Tok {
+        token: ApiToken {
+            id: TokenId::parse(&tid).unwrap(),
+            owner,
+            name: format!("token {tid}"),
+            state: TokenState::Disabled,
+            issued_on: t(3),
+            modified_on: t(4),
+            last_used_on: Some(t(5)),
+            not_before: Some(t(6)),
+            expires_on: Some(t(7)),
+            condition: TokenCondition {
+                request_ip_in: vec!["192.0.2.0/24".parse().unwrap()],
+                request_ip_not_in: vec!["2001:db8::/32".parse().unwrap()],
+            },
+            policies: vec![TokenPolicy {
+                id: PolicyId::parse(&id(20)).unwrap(),
+                access: Access::Deny,
+                permission_groups: vec!["c8fed203ed3043cba015a93ad1616f1f".into()],
+                resources: resources.clone(),
+            }],
+        },
+        secret_hash: format!("{hash}{n:02x}"),
+    };
+    let policy = |pid: u8, access| Policy {
+        id: PolicyId::parse(&id(pid)).unwrap(),
+        access,
+        permission_groups: vec![
+            "c8fed203ed3043cba015a93ad1616f1f".into(),
+            "82e64a83756745bbbb1c9c2701bf816b".into(),
+        ],
+        resource_groups: vec![rg.clone()],
+    };
+    let mut client = oauth_client(&account, "App");
+    client.id = OAuthClientId::parse(&id(9)).unwrap();
+    client.has_rotated_secret = true;
+    client.logo_uri = Some("https://example.com/logo.png".into());
+    client.created_on = t(8);
+    client.updated_on = t(9);
+    State {
+        users: vec![
+            UserState {
+                user: user(&u1, &format!("ada{n}@example.com"), true),
+                api_key_hash: Some(format!("keyhash{n:02x}")),
+                tokens: vec![token(id(10), TokenOwner::User(u1.clone()), "usertok")],
+            },
+            UserState {
+                user: user(&u2, &format!("bob{n}@example.com"), false),
+                api_key_hash: None,
+                tokens: vec![],
+            },
+        ],
+        accounts: vec![AccountState {
+            account: Account {
+                id: account.clone(),
+                name: format!("Account {n}"),
+                account_type: AccountType::Enterprise,
+                enforce_twofactor: true,
+                abuse_contact_email: Some("abuse@example.com".into()),
+                created_on: t(10),
+            },
+            modified_on: t(11),
+            resource_groups: vec![ResourceGroup {
+                id: rg.clone(),
+                account_id: account.clone(),
+                name: "Zones".into(),
+                scope_key: format!("com.cloudflare.api.account.{account}"),
+                objects: vec![
+                    "com.cloudflare.api.account.zone.*".into(),
+                    format!("com.cloudflare.api.account.{account}"),
+                ],
+                created_on: t(12),
+                modified_on: t(13),
+            }],
+            members: vec![
+                MemberState {
+                    id: m1.clone(),
+                    user_id: u1.clone(),
+                    status: MemberStatus::Accepted,
+                    grants: Grants::Roles(vec![
+                        "33666b9c79b9a5273fc7344ff42f953d".into(),
+                        "05784afa30c1afe1440e79d9351c7430".into(),
+                    ]),
+                    created_on: t(14),
+                    modified_on: t(15),
+                },
+                MemberState {
+                    id: m2.clone(),
+                    user_id: u2.clone(),
+                    status: MemberStatus::Pending,
+                    grants: Grants::Policies(vec![
+                        policy(21, Access::Allow),
+                        policy(22, Access::Deny),
+                    ]),
+                    created_on: t(16),
+                    modified_on: t(17),
+                },
+            ],
+            user_groups: vec![UserGroupState {
+                group: UserGroup {
+                    id: UserGroupId::parse(&id(7)).unwrap(),
+                    account_id: account.clone(),
+                    name: "Operators".into(),
+                    policies: vec![policy(23, Access::Allow)],
+                    created_on: t(18),
+                    modified_on: t(19),
+                },
+                members: vec![(m1.clone(), t(20)), (m2.clone(), t(21))],
+            }],
+            tokens: vec![token(
+                id(11),
+                TokenOwner::Account(account.clone()),
+                "acctok",
+            )],
+            sso_connectors: vec![SsoConnector {
+                id: SsoConnectorId::parse(&id(8)).unwrap(),
+                account_id: account.clone(),
+                email_domain: format!("example{n}.com"),
+                enabled: false,
+                use_fedramp_language: true,
+                code: "cloudflare_dashboard_sso=abc".into(),
+                status: SsoStatus::Pending,
+                pending_since: Some(t(22)),
+                next_check_at: Some(t(23)),
+                dns_failures: 3,
+                created_on: t(24),
+                updated_on: t(25),
+            }],
+            oauth_clients: vec![OAuthClientState {
+                client,
+                secret_hash: format!("secret{n:02x}"),
+                rotated_secret_hash: Some(format!("rotated{n:02x}")),
+            }],
+        }],
+    }
+}
+
+/// The whole state: what is imported reads back equal, field for field; a partial read holds
+/// the chosen account and its members' users only; a merge adds beside what is stored; a
+/// replace deletes first; a plan that fails (or an insert the schema refuses) rolls everything
+/// back, deletions included; an import is announced as a change of everything.
+pub async fn state_round_trip(store: S) {
+    use portcullis_core::state::{ImportMode, ImportSummary, State};
+    let one = rich_state(1);
+    let two = rich_state(2);
+    let plan = |s: &State| {
+        let s = s.clone();
+        move |_: &State| Ok((s.clone(), ImportSummary::default()))
+    };
+
+    assert_eq!(store.read_state(None).await.unwrap(), State::default());
+    let stamp = store.revisions().stamp().unwrap();
+    store
+        .import_state(ImportMode::Merge, &plan(&one))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .revisions()
+            .unchanged(stamp, &[Dep::account(&one.accounts[0].account.id)]),
+        "an import changes everything"
+    );
+    assert_eq!(store.read_state(None).await.unwrap(), one);
+
+    // Merge: the plan sees what is stored and adds beside it.
+    let seen = std::sync::Mutex::new(None);
+    store
+        .import_state(ImportMode::Merge, &|stored: &State| {
+            *seen.lock().unwrap() = Some(stored.clone());
+            Ok((two.clone(), ImportSummary::default()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().take(), Some(one.clone()));
+    let both = store.read_state(None).await.unwrap();
+    assert_eq!(both.accounts.len(), 2);
+    assert_eq!(both.users.len(), 4);
+    let only_two = store
+        .read_state(Some(&[two.accounts[0].account.id.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(only_two, two, "one account and its members' users");
+
+    // A failing plan rolls back the replace's deletions.
+    let refused = store
+        .import_state(ImportMode::Replace, &|stored: &State| {
+            assert_eq!(stored, &State::default(), "a replace plans against nothing");
+            Err(CoreError::invalid("/accounts/0/name", "refused"))
+        })
+        .await;
+    assert!(matches!(refused, Err(CoreError::Invalid { .. })));
+    assert_eq!(store.read_state(None).await.unwrap(), both);
+
+    // So does an insert the schema refuses (a member of a user that does not exist).
+    let mut broken = one.clone();
+    broken.accounts[0].members[0].user_id = UserId::random();
+    assert!(store
+        .import_state(ImportMode::Replace, &plan(&broken))
+        .await
+        .is_err());
+    assert_eq!(store.read_state(None).await.unwrap(), both);
+
+    // Replace: only the new state remains, and the API reads it as written.
+    store
+        .import_state(ImportMode::Replace, &plan(&two))
+        .await
+        .unwrap();
+    assert_eq!(store.read_state(None).await.unwrap(), two);
+    let a = &two.accounts[0];
+    let group = store
+        .get_user_group(&a.account.id, &a.user_groups[0].group.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(group, a.user_groups[0].group);
+    let listed = store
+        .list_user_groups(&a.account.id, &UserGroupFilter::default(), page(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1, "the account's group count is kept");
+    let members = store
+        .list_group_members(
+            &a.account.id,
+            &a.user_groups[0].group.id,
+            &GroupMemberFilter::default(),
+            page(10),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(members.items.len(), 2);
+    let (tok, hash) = store
+        .find_token(&a.tokens[0].secret_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (tok, hash),
+        (a.tokens[0].token.clone(), a.tokens[0].secret_hash.clone())
+    );
 }

@@ -697,6 +697,13 @@ pub struct TokenVerify {
     pub expires_on: Option<String>,
 }
 
+/// What `POST /__portcullis/reset` did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResetResult {
+    /// Objects written (users, accounts and what each owns), after everything was deleted.
+    pub objects: u64,
+}
+
 /// Health answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {

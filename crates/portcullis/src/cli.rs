@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use portcullis_core::error::Conflict;
+use portcullis_core::ids::AccountId;
 use portcullis_core::service::Portcullis;
+use portcullis_core::state::ImportMode;
 use portcullis_core::CoreError;
 use portcullis_store_postgres::PgSettings;
 use serde_json::json;
@@ -122,7 +124,45 @@ enum Command {
         /// from its `X-Stainless-*` and `User-Agent` headers; any other client gets the list).
         #[arg(long, env = "PORTCULLIS_SCOPE_SHAPE")]
         scope_shape: Option<portcullis_api::ScopeShapeSetting>,
+        /// A state file (JSON or YAML, docs/state-format.md) to load at start: its objects are
+        /// added to what is stored (objects stored already with the same content are left
+        /// alone; any other clash refuses to start), or replace it with `--replace`.
+        #[arg(long, env = "PORTCULLIS_FIXTURES")]
+        fixtures: Option<PathBuf>,
+        /// With `--fixtures`: delete everything stored first.
+        #[arg(long, requires = "fixtures")]
+        replace: bool,
+        /// With `--fixtures`: serve `POST /__portcullis/reset`, which returns the whole state to
+        /// the fixtures (for test suites; an operator's global key from the fixtures).
+        #[arg(long, env = "PORTCULLIS_ALLOW_RESET", requires = "fixtures")]
+        allow_reset: bool,
     },
+    /// Load a state file (JSON or YAML) in one transaction: all or nothing. Objects stored
+    /// already with the same content are left alone, so importing a file twice changes nothing;
+    /// with `--replace` everything stored is deleted first.
+    Import {
+        /// The state file.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Delete everything stored first (in the same transaction).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write the stored state as a document (secrets only as hashes) to standard output, from
+    /// one consistent read.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Only this account (repeatable), with its members' users.
+        #[arg(long = "account")]
+        accounts: Vec<String>,
+        /// `json` (default) or `yaml`.
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::state_file::Format,
+    },
+    /// Print the JSON Schema of state files.
+    StateSchema,
     /// Create the first account, its operator user (with an API key), their Super
     /// Administrator membership and a full-access account token; print them once as JSON.
     Bootstrap {
@@ -178,6 +218,9 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         authz,
         cache_memory_mb,
         scope_shape,
+        fixtures,
+        replace,
+        allow_reset,
     } = command
     else {
         bail!("not a `serve` command");
@@ -211,6 +254,9 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
                 .map_err(|e: String| anyhow::anyhow!("config `scope_shape`: {e}"))?
                 .unwrap_or_default(),
         },
+        fixtures,
+        replace,
+        allow_reset,
     })
 }
 
@@ -304,6 +350,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "email": issued.user.email,
                 "api_key": issued.key,
             }))?;
+        }
+        Command::Import { file, db, replace } => {
+            let doc = crate::state_file::read(&file)?;
+            let app = app(&db).await?;
+            let mode = if replace {
+                ImportMode::Replace
+            } else {
+                ImportMode::Merge
+            };
+            let summary = app
+                .import_document(&doc, mode)
+                .await
+                .map_err(|e| crate::state_file::invalid(&file, &e))?;
+            // A server on the same database hears the change (its caches are emptied).
+            propagated().await;
+            print_json(&json!({
+                "added": summary.added,
+                "unchanged": summary.unchanged,
+            }))?;
+        }
+        Command::Export {
+            db,
+            accounts,
+            format,
+        } => {
+            let ids = accounts
+                .iter()
+                .map(|a| {
+                    AccountId::parse(a).ok_or_else(|| {
+                        anyhow::anyhow!("--account `{a}` is not an account id (32 lowercase hex)")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let app = app(&db).await?;
+            let doc = app
+                .export_document((!ids.is_empty()).then_some(ids.as_slice()))
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(crate::state_file::render(&doc, format)?.as_bytes())?;
+            out.flush()?;
+        }
+        Command::StateSchema => {
+            let schema = portcullis_core::service::state::json_schema();
+            print_line(&serde_json::to_string_pretty(&schema)?)?;
         }
         Command::Migrate { db } => {
             app(&db).await?;

@@ -33,6 +33,12 @@ pub struct Settings {
     pub cache_memory_mb: usize,
     /// How responses show resource-group scopes.
     pub scope_shape: ScopeShapeSetting,
+    /// A state file to load at start (`--fixtures`).
+    pub fixtures: Option<PathBuf>,
+    /// Delete everything stored before loading the fixtures (`--replace`).
+    pub replace: bool,
+    /// Serve `POST /__portcullis/reset` (`--allow-reset`; needs `fixtures`).
+    pub allow_reset: bool,
 }
 
 /// The default of `cache_memory_mb`.
@@ -74,6 +80,9 @@ impl Settings {
             sso: SsoConfig::default(),
             cache_memory_mb: DEFAULT_CACHE_MEMORY_MB,
             scope_shape: ScopeShapeSetting::Auto,
+            fixtures: None,
+            replace: false,
+            allow_reset: false,
         }
     }
 }

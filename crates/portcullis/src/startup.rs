@@ -20,6 +20,43 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 
+/// Loads `--fixtures` (merged, or after deleting everything with `--replace`); with
+/// `--allow-reset`, the validated fixtures the reset endpoint restores.
+async fn load_fixtures(
+    app: &Portcullis,
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<portcullis_core::state::State>>> {
+    let Some(path) = &settings.fixtures else {
+        if settings.allow_reset {
+            bail!("--allow-reset needs --fixtures FILE");
+        }
+        return Ok(None);
+    };
+    let doc = crate::state_file::read(path)?;
+    let mode = if settings.replace {
+        portcullis_core::state::ImportMode::Replace
+    } else {
+        portcullis_core::state::ImportMode::Merge
+    };
+    let summary = app
+        .import_document(&doc, mode)
+        .await
+        .map_err(|e| crate::state_file::invalid(path, &e))?;
+    tracing::info!(
+        file = %path.display(),
+        added = summary.added,
+        unchanged = summary.unchanged,
+        "fixtures loaded"
+    );
+    if !settings.allow_reset {
+        return Ok(None);
+    }
+    let fixtures = app
+        .fixtures_of(&doc)
+        .map_err(|e| crate::state_file::invalid(path, &e))?;
+    Ok(Some(Arc::new(fixtures)))
+}
+
 /// A built server: store open and migrated, listener bound, background verifier running.
 pub struct Application {
     listener: TcpListener,
@@ -46,10 +83,13 @@ impl Application {
                 check_interval_secs: interval,
                 window_secs: settings.sso.verification_window_secs,
             });
+        let reset = load_fixtures(&app, &settings).await?;
         spawn_sso_verifier(app.clone(), interval);
         spawn_use_writer(app.clone());
         let router = portcullis_api::router(
-            portcullis_api::AppState::new(app.clone()).with_scope_shape(settings.scope_shape),
+            portcullis_api::AppState::new(app.clone())
+                .with_scope_shape(settings.scope_shape)
+                .with_reset(reset),
         );
         tracing::info!(authz = ?settings.authz, "authorization mode");
         let listener = TcpListener::bind(&settings.listen)

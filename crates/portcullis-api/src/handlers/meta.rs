@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_wire::body::{CredentialIndexHealth, Health, PolicyIndexHealth};
+use portcullis_wire::body::{CredentialIndexHealth, Health, PolicyIndexHealth, ResetResult};
 use portcullis_wire::ErrorKind;
 
 use crate::error::ApiError;
+use crate::extract::Auth;
 use crate::handlers::{ok, One, Reply};
 use crate::server::AppState;
 
@@ -53,6 +54,19 @@ pub async fn readyz(State(state): State<AppState>) -> Reply<Health> {
 
 fn n(count: usize) -> u64 {
     u64::try_from(count).unwrap_or(u64::MAX)
+}
+
+/// `POST /__portcullis/reset` (served only with `serve --fixtures FILE --allow-reset`): the
+/// whole state replaced by the fixtures, in one transaction, and every cache emptied. For an
+/// operator's global key.
+pub async fn reset(State(state): State<AppState>, Auth(p): Auth) -> Reply<ResetResult> {
+    let Some(fixtures) = state.reset.clone() else {
+        return Err(ApiError::new(ErrorKind::UnknownRoute));
+    };
+    let written = state.app.reset_to(&p, &fixtures).await?;
+    Ok(ok(ResetResult {
+        objects: u64::try_from(written).unwrap_or(u64::MAX),
+    }))
 }
 
 /// `GET /client/v4/openapi.json`.

@@ -29,7 +29,7 @@ pub struct AccountUpdate {
 /// The operator behind `principal`. Operator power comes with the operator's own API key only:
 /// a user-owned token never carries it (its policies cannot express it, and a token scoped to
 /// one account must not create or delete others).
-fn operator(principal: &Principal) -> CoreResult<&User> {
+pub(crate) fn operator(principal: &Principal) -> CoreResult<&User> {
     match principal {
         Principal::User { user, token: None } if user.operator => Ok(user),
         Principal::User {

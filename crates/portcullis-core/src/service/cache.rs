@@ -223,6 +223,14 @@ impl<K: Eq + Hash + Clone + Weigh, V: Clone + Weigh> Map<K, V> {
         }
     }
 
+    /// Drops every entry (their bytes go back to the budget).
+    pub(crate) fn clear(&self) {
+        let mut map = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        for (_, e) in map.drain() {
+            self.sub(e.weight);
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries
             .read()

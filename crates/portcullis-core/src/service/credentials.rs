@@ -119,6 +119,14 @@ impl CredentialIndex {
         }
     }
 
+    /// Forgets every verified token and key, and the token uses not yet written (they belong
+    /// to a state that was just replaced).
+    pub fn clear(&self) {
+        self.tokens.clear();
+        self.keys.clear();
+        drop(self.take_uses());
+    }
+
     /// Counters.
     pub fn stats(&self) -> CredentialStats {
         CredentialStats {

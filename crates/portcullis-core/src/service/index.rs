@@ -283,6 +283,15 @@ impl PolicyIndex {
         }
     }
 
+    /// Forgets every member, token and group entry (after the whole state was replaced; the
+    /// revisions would make them stale anyway, this gives their memory back at once).
+    pub fn clear(&self) {
+        self.by_user.clear();
+        self.by_member.clear();
+        self.tokens.clear();
+        self.groups.clear();
+    }
+
     /// Counters.
     pub fn stats(&self) -> IndexStats {
         IndexStats {

@@ -22,6 +22,7 @@ pub mod oauth_clients;
 pub mod policies;
 pub mod resource_groups;
 pub mod sso;
+pub mod state;
 pub mod tokens;
 pub mod user_groups;
 

@@ -87,7 +87,7 @@ pub struct OAuthClientUpdate {
 }
 
 /// Every field rule of a whole client (create, and update after merging).
-fn check_client(c: &OAuthClient) -> CoreResult<()> {
+pub(crate) fn check_client(c: &OAuthClient) -> CoreResult<()> {
     oauth::check_grant_types(&c.grant_types)?;
     oauth::check_response_types(&c.response_types)?;
     oauth::check_redirect_uris("redirect_uris", &c.redirect_uris, true)?;

@@ -117,7 +117,7 @@ pub struct SsoCreate {
 }
 
 impl Portcullis {
-    fn sso_settings(&self) -> &SsoSettings {
+    pub(crate) fn sso_settings(&self) -> &SsoSettings {
         &self.sso
     }
 

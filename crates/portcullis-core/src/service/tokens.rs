@@ -106,7 +106,7 @@ fn parse_time(pointer: &str, value: &str) -> CoreResult<Timestamp> {
     })
 }
 
-fn parse_cidrs(pointer: &str, values: &[String]) -> CoreResult<Vec<IpNet>> {
+pub(crate) fn parse_cidrs(pointer: &str, values: &[String]) -> CoreResult<Vec<IpNet>> {
     values
         .iter()
         .enumerate()
@@ -148,7 +148,7 @@ fn resource_key_ok(key: &str) -> bool {
         && (last == "*" || is_id(last) || kind.starts_with("edge.r2.bucket") && !last.is_empty())
 }
 
-fn check_resources(
+pub(crate) fn check_resources(
     pointer: &str,
     resources: &Map<String, Value>,
     depth: usize,
@@ -189,7 +189,7 @@ fn check_resources(
     Ok(())
 }
 
-fn account_keys(resources: &Map<String, Value>) -> Vec<&str> {
+pub(crate) fn account_keys(resources: &Map<String, Value>) -> Vec<&str> {
     resources
         .keys()
         .filter_map(|k| k.strip_prefix("com.cloudflare.api.account."))

@@ -10,7 +10,8 @@
 //! - `isolation`: the tenant-isolation sweep generated from the route table;
 //! - `sso`: SSO connectors with real DNS (the project's DNS fixture);
 //! - `oauth`: OAuth clients and the OAuth scope catalog;
-//! - `replicas`: two server processes over one PostgreSQL database.
+//! - `replicas`: two server processes over one PostgreSQL database;
+//! - `state`: export, import, `serve --fixtures` and the reset endpoint.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// The harness (`portcullis-testkit`), under the name the test modules use.
@@ -29,3 +30,4 @@ mod isolation;
 mod oauth;
 mod replicas;
 mod sso;
+mod state;
