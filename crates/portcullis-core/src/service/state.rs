@@ -1956,3 +1956,44 @@ pub fn document_of(state: &State) -> StateDocument {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_published_schema_is_the_generated_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/state.schema.json");
+        let published: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(
+            published,
+            json_schema(),
+            "docs/state.schema.json is stale: run `portcullis state-schema > docs/state.schema.json`"
+        );
+    }
+
+    #[test]
+    fn omitted_ids_are_derived_the_same_way_every_time() {
+        let a = derived_id(&["user", "a@example.com"]);
+        assert_eq!(a, derived_id(&["user", "a@example.com"]));
+        assert_ne!(a, derived_id(&["user", "b@example.com"]));
+        assert_ne!(derived_id(&["ab", "c"]), derived_id(&["a", "bc"]));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn errors_from_request_validators_are_rerooted() {
+        let e = under(
+            "/accounts/0/sso_connectors/1",
+            CoreError::invalid("/email_domain", "/email_domain: bad"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "/accounts/0/sso_connectors/1/email_domain: bad"
+        );
+        let e = under("/users/0/email", CoreError::invalid("", ": bad"));
+        assert_eq!(e.to_string(), "/users/0/email: bad");
+    }
+}
