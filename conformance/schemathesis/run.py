@@ -240,6 +240,11 @@ def operation_tables(schema: dict, seeded: dict, fixed_ids: bool) -> list[str]:
             lines = ["[[operations]]", f"include-operation-id = {toml_str(op_id)}"]
             if op_id == "accounts-delete" and not fixed_ids:
                 lines.append("enabled = false")
+            if op_id == "portcullis-reset":
+                # Served only with `serve --fixtures FILE --allow-reset` (this server has neither:
+                # the path is not routed); fuzzing it would wipe the seeded state mid-run.
+                # tests/http/state.rs covers it.
+                lines.append("enabled = false")
             if operator:
                 lines.append(f"headers = {{ \"X-Auth-Email\" = {toml_str(seeded['email'])}, "
                              f"\"X-Auth-Key\" = {toml_str(seeded['api_key'])} }}")
