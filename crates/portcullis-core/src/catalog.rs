@@ -203,6 +203,12 @@ impl Catalog {
 
     /// The built-in catalog, extended or replaced by an operator file's contents.
     pub fn load(operator_file: Option<&str>) -> Result<Self, CatalogError> {
+        Self::load_layers(&operator_file.into_iter().collect::<Vec<_>>())
+    }
+
+    /// The built-in catalog with operator files applied in order (each extends or replaces
+    /// what the ones before it made): `--catalog`, then a fixtures file's `catalog`.
+    pub fn load_layers(operator_files: &[&str]) -> Result<Self, CatalogError> {
         let mut groups: Vec<RawGroup> = serde_json::from_str(BUILTIN_GROUPS)?;
         let roles: Vec<RawRole> = serde_json::from_str(BUILTIN_ROLES)?;
         let raw_keys: RawKeys = serde_json::from_str(BUILTIN_KEYS)?;
@@ -211,7 +217,7 @@ impl Catalog {
             .into_iter()
             .map(|(k, v)| (k.to_lowercase(), v))
             .collect();
-        if let Some(text) = operator_file {
+        for text in operator_files {
             let file: OperatorFile = serde_json::from_str(text)?;
             for (name, keys) in file.grants {
                 grants.insert(name.to_lowercase(), keys);

@@ -25,21 +25,21 @@ use crate::config::Settings;
 async fn load_fixtures(
     app: &Portcullis,
     settings: &Settings,
+    doc: Option<&portcullis_core::service::state::StateDocument>,
 ) -> anyhow::Result<Option<Arc<portcullis_core::state::State>>> {
-    let Some(path) = &settings.fixtures else {
+    let (Some(path), Some(doc)) = (&settings.fixtures, doc) else {
         if settings.allow_reset {
             bail!("--allow-reset needs --fixtures FILE");
         }
         return Ok(None);
     };
-    let doc = crate::state_file::read(path)?;
     let mode = if settings.replace {
         portcullis_core::state::ImportMode::Replace
     } else {
         portcullis_core::state::ImportMode::Merge
     };
     let summary = app
-        .import_document(&doc, mode)
+        .load_document(doc, mode)
         .await
         .map_err(|e| crate::state_file::invalid(path, &e))?;
     tracing::info!(
@@ -52,7 +52,7 @@ async fn load_fixtures(
         return Ok(None);
     }
     let fixtures = app
-        .fixtures_of(&doc)
+        .fixtures_of(doc)
         .map_err(|e| crate::state_file::invalid(path, &e))?;
     Ok(Some(Arc::new(fixtures)))
 }
@@ -69,7 +69,15 @@ impl Application {
     /// Opens the store, builds the application, starts the SSO verifier and binds the
     /// listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let catalog = load_catalog(settings.catalog.as_ref())?;
+        let fixtures = settings
+            .fixtures
+            .as_ref()
+            .map(|path| crate::state_file::read(path))
+            .transpose()?;
+        let catalog = load_catalog_layers(
+            settings.catalog.as_ref(),
+            fixtures.as_ref().and_then(|d| d.catalog_layer()),
+        )?;
         let store = open_store(&settings.database, settings.pg, true).await?;
         let resolver =
             SystemTxtResolver::new(&settings.sso.dns_servers).map_err(|e| anyhow::anyhow!(e))?;
@@ -83,7 +91,7 @@ impl Application {
                 check_interval_secs: interval,
                 window_secs: settings.sso.verification_window_secs,
             });
-        let reset = load_fixtures(&app, &settings).await?;
+        let reset = load_fixtures(&app, &settings, fixtures.as_ref()).await?;
         spawn_sso_verifier(app.clone(), interval);
         spawn_use_writer(app.clone());
         let router = portcullis_api::router(
@@ -163,12 +171,32 @@ pub async fn open_store(
 
 /// The built-in catalog, extended or replaced by the operator's file when given.
 pub fn load_catalog(path: Option<&PathBuf>) -> anyhow::Result<Arc<Catalog>> {
+    load_catalog_layers(path, None)
+}
+
+/// The catalog: built in, then the `--catalog` file, then a fixtures file's `catalog` entries.
+fn load_catalog_layers(
+    path: Option<&PathBuf>,
+    fixtures: Option<String>,
+) -> anyhow::Result<Arc<Catalog>> {
     let text = path
         .map(|p| {
             std::fs::read_to_string(p).with_context(|| format!("reading catalog {}", p.display()))
         })
         .transpose()?;
-    Ok(Arc::new(Catalog::load(text.as_deref())?))
+    let layers: Vec<&str> = text
+        .as_deref()
+        .into_iter()
+        .chain(fixtures.as_deref())
+        .collect();
+    let from_fixtures = fixtures.is_some();
+    Catalog::load_layers(&layers).map(Arc::new).map_err(|e| {
+        if from_fixtures {
+            anyhow::anyhow!("the catalog (--catalog file, then the fixtures' `catalog`): {e}")
+        } else {
+            e.into()
+        }
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -56,6 +56,59 @@ pub struct StateDocument {
     /// Accounts and everything they own.
     #[serde(default)]
     pub accounts: Vec<AccountDoc>,
+    /// Permission groups added to the catalog while a server runs with these fixtures
+    /// (`serve --fixtures`; `import` refuses them: the catalog is not stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogDoc>,
+}
+
+/// Catalog entries a fixtures file adds: the `--catalog` file's format, always extending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDoc {
+    /// Permission groups (a group with an id the catalog has replaces it).
+    #[serde(default)]
+    pub permission_groups: Vec<CatalogGroupDoc>,
+    /// Permission keys by group name (what a member permission group grants).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub grants: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One catalog permission group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogGroupDoc {
+    /// 32 lowercase hex.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes (e.g. `com.cloudflare.api.account`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `account_member` or `api_token`.
+    pub catalog: String,
+}
+
+impl StateDocument {
+    /// The `catalog` entries as an operator catalog file (extend mode), for
+    /// [`crate::catalog::Catalog::load_layers`].
+    pub fn catalog_layer(&self) -> Option<String> {
+        self.catalog.as_ref().map(|c| {
+            serde_json::json!({
+                "mode": "extend",
+                "permission_groups": c.permission_groups,
+                "grants": c.grants,
+            })
+            .to_string()
+        })
+    }
 }
 
 /// A user.
@@ -1363,6 +1416,22 @@ impl Portcullis {
         doc: &StateDocument,
         mode: ImportMode,
     ) -> CoreResult<ImportSummary> {
+        if doc.catalog.is_some() {
+            return Err(invalid(
+                "/catalog",
+                "catalog entries extend a running server's catalog (`serve --fixtures FILE`, or `serve --catalog FILE`); they are not stored, so `import` does not take them",
+            ));
+        }
+        self.load_document(doc, mode).await
+    }
+
+    /// What `serve --fixtures` loads: like [`Self::import_document`], with the document's
+    /// catalog entries already in this server's catalog.
+    pub async fn load_document(
+        &self,
+        doc: &StateDocument,
+        mode: ImportMode,
+    ) -> CoreResult<ImportSummary> {
         let now = Timestamp::now();
         let summary = self
             .store()
@@ -1796,6 +1865,7 @@ pub fn document_of(state: &State) -> StateDocument {
         .collect();
     StateDocument {
         portcullis_state: STATE_VERSION,
+        catalog: None,
         users: state
             .users
             .iter()

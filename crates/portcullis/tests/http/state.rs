@@ -418,6 +418,52 @@ async fn serve_fixtures_and_reset() {
     assert_eq!(body["errors"][0]["code"], json!(7000));
 }
 
+#[tokio::test]
+async fn fixtures_may_extend_the_catalog_and_import_refuses_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url_for(dir.path());
+    let _g = db_guard(&db);
+    let extra = "0123456789abcdef0123456789abcdef";
+    let mut doc = fixtures();
+    doc["catalog"] = json!({
+        "permission_groups": [{"id": extra, "name": "Widgets Read", "label": "widgets_read",
+                               "scopes": ["com.cloudflare.api.account"], "catalog": "account_member"}],
+        "grants": {"Widgets Read": ["com.cloudflare.api.account.widget.read"]}
+    });
+    doc["accounts"][0]["members"][1]["policies"] = json!([{
+        "access": "allow", "permission_groups": [extra], "resource_groups": [RG]}]);
+    let file = write(dir.path(), "fixtures.json", &doc);
+    let out = import(&file, &db, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "{file}: /catalog: catalog entries extend a running server's catalog"
+        )),
+        "{out}"
+    );
+
+    let server = InProcess::start_with(&db, &["--fixtures", &file]);
+    let r = http_client()
+        .get(format!(
+            "{}/client/v4/accounts/{ACCOUNT}/iam/permission_groups/{extra}",
+            server.base
+        ))
+        .header("X-Auth-Email", "user@example.com")
+        .header("X-Auth-Key", OWNER_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["name"], json!("Widgets Read"), "{body}");
+    let policies = export(&db, &[]);
+    assert!(
+        policies.contains(extra),
+        "the member's policy names the extra group"
+    );
+    assert!(!policies.contains("\"catalog\""), "exports hold no catalog");
+}
+
 #[test]
 fn serve_refuses_fixtures_that_clash_and_reset_without_fixtures() {
     let dir = tempfile::tempdir().unwrap();
