@@ -106,6 +106,10 @@ struct OperatorFile {
     mode: Option<String>,
     #[serde(default)]
     permission_groups: Vec<RawGroup>,
+    /// Legacy account roles added (a role with an id the catalog has replaces it); what a role
+    /// grants is `grants` under its name.
+    #[serde(default)]
+    roles: Vec<RawRole>,
     /// Permission keys by group name, added to (or replacing) the built-in grants.
     #[serde(default)]
     grants: HashMap<String, Vec<String>>,
@@ -210,7 +214,7 @@ impl Catalog {
     /// what the ones before it made): `--catalog`, then a fixtures file's `catalog`.
     pub fn load_layers(operator_files: &[&str]) -> Result<Self, CatalogError> {
         let mut groups: Vec<RawGroup> = serde_json::from_str(BUILTIN_GROUPS)?;
-        let roles: Vec<RawRole> = serde_json::from_str(BUILTIN_ROLES)?;
+        let mut roles: Vec<RawRole> = serde_json::from_str(BUILTIN_ROLES)?;
         let raw_keys: RawKeys = serde_json::from_str(BUILTIN_KEYS)?;
         let mut grants: HashMap<String, Vec<String>> = raw_keys
             .grants
@@ -224,6 +228,17 @@ impl Catalog {
             }
             for g in &file.permission_groups {
                 check_entry(g)?;
+            }
+            for r in file.roles {
+                if !is_id(&r.id) || r.name.trim().is_empty() {
+                    return Err(CatalogError::Entry {
+                        id: r.id.clone(),
+                        reason: "a role needs an id of 32 lowercase hex characters and a name"
+                            .into(),
+                    });
+                }
+                roles.retain(|old| old.id != r.id);
+                roles.push(r);
             }
             match file.mode.as_deref().unwrap_or("extend") {
                 "extend" => {

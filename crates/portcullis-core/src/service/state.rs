@@ -69,10 +69,26 @@ pub struct CatalogDoc {
     /// Permission groups (a group with an id the catalog has replaces it).
     #[serde(default)]
     pub permission_groups: Vec<CatalogGroupDoc>,
-    /// Permission keys by group name (what a member permission group grants).
+    /// Legacy account roles (a role with an id the catalog has replaces it).
+    #[serde(default)]
+    pub roles: Vec<CatalogRoleDoc>,
+    /// Permission keys by group or role name (what it grants).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub grants: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One legacy account role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogRoleDoc {
+    /// 32 lowercase hex.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// One catalog permission group.
@@ -104,6 +120,7 @@ impl StateDocument {
             serde_json::json!({
                 "mode": "extend",
                 "permission_groups": c.permission_groups,
+                "roles": c.roles,
                 "grants": c.grants,
             })
             .to_string()

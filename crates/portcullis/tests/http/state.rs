@@ -424,14 +424,27 @@ async fn fixtures_may_extend_the_catalog_and_import_refuses_that() {
     let db = db_url_for(dir.path());
     let _g = db_guard(&db);
     let extra = "0123456789abcdef0123456789abcdef";
+    const ROLE: &str = "3536bcfad5faccb999b47003c79917fb";
     let mut doc = fixtures();
     doc["catalog"] = json!({
         "permission_groups": [{"id": extra, "name": "Widgets Read", "label": "widgets_read",
                                "scopes": ["com.cloudflare.api.account"], "catalog": "account_member"}],
-        "grants": {"Widgets Read": ["com.cloudflare.api.account.widget.read"]}
+        "roles": [{"id": ROLE, "name": "Fixture Reader", "description": "Reads the account"}],
+        "grants": {"Widgets Read": ["com.cloudflare.api.account.widget.read"],
+                   "Fixture Reader": ["com.cloudflare.api.account.read"]}
     });
     doc["accounts"][0]["members"][1]["policies"] = json!([{
         "access": "allow", "permission_groups": [extra], "resource_groups": [RG]}]);
+    doc["users"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"email": "reader@example.com",
+        "api_key": "00000000000000000000000000000000a"}));
+    doc["accounts"][0]["members"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+        "id": UNKNOWN_ID, "user": "reader@example.com", "status": "accepted", "roles": [ROLE]}));
     let file = write(dir.path(), "fixtures.json", &doc);
     let out = import(&file, &db, &[]);
     assert_eq!(out.status.code(), Some(1), "{out}");
@@ -456,6 +469,30 @@ async fn fixtures_may_extend_the_catalog_and_import_refuses_that() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["result"]["name"], json!("Widgets Read"), "{body}");
+    let get = |path: String, email: &'static str, key: &'static str| {
+        http_client()
+            .get(format!(
+                "{}/client/v4/accounts/{ACCOUNT}{path}",
+                server.base
+            ))
+            .header("X-Auth-Email", email)
+            .header("X-Auth-Key", key)
+            .send()
+    };
+    let r = get(format!("/roles/{ROLE}"), "user@example.com", OWNER_KEY)
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["name"], json!("Fixture Reader"), "{body}");
+    let reader = ("reader@example.com", "00000000000000000000000000000000a");
+    let r = get(String::new(), reader.0, reader.1).await.unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the fixture role grants what `grants` names"
+    );
+    let r = get("/members".into(), reader.0, reader.1).await.unwrap();
+    assert_eq!(r.status(), 403, "and nothing else");
     let policies = export(&db, &[]);
     assert!(
         policies.contains(extra),
