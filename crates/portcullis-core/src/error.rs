@@ -262,17 +262,21 @@ pub enum Forbidden {
         /// The keys not held.
         keys: Vec<String>,
     },
-    /// Only operators create or delete accounts.
-    #[error("Actor '{actor}' is not an operator: only operators may create or delete accounts")]
+    /// Only operators create or delete accounts (or reset a server to its fixtures).
+    #[error("Actor '{actor}' is not an operator: only operators may {action}")]
     NotOperator {
         /// Cloudflare's actor name.
         actor: String,
+        /// What was refused (`create or delete accounts`, `reset the server to its fixtures`).
+        action: &'static str,
     },
     /// Operator power comes with the operator's key, not a token.
-    #[error("Actor '{actor}' is a user-owned token: creating or deleting accounts needs the operator's own API key (X-Auth-Email and X-Auth-Key)")]
+    #[error("Actor '{actor}' is a user-owned token: to {action}, use the operator's own API key (X-Auth-Email and X-Auth-Key)")]
     OperatorNeedsKey {
         /// Cloudflare's actor name.
         actor: String,
+        /// What was refused.
+        action: &'static str,
     },
     /// `/user…` routes are for users.
     #[error("Actor '{actor}' is an account-owned token; user endpoints need a user's API key or a user-owned token")]

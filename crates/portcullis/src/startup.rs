@@ -38,8 +38,9 @@ async fn load_fixtures(
     } else {
         portcullis_core::state::ImportMode::Merge
     };
+    let now = portcullis_core::time::Timestamp::now();
     let summary = app
-        .load_document(doc, mode)
+        .load_document(doc, mode, now)
         .await
         .map_err(|e| crate::state_file::invalid(path, &e))?;
     tracing::info!(
@@ -52,7 +53,7 @@ async fn load_fixtures(
         return Ok(None);
     }
     let fixtures = app
-        .fixtures_of(doc)
+        .fixtures_of(doc, now)
         .map_err(|e| crate::state_file::invalid(path, &e))?;
     Ok(Some(Arc::new(fixtures)))
 }

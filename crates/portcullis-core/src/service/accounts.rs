@@ -29,7 +29,10 @@ pub struct AccountUpdate {
 /// The operator behind `principal`. Operator power comes with the operator's own API key only:
 /// a user-owned token never carries it (its policies cannot express it, and a token scoped to
 /// one account must not create or delete others).
-pub(crate) fn operator(principal: &Principal) -> CoreResult<&User> {
+/// What operators alone may do with accounts (for messages).
+const ACCOUNTS: &str = "create or delete accounts";
+
+pub(crate) fn operator<'p>(principal: &'p Principal, action: &'static str) -> CoreResult<&'p User> {
     match principal {
         Principal::User { user, token: None } if user.operator => Ok(user),
         Principal::User {
@@ -37,10 +40,12 @@ pub(crate) fn operator(principal: &Principal) -> CoreResult<&User> {
             token: Some(_),
         } if user.operator => Err(Forbidden::OperatorNeedsKey {
             actor: principal.actor(),
+            action,
         }
         .into()),
         _ => Err(Forbidden::NotOperator {
             actor: principal.actor(),
+            action,
         }
         .into()),
     }
@@ -158,7 +163,7 @@ impl Portcullis {
         name: &str,
         account_type: Option<AccountType>,
     ) -> CoreResult<Account> {
-        let user = operator(principal)?;
+        let user = operator(principal, ACCOUNTS)?;
         let name = check_name("/name", name, ACCOUNT_NAME_MAX)?;
         let now = Timestamp::now();
         let account = Account {
@@ -188,7 +193,7 @@ impl Portcullis {
 
     /// `DELETE /accounts/{id}` (operators only): removes the account and everything in it.
     pub async fn delete_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<()> {
-        operator(principal)?;
+        operator(principal, ACCOUNTS)?;
         if self.store().delete_account(id).await? {
             Ok(())
         } else {

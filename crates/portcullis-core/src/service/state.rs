@@ -1439,17 +1439,18 @@ impl Portcullis {
                 "catalog entries extend a running server's catalog (`serve --fixtures FILE`, or `serve --catalog FILE`); they are not stored, so `import` does not take them",
             ));
         }
-        self.load_document(doc, mode).await
+        self.load_document(doc, mode, Timestamp::now()).await
     }
 
     /// What `serve --fixtures` loads: like [`Self::import_document`], with the document's
-    /// catalog entries already in this server's catalog.
+    /// catalog entries already in this server's catalog; omitted timestamps are `now` (the same
+    /// `now` as [`Self::fixtures_of`]'s, so a reset restores the timestamps served at start).
     pub async fn load_document(
         &self,
         doc: &StateDocument,
         mode: ImportMode,
+        now: Timestamp,
     ) -> CoreResult<ImportSummary> {
-        let now = Timestamp::now();
         let summary = self
             .store()
             .import_state(mode, &|stored| self.plan_import(doc, stored, now))
@@ -1458,15 +1459,16 @@ impl Portcullis {
         Ok(summary)
     }
 
-    /// The document validated on its own (as into an empty database): what a reset restores.
-    pub fn fixtures_of(&self, doc: &StateDocument) -> CoreResult<State> {
-        self.state_from_document(doc, &State::default(), Timestamp::now())
+    /// The document validated on its own (as into an empty database): what a reset restores;
+    /// omitted timestamps are `now`.
+    pub fn fixtures_of(&self, doc: &StateDocument, now: Timestamp) -> CoreResult<State> {
+        self.state_from_document(doc, &State::default(), now)
     }
 
     /// `POST /__portcullis/reset`: everything replaced by `fixtures`, for an operator's global
     /// key. Returns how many objects were written.
     pub async fn reset_to(&self, principal: &Principal, fixtures: &State) -> CoreResult<usize> {
-        super::accounts::operator(principal)?;
+        super::accounts::operator(principal, "reset the server to its fixtures")?;
         let written = count(fixtures);
         self.store()
             .import_state(ImportMode::Replace, &|_| {

@@ -296,6 +296,7 @@ async fn serve_fixtures_and_reset() {
         export(&db2, &[])
     };
     let server = InProcess::start_with(&db, &["--fixtures", &file, "--allow-reset"]);
+    let served_at_start = export(&db, &[]);
     let app = |p: &str| format!("{}{p}", server.base);
     let c = http_client();
     let get = |url: String, cred: (&'static str, &'static str)| {
@@ -391,6 +392,11 @@ async fn serve_fixtures_and_reset() {
         v
     };
     assert_eq!(strip(&export(&db, &[])), strip(&fixture_state));
+    assert_eq!(
+        export(&db, &[]),
+        served_at_start,
+        "exactly the state served at start, timestamps included"
+    );
     let r = get(app(&format!("/client/v4/accounts/{ACCOUNT}")), dev)
         .await
         .unwrap();
