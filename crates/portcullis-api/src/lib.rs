@@ -8,6 +8,7 @@ pub mod convert;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod metrics;
 pub mod openapi;
 pub mod path;
 pub mod query;
@@ -16,5 +17,5 @@ pub mod server;
 pub mod shape;
 
 pub use portcullis_core::service::AuthzMode;
-pub use server::{router, AppState};
+pub use server::{router, AppState, RequestId};
 pub use shape::ScopeShapeSetting;

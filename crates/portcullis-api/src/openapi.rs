@@ -62,12 +62,18 @@ pub fn document() -> Value {
             }
             Shape::Str => json!({"type": "string"}),
             Shape::Document => json!({"type": "object", "required": ["openapi", "paths"]}),
+            Shape::Metrics => json!({"type": "string"}),
         };
         let paged = matches!(r.result, Shape::Page(_));
-        let success = if matches!(r.result, Shape::Document) {
+        let success = if matches!(r.result, Shape::Document | Shape::Metrics) {
             result
         } else {
             envelope(result, paged)
+        };
+        let media = if matches!(r.result, Shape::Metrics) {
+            crate::metrics::CONTENT_TYPE
+        } else {
+            "application/json"
         };
         let mut op = json!({
             "operationId": r.operation_id,
@@ -75,7 +81,7 @@ pub fn document() -> Value {
             "tags": [r.tag],
             "parameters": params,
             "responses": {
-                "200": {"description": "Success", "content": {"application/json": {"schema": success}}},
+                "200": {"description": "Success", "content": {media: {"schema": success}}},
                 "default": {"description": "Failure envelope", "content": {"application/json": {"schema": envelope(json!({"type": "null"}), false)}}}
             }
         });

@@ -52,6 +52,8 @@ pub enum Shape {
     Str,
     /// Not an envelope: the body is this OpenAPI document itself.
     Document,
+    /// Not an envelope: Prometheus's text exposition ([`crate::metrics::CONTENT_TYPE`]).
+    Metrics,
 }
 
 /// One route.
@@ -112,6 +114,18 @@ pub static ROUTES: &[Route] = &[
         body: None,
         result: Shape::Object(schema::<w::Health>),
         handler: |m| on(m, meta::readyz),
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        operation_id: "metrics",
+        summary: "Prometheus metrics (OpenMetrics text)",
+        tag: "Service",
+        guard: Guard::Public,
+        query: query::none,
+        body: None,
+        result: Shape::Metrics,
+        handler: |m| on(m, meta::metrics),
     },
     Route {
         method: "POST",

@@ -34,6 +34,8 @@ pub struct AppState {
     pub scope_shape: crate::ScopeShapeSetting,
     /// The fixtures `POST /__portcullis/reset` restores; `None`: the route is not served.
     pub reset: Option<Arc<portcullis_core::state::State>>,
+    /// Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             .map(crate::convert::permission_group)
             .collect();
         Self {
+            metrics: crate::metrics::Metrics::new(app.clone()),
             app,
             openapi: Arc::new(crate::openapi::document()),
             permission_groups,
@@ -135,22 +138,53 @@ async fn unknown_route() -> ApiError {
     ApiError::new(ErrorKind::UnknownRoute)
 }
 
+/// The id of one request: the caller's `X-Request-Id` when it is usable (1 to 128 visible ASCII
+/// characters), otherwise a new one in the shape of Cloudflare's `cf-ray` (16 hex digits, a dash
+/// and a location; Portcullis's is `PCS`). Every response carries it as `cf-ray` and
+/// `x-request-id`, and the request's log lines name it; handlers read it from the request's
+/// extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id for a request with these headers.
+    pub fn of(headers: &axum::http::HeaderMap) -> Self {
+        let given = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| {
+                !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| (0x21..=0x7e).contains(&b))
+            });
+        Self(match given {
+            Some(v) => v.to_owned(),
+            None => format!("{}-PCS", &portcullis_core::ids::random_hex_id()[..16]),
+        })
+    }
+}
+
 /// Rewrites any error response that is not already an envelope (axum's own 405, a panic's 500)
-/// into one, and logs every request (method, matched route, status, time; never headers).
+/// into one, gives every response its request id ([`RequestId`]) and logs every request
+/// (request id, method, path, status, time; never headers).
 ///
 /// It also reads the whole request body (up to [`BODY_LIMIT`](crate::extract::BODY_LIMIT)) before anything else runs: a
 /// layer or extractor that refuses a request early leaves no unread body behind, and hyper
 /// closes a keep-alive connection whose request body was not read, failing the client's next
 /// request on it.
-async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -> Response {
+async fn envelope_and_log(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let started = Instant::now();
-    let req = match buffered(req).await {
-        Ok(req) => req,
-        Err(e) => return e.into_response(),
+    let id = RequestId::of(req.headers());
+    req.extensions_mut().insert(id.clone());
+    let response = match buffered(req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
     };
-    let response = next.run(req).await;
     let status = response.status();
     let is_json = response
         .headers()
@@ -159,7 +193,7 @@ async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -
         .is_some_and(|v| v.starts_with("application/json"));
     let response = if status.is_client_error() || status.is_server_error() {
         if let Some(detail) = response.extensions().get::<InternalDetail>() {
-            tracing::error!(%method, %path, status = status.as_u16(), detail = %detail.0, "request failed");
+            tracing::error!(request_id = %id.0, %method, %path, status = status.as_u16(), detail = %detail.0, "request failed");
         }
         if is_json {
             response
@@ -180,7 +214,19 @@ async fn envelope_and_log(State(_): State<AppState>, req: Request, next: Next) -
     } else {
         response
     };
+    let mut response = response;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id.0) {
+        response.headers_mut().insert("cf-ray", value.clone());
+        response.headers_mut().insert("x-request-id", value);
+    }
+    state.metrics.observe(
+        method.as_str(),
+        route.as_deref(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     tracing::info!(
+        request_id = %id.0,
         %method,
         %path,
         status = response.status().as_u16(),

@@ -32,6 +32,33 @@ use crate::startup::{load_catalog, open_store, shutdown_signal, Application};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr: `text` (default) or `json` (one object per line, with the
+    /// request id of every request line).
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`, and the fields).
+    Json,
+}
+
+impl Cli {
+    /// The `--log-format` given (for the logger, set up before the command runs).
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
 }
 
 #[derive(Args, Clone)]

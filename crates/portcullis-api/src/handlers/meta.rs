@@ -69,6 +69,18 @@ pub async fn reset(State(state): State<AppState>, Auth(p): Auth) -> Reply<ResetR
     }))
 }
 
+/// `GET /metrics`: Prometheus's text exposition (OpenMetrics).
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
 /// `GET /client/v4/openapi.json`.
 pub async fn openapi(State(state): State<AppState>) -> Response {
     Json(state.openapi.as_ref().clone()).into_response()

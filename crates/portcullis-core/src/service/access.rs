@@ -92,6 +92,12 @@ impl Portcullis {
                 .await?
                 .pop()
                 .ok_or_else(|| CoreError::unavailable("no decision"))?;
+            let counter = match (decision.allowed, self.authz_mode()) {
+                (true, _) => &self.decisions().gate_allowed,
+                (false, AuthzMode::Strict) => &self.decisions().gate_denied,
+                (false, _) => &self.decisions().gate_would_deny,
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if !decision.allowed {
                 self.verdict(Forbidden::MissingPermission {
                     actor: principal.actor(),

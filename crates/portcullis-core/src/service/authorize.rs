@@ -681,12 +681,17 @@ impl Portcullis {
             .map(|(i, c)| self.check_keys(i, &c.permission).map(|k| (c.clone(), k)))
             .collect::<CoreResult<_>>()?;
         let (layers, blocked) = self.layers_for(account, subject).await?;
-        Ok(Self::evaluate(
-            account,
-            &layers,
-            blocked.as_deref(),
-            &expanded,
-        ))
+        let results = Self::evaluate(account, &layers, blocked.as_deref(), &expanded);
+        let allowed = results.iter().filter(|r| r.allowed).count() as u64;
+        let counts = self.decisions();
+        counts
+            .api_allowed
+            .fetch_add(allowed, std::sync::atomic::Ordering::Relaxed);
+        counts.api_denied.fetch_add(
+            results.len() as u64 - allowed,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(results)
     }
 
     /// Decides whether the caller may use each of `keys` in `account` (the policies are loaded

@@ -37,6 +37,17 @@ pub enum AuthzMode {
     Off,
 }
 
+impl AuthzMode {
+    /// The flag's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Soft => "soft",
+            Self::Off => "off",
+        }
+    }
+}
+
 impl std::str::FromStr for AuthzMode {
     type Err = String;
 
@@ -63,6 +74,22 @@ pub struct Portcullis {
     resolver: Option<Arc<dyn TxtResolver>>,
     sso: Arc<sso::SsoSettings>,
     authz: AuthzMode,
+    decisions: Arc<DecisionCounts>,
+}
+
+/// How many decisions were made, and how they came out (for metrics; shared by clones).
+#[derive(Debug, Default)]
+pub struct DecisionCounts {
+    /// Route gate: allowed.
+    pub gate_allowed: std::sync::atomic::AtomicU64,
+    /// Route gate: denied (strict mode: refused with 403).
+    pub gate_denied: std::sync::atomic::AtomicU64,
+    /// Route gate: would have been denied, let through (soft mode).
+    pub gate_would_deny: std::sync::atomic::AtomicU64,
+    /// Decision API (`POST /iam/authorize`): checks allowed.
+    pub api_allowed: std::sync::atomic::AtomicU64,
+    /// Decision API: checks denied.
+    pub api_denied: std::sync::atomic::AtomicU64,
 }
 
 impl Portcullis {
@@ -77,7 +104,13 @@ impl Portcullis {
             resolver: None,
             sso: Arc::new(sso::SsoSettings::default()),
             authz: AuthzMode::Strict,
+            decisions: Arc::new(DecisionCounts::default()),
         }
+    }
+
+    /// The decision counters.
+    pub fn decisions(&self) -> &DecisionCounts {
+        &self.decisions
     }
 
     /// Keeps the caches within `bytes` (estimated): three quarters for the policy index, a

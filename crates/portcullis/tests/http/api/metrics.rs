@@ -1,0 +1,117 @@
+//! `GET /metrics` (api-decisions.md "Metrics"): scraped, parsed as the exposition format, and
+//! seen to move as requests are made.
+
+use std::collections::HashMap;
+
+use crate::helpers::*;
+
+/// One sample per `name{labels}` (labels sorted), from the OpenMetrics text.
+fn parse(text: &str) -> HashMap<String, f64> {
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.last(), Some(&"# EOF"), "ends with # EOF");
+    let mut out = HashMap::new();
+    for line in lines {
+        if line.starts_with('#') {
+            assert!(
+                line.starts_with("# HELP ") || line.starts_with("# TYPE ") || line == "# EOF",
+                "{line}"
+            );
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
+        let key = match series.split_once('{') {
+            None => series.to_owned(),
+            Some((name, labels)) => {
+                let labels = labels.strip_suffix('}').unwrap_or_else(|| panic!("{line}"));
+                let mut pairs: Vec<String> = labels
+                    .split("\",")
+                    .map(|p| format!("{}\"", p.trim_end_matches('"')))
+                    .collect();
+                for p in &pairs {
+                    assert!(p.contains("=\""), "label syntax: {line}");
+                }
+                pairs.sort_unstable();
+                format!("{name}{{{}}}", pairs.join(","))
+            }
+        };
+        assert!(
+            out.insert(key, value).is_none(),
+            "one sample per series: {line}"
+        );
+    }
+    out
+}
+
+async fn scrape(app: &TestApp) -> (HashMap<String, f64>, String) {
+    let r = app
+        .client
+        .get(format!("{}/metrics", app.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = r.text().await.unwrap();
+    (parse(&text), text)
+}
+
+fn get(m: &HashMap<String, f64>, key: &str) -> f64 {
+    m.get(key).copied().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_parse_and_move_with_requests() {
+    let app = TestApp::spawn();
+    let account = app.boot.account_id.clone();
+    let (before, _) = scrape(&app).await;
+    for _ in 0..3 {
+        let r = app.get(&app.acct(""), &app.admin()).await;
+        r.ok();
+    }
+    let outsider = app.user_key("nobody@example.com", false);
+    let r = app
+        .get(
+            &app.acct("/members"),
+            &Cred::key("nobody@example.com", &outsider.1),
+        )
+        .await;
+    r.err(403, 10000);
+    app.get("/nope", &app.admin()).await.err(404, 7000);
+    let (after, text) = scrape(&app).await;
+
+    let ok = r#"portcullis_http_requests_total{method="GET",route="/client/v4/accounts/{account_id}",status="200"}"#;
+    assert_eq!(get(&after, ok) - get(&before, ok), 3.0, "{text}");
+    let count = r#"portcullis_http_request_duration_seconds_count{method="GET",route="/client/v4/accounts/{account_id}"}"#;
+    assert_eq!(get(&after, count) - get(&before, count), 3.0, "{text}");
+    let inf = r#"portcullis_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/client/v4/accounts/{account_id}"}"#;
+    assert_eq!(get(&after, inf), get(&after, count));
+    let unmatched =
+        r#"portcullis_http_requests_total{method="GET",route="unmatched",status="404"}"#;
+    assert_eq!(get(&after, unmatched), 1.0, "{text}");
+    assert!(!text.contains(&account), "route templates only, never ids");
+
+    let allowed = r#"portcullis_decisions_total{mode="strict",outcome="allowed",source="gate"}"#;
+    assert!(
+        get(&after, allowed) - get(&before, allowed) >= 3.0,
+        "{text}"
+    );
+    let hits = "portcullis_policy_index_hits_total";
+    assert!(
+        get(&after, hits) > get(&before, hits),
+        "the index answered: {text}"
+    );
+    assert!(
+        get(&after, "portcullis_credential_index_entries") >= 1.0,
+        "{text}"
+    );
+    assert_eq!(get(&after, "portcullis_caches_live"), 1.0);
+    let build = format!(
+        r#"portcullis_build_info{{version="{}"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(get(&after, &build), 1.0, "{text}");
+}
