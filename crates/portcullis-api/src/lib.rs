@@ -12,10 +12,12 @@ pub mod metrics;
 pub mod openapi;
 pub mod path;
 pub mod query;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod shape;
 
 pub use portcullis_core::service::AuthzMode;
+pub use ratelimit::RateLimitSetting;
 pub use server::{router, AppState, RequestId};
 pub use shape::ScopeShapeSetting;

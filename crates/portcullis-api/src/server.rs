@@ -36,6 +36,8 @@ pub struct AppState {
     pub reset: Option<Arc<portcullis_core::state::State>>,
     /// Prometheus metrics (`GET /metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Requests per principal (`--rate-limit`); `None`: unlimited.
+    pub rate_limiter: Option<Arc<crate::ratelimit::RateLimiter>>,
 }
 
 impl AppState {
@@ -54,7 +56,19 @@ impl AppState {
             permission_groups,
             scope_shape: crate::ScopeShapeSetting::default(),
             reset: None,
+            rate_limiter: None,
         }
+    }
+
+    /// With this `--rate-limit` setting.
+    pub fn with_rate_limit(mut self, setting: crate::RateLimitSetting) -> Self {
+        self.rate_limiter = match setting {
+            crate::RateLimitSetting::Off => None,
+            crate::RateLimitSetting::PerPrincipal { limit, window } => {
+                Some(Arc::new(crate::ratelimit::RateLimiter::new(limit, window)))
+            }
+        };
+        self
     }
 
     /// Serving `POST /__portcullis/reset`, which restores `fixtures`.
@@ -136,6 +150,51 @@ fn action_of(summary: &str) -> String {
 
 async fn unknown_route() -> ApiError {
     ApiError::new(ErrorKind::UnknownRoute)
+}
+
+/// `--rate-limit`: counts the request against its principal's window (a request whose
+/// credentials do not authenticate is not counted: it is refused anyway, and garbage must not
+/// make windows), refuses it with 429/971 and `Retry-After` when the window is spent, and puts
+/// `Ratelimit`/`Ratelimit-Policy` on every counted response.
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(limiter) = state.rate_limiter.clone() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let verdict = match credentials(&parts) {
+        Ok(creds) => state
+            .app
+            .authenticate(
+                &creds,
+                client_ip(&parts),
+                portcullis_core::time::Timestamp::now(),
+            )
+            .await
+            .ok()
+            .map(|p| limiter.check(&crate::ratelimit::principal_key(&p), Instant::now())),
+        Err(_) => None,
+    };
+    let mut response = match verdict {
+        Some(v) if !v.allowed => {
+            let mut r = ApiError::new(ErrorKind::RateLimited).into_response();
+            if let Ok(after) = axum::http::HeaderValue::from_str(&v.reset_secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, after);
+            }
+            r
+        }
+        _ => next.run(Request::from_parts(parts, body)).await,
+    };
+    if let Some(v) = verdict {
+        for (name, value) in [
+            ("ratelimit", v.ratelimit()),
+            ("ratelimit-policy", v.policy()),
+        ] {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
 }
 
 /// The id of one request: the caller's `X-Request-Id` when it is usable (1 to 128 visible ASCII
@@ -278,6 +337,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(unknown_route)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             envelope_and_log,

@@ -159,6 +159,10 @@ enum Command {
         /// With `--fixtures`: delete everything stored first.
         #[arg(long, requires = "fixtures")]
         replace: bool,
+        /// Requests per principal: `off` (default), `cloudflare` (1,200 per 300 s) or
+        /// `N/SECONDS`; past it, 429 with code 971 and `Retry-After`.
+        #[arg(long, env = "PORTCULLIS_RATE_LIMIT")]
+        rate_limit: Option<portcullis_api::RateLimitSetting>,
         /// With `--fixtures`: serve `POST /__portcullis/reset`, which returns the whole state to
         /// the fixtures (for test suites; an operator's global key from the fixtures).
         #[arg(long, env = "PORTCULLIS_ALLOW_RESET", requires = "fixtures")]
@@ -248,6 +252,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         fixtures,
         replace,
         allow_reset,
+        rate_limit,
     } = command
     else {
         bail!("not a `serve` command");
@@ -284,6 +289,16 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         fixtures,
         replace,
         allow_reset,
+        rate_limit: match rate_limit {
+            Some(r) => r,
+            None => file
+                .rate_limit
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("config `rate_limit`: {e}"))?
+                .unwrap_or_default(),
+        },
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Settings {
     pub replace: bool,
     /// Serve `POST /__portcullis/reset` (`--allow-reset`; needs `fixtures`).
     pub allow_reset: bool,
+    /// Requests per principal (`--rate-limit`).
+    pub rate_limit: portcullis_api::RateLimitSetting,
 }
 
 /// The default of `cache_memory_mb`.
@@ -83,6 +85,7 @@ impl Settings {
             fixtures: None,
             replace: false,
             allow_reset: false,
+            rate_limit: portcullis_api::RateLimitSetting::Off,
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct ConfigFile {
     pub cache_memory_mb: Option<usize>,
     /// `list`, `object` or `auto` (`--scope-shape`).
     pub scope_shape: Option<String>,
+    /// `off`, `cloudflare` or `N/SECONDS` (`--rate-limit`).
+    pub rate_limit: Option<String>,
 }
 
 impl ConfigFile {
@@ -152,6 +157,7 @@ mod tests {
         assert!(file.db_max_connections.is_some() && file.db_statement_timeout_ms.is_some());
         assert_eq!(file.cache_memory_mb, Some(DEFAULT_CACHE_MEMORY_MB));
         assert_eq!(file.scope_shape.as_deref(), Some("auto"));
+        assert_eq!(file.rate_limit.as_deref(), Some("off"));
         assert_eq!(
             pg_settings(Some(3), None, &file),
             PgSettings {

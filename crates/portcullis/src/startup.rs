@@ -98,6 +98,7 @@ impl Application {
         let router = portcullis_api::router(
             portcullis_api::AppState::new(app.clone())
                 .with_scope_shape(settings.scope_shape)
+                .with_rate_limit(settings.rate_limit)
                 .with_reset(reset),
         );
         tracing::info!(authz = ?settings.authz, "authorization mode");
