@@ -1533,4 +1533,17 @@ impl Store for SqlStore {
     fn revisions(&self) -> &Revisions {
         &self.revisions
     }
+
+    fn pool_stats(&self) -> Vec<portcullis_core::store::PoolStats> {
+        let stats = |name, pool: &Pool<Db>| portcullis_core::store::PoolStats {
+            name,
+            size: pool.size(),
+            idle: pool.num_idle(),
+        };
+        if crate::backend::SEPARATE_WRITER {
+            vec![stats("read", &self.pool), stats("write", &self.writer)]
+        } else {
+            vec![stats("main", &self.pool)]
+        }
+    }
 }

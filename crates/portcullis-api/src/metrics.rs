@@ -247,6 +247,40 @@ impl Collector for Indexes {
             let labels = [("source", source), ("outcome", outcome), ("mode", mode)];
             ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
         }
+        let checks = [
+            ("verified", load(&d.sso_verified)),
+            ("pending", load(&d.sso_pending)),
+            ("failed", load(&d.sso_failed)),
+            ("dns_unavailable", load(&d.sso_dns_unavailable)),
+        ];
+        let mut family = e.encode_descriptor(
+            "portcullis_sso_checks",
+            "SSO domain verification checks (on demand and by the background verifier), by outcome: verified, pending (not found yet), failed (not found by the end of the window), dns_unavailable (retried with backoff).",
+            None,
+            probe.metric_type(),
+        )?;
+        for (outcome, n) in checks {
+            ConstCounter::new(n).encode(family.encode_family(&[("outcome", outcome)])?)?;
+        }
+        for pool in self.app.pool_stats() {
+            let labels = [("pool", pool.name)];
+            let size = ConstGauge::new(i64::from(pool.size));
+            let mut f = e.encode_descriptor(
+                "portcullis_db_connections",
+                "Open database connections, by pool (sqlite: read and write; postgres: main).",
+                None,
+                size.metric_type(),
+            )?;
+            size.encode(f.encode_family(&labels)?)?;
+            let idle = ConstGauge::new(signed(pool.idle));
+            let mut f = e.encode_descriptor(
+                "portcullis_db_connections_idle",
+                "Open database connections not in use, by pool.",
+                None,
+                idle.metric_type(),
+            )?;
+            idle.encode(f.encode_family(&labels)?)?;
+        }
         let info = ConstGauge::new(1i64);
         let labels = [("version", env!("CARGO_PKG_VERSION"))];
         let mut descriptor = e.encode_descriptor(

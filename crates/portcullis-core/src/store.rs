@@ -435,6 +435,17 @@ pub trait TokenStore: Send + Sync {
     async fn touch_tokens(&self, uses: &[(TokenId, Timestamp)]) -> CoreResult<()>;
 }
 
+/// One connection pool's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Which pool (`read`, `write`, `main`).
+    pub name: &'static str,
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: usize,
+}
+
 /// The whole store.
 #[async_trait]
 pub trait Store:
@@ -452,6 +463,9 @@ pub trait Store:
 {
     /// Whether the database answers.
     async fn ping(&self) -> CoreResult<()>;
+
+    /// The connection pools' sizes, for metrics.
+    fn pool_stats(&self) -> Vec<PoolStats>;
 
     /// The change revisions of this store's data (see [`crate::changes`]): every write that
     /// changes an account's policies records [`crate::changes::Change::Account`] once

@@ -38,6 +38,8 @@ mod backend {
     pub type Conn = sqlx::PgConnection;
     /// Starts a write transaction (READ COMMITTED; rows are locked where needed).
     /// Starts a read transaction that sees one snapshot (an export reads many tables).
+    /// Writes use the read pool.
+    pub const SEPARATE_WRITER: bool = false;
     pub const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     pub const BEGIN_WRITE: &str = "BEGIN";
     /// The name of the constraint (or unique index) `e` broke, as the migrations name it.

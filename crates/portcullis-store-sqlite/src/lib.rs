@@ -30,6 +30,8 @@ mod backend {
     pub type Conn = sqlx::SqliteConnection;
     /// Starts a write transaction holding the write lock from the start.
     /// Starts a read transaction that sees one snapshot (WAL: from its first read on).
+    /// The one write connection is a pool of its own.
+    pub const SEPARATE_WRITER: bool = true;
     pub const BEGIN_SNAPSHOT: &str = "BEGIN";
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     /// Written before an account predicate that must not choose the plan (SQLite's unary `+`):

@@ -77,7 +77,8 @@ pub struct Portcullis {
     decisions: Arc<DecisionCounts>,
 }
 
-/// How many decisions were made, and how they came out (for metrics; shared by clones).
+/// How many decisions and SSO checks were made, and how they came out (for metrics; shared by
+/// clones).
 #[derive(Debug, Default)]
 pub struct DecisionCounts {
     /// Route gate: allowed.
@@ -90,6 +91,14 @@ pub struct DecisionCounts {
     pub api_allowed: std::sync::atomic::AtomicU64,
     /// Decision API: checks denied.
     pub api_denied: std::sync::atomic::AtomicU64,
+    /// SSO verification checks that found the code.
+    pub sso_verified: std::sync::atomic::AtomicU64,
+    /// SSO checks that did not find it (checked again later).
+    pub sso_pending: std::sync::atomic::AtomicU64,
+    /// SSO checks that did not find it at the end of the window.
+    pub sso_failed: std::sync::atomic::AtomicU64,
+    /// SSO checks DNS did not answer (retried with backoff).
+    pub sso_dns_unavailable: std::sync::atomic::AtomicU64,
 }
 
 impl Portcullis {
@@ -108,7 +117,7 @@ impl Portcullis {
         }
     }
 
-    /// The decision counters.
+    /// The decision and SSO check counters.
     pub fn decisions(&self) -> &DecisionCounts {
         &self.decisions
     }
@@ -157,6 +166,11 @@ impl Portcullis {
     /// Whether the database answers (`/readyz`).
     pub async fn ping(&self) -> CoreResult<()> {
         self.store.ping().await
+    }
+
+    /// The database pools' sizes (for metrics).
+    pub fn pool_stats(&self) -> Vec<crate::store::PoolStats> {
+        self.store.pool_stats()
     }
 
     /// Whether this process hears every change to what decisions read (see

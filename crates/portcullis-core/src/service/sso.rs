@@ -128,8 +128,21 @@ impl Portcullis {
             .ok_or_else(|| CoreError::not_found("SSO connector", id.as_str()))
     }
 
-    /// Looks the code up now and moves `c` accordingly (does not store it).
+    /// Looks the code up now and moves `c` accordingly (does not store it); counts the outcome.
     async fn check_now(&self, c: &mut SsoConnector, now: Timestamp) -> CheckOutcome {
+        let outcome = self.look_up(c, now).await;
+        let counts = self.decisions();
+        let counter = match outcome {
+            CheckOutcome::Verified => &counts.sso_verified,
+            CheckOutcome::StillPending => &counts.sso_pending,
+            CheckOutcome::Failed => &counts.sso_failed,
+            CheckOutcome::DnsUnavailable => &counts.sso_dns_unavailable,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        outcome
+    }
+
+    async fn look_up(&self, c: &mut SsoConnector, now: Timestamp) -> CheckOutcome {
         let settings = self.sso_settings().clone();
         let answer = match &self.resolver {
             Some(r) => r.txt(&c.email_domain).await,

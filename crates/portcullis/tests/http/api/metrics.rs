@@ -109,6 +109,20 @@ async fn metrics_parse_and_move_with_requests() {
         "{text}"
     );
     assert_eq!(get(&after, "portcullis_caches_live"), 1.0);
+    for outcome in ["verified", "pending", "failed", "dns_unavailable"] {
+        let key = format!(r#"portcullis_sso_checks_total{{outcome="{outcome}"}}"#);
+        assert!(after.contains_key(&key), "{key} in {text}");
+    }
+    let pools: f64 = ["read", "write", "main"]
+        .iter()
+        .map(|p| {
+            get(
+                &after,
+                &format!(r#"portcullis_db_connections{{pool="{p}"}}"#),
+            )
+        })
+        .sum();
+    assert!(pools >= 1.0, "open connections are reported: {text}");
     let build = format!(
         r#"portcullis_build_info{{version="{}"}}"#,
         env!("CARGO_PKG_VERSION")
