@@ -242,18 +242,20 @@ class ServerProcess:
         self.extra_args: List[str] = list(extra_args or [])
         self.proc: Optional[subprocess.Popen] = None
         self.addr: Optional[str] = None
+        # `https` when the server was started with --tls-cert/--tls-key.
+        self.scheme = "http"
         self.stdout_lines: List[str] = []
         self._reader: Optional[threading.Thread] = None
 
     @property
     def base_url(self) -> str:
         assert self.addr, "server not started"
-        return f"http://{self.addr}/client/v4"
+        return f"{self.scheme}://{self.addr}/client/v4"
 
     @property
     def root_url(self) -> str:
         assert self.addr, "server not started"
-        return f"http://{self.addr}"
+        return f"{self.scheme}://{self.addr}"
 
     def start(self) -> "ServerProcess":
         log = open(self.log_path, "ab")
@@ -278,7 +280,7 @@ class ServerProcess:
         self._reader = threading.Thread(target=pump, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        prefix = "listening on http://"
+        prefix = "listening on "
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -292,8 +294,9 @@ class ServerProcess:
                 code = self.proc.wait()
                 raise AssertionError(f"server exited ({code}) before listening; log: {self.log()}")
             line = line.strip()
-            if line.startswith(prefix):
-                self.addr = line[len(prefix):].strip().rstrip("/")
+            if line.startswith(prefix) and "://" in line:
+                self.scheme, _, rest = line[len(prefix):].strip().partition("://")
+                self.addr = rest.rstrip("/")
                 return self
 
     def log(self) -> str:

@@ -159,6 +159,13 @@ enum Command {
         /// With `--fixtures`: delete everything stored first.
         #[arg(long, requires = "fixtures")]
         replace: bool,
+        /// Serve HTTPS: the certificate chain (PEM). Reloaded when the file changes or on
+        /// SIGHUP, without dropping connections. Needs `--tls-key`.
+        #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Serve HTTPS: the private key (PEM). Needs `--tls-cert`.
+        #[arg(long, env = "PORTCULLIS_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Requests per principal: `off` (default), `cloudflare` (1,200 per 300 s) or
         /// `N/SECONDS`; past it, 429 with code 971 and `Retry-After`.
         #[arg(long, env = "PORTCULLIS_RATE_LIMIT")]
@@ -253,6 +260,8 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         replace,
         allow_reset,
         rate_limit,
+        tls_cert,
+        tls_key,
     } = command
     else {
         bail!("not a `serve` command");
@@ -299,6 +308,10 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
                 .map_err(|e: String| anyhow::anyhow!("config `rate_limit`: {e}"))?
                 .unwrap_or_default(),
         },
+        tls: match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
+            _ => None,
+        },
     })
 }
 
@@ -339,7 +352,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         serve @ Command::Serve { .. } => {
             let settings = settings_of(serve)?;
             let application = Application::build(settings).await?;
-            print_line(&format!("listening on http://{}", application.addr()))?;
+            print_line(&format!(
+                "listening on {}://{}",
+                application.scheme(),
+                application.addr()
+            ))?;
             application.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Bootstrap {

@@ -41,6 +41,17 @@ pub struct Settings {
     pub allow_reset: bool,
     /// Requests per principal (`--rate-limit`).
     pub rate_limit: portcullis_api::RateLimitSetting,
+    /// Serve HTTPS with this certificate chain and key (PEM files, `--tls-cert`/`--tls-key`).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
 }
 
 /// The default of `cache_memory_mb`.
@@ -86,6 +97,7 @@ impl Settings {
             replace: false,
             allow_reset: false,
             rate_limit: portcullis_api::RateLimitSetting::Off,
+            tls: None,
         }
     }
 }

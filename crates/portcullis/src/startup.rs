@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum_server::tls_rustls::RustlsConfig;
 use portcullis_core::catalog::Catalog;
 use portcullis_core::service::sso::SsoSettings;
 use portcullis_core::service::Portcullis;
@@ -64,6 +65,7 @@ pub struct Application {
     router: axum::Router,
     addr: SocketAddr,
     app: Portcullis,
+    tls: Option<(crate::config::TlsFiles, RustlsConfig)>,
 }
 
 impl Application {
@@ -106,12 +108,17 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, database = %redact_url(&settings.database), "listening");
+        let tls = match &settings.tls {
+            None => None,
+            Some(files) => Some((files.clone(), tls_config(files).await?)),
+        };
+        tracing::info!(%addr, tls = tls.is_some(), database = %redact_url(&settings.database), "listening");
         Ok(Self {
             listener,
             router,
             addr,
             app,
+            tls,
         })
     }
 
@@ -120,21 +127,99 @@ impl Application {
         self.addr
     }
 
+    /// `https` with `--tls-cert`, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        match self.tls {
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            Some((files, config)) => {
+                let handle = axum_server::Handle::new();
+                let stopping = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopping.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let reloader = tokio::spawn(reload_tls(files, config.clone()));
+                let listener = self.listener.into_std()?;
+                axum_server::from_tcp_rustls(listener, config)?
+                    .handle(handle)
+                    .serve(service)
+                    .await?;
+                reloader.abort();
+            }
+        }
         write_token_uses(&self.app).await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The TLS configuration of `files` (rustls with the `ring` provider; PEM files).
+async fn tls_config(files: &crate::config::TlsFiles) -> anyhow::Result<RustlsConfig> {
+    RustlsConfig::from_pem_file(&files.cert, &files.key)
+        .await
+        .with_context(|| {
+            format!(
+                "TLS: reading {} and {}",
+                files.cert.display(),
+                files.key.display()
+            )
+        })
+}
+
+/// When the certificate or key file changes (checked every 2 s) or on SIGHUP, loads them again:
+/// new connections get the new certificate, open ones keep theirs. A pair that does not load is
+/// logged and the previous one kept.
+async fn reload_tls(files: crate::config::TlsFiles, config: RustlsConfig) {
+    let stamp = |f: &crate::config::TlsFiles| {
+        let m = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        (m(&f.cert), m(&f.key))
+    };
+    let mut seen = stamp(&files);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let signalled = async {
+            #[cfg(unix)]
+            if let Some(h) = hup.as_mut() {
+                h.recv().await;
+                return;
+            }
+            std::future::pending::<()>().await;
+        };
+        let by_signal = tokio::select! {
+            () = signalled => true,
+            () = tokio::time::sleep(Duration::from_secs(2)) => false,
+        };
+        let now = stamp(&files);
+        if !by_signal && now == seen {
+            continue;
+        }
+        seen = now;
+        match config.reload_from_pem_file(&files.cert, &files.key).await {
+            Ok(()) => tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate not reloaded; keeping the previous one")
+            }
+        }
     }
 }
 
