@@ -24,6 +24,13 @@ def cloudflare_envelope(ctx, response, case):
     status = response.status_code
     if case.path == "/client/v4/openapi.json" and status == 200:
         return None  # the document itself, documented as such (not an envelope)
+    if case.path == "/metrics" and status == 200:
+        # Prometheus's text exposition, documented with its own media type (not an envelope).
+        if not _header(response, "content-type").startswith("application/openmetrics-text"):
+            raise AssertionError("GET /metrics must answer application/openmetrics-text")
+        if not response.text.rstrip().endswith("# EOF"):
+            raise AssertionError("the OpenMetrics exposition must end with # EOF")
+        return None
     content_type = _header(response, "content-type")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise AssertionError(
