@@ -19,5 +19,5 @@ pub mod shape;
 
 pub use portcullis_core::service::AuthzMode;
 pub use ratelimit::RateLimitSetting;
-pub use server::{router, AppState, RequestId};
+pub use server::{metrics_router, router, AppState, RequestId};
 pub use shape::ScopeShapeSetting;

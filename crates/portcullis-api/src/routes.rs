@@ -86,6 +86,9 @@ macro_rules! p {
     };
 }
 
+/// Prometheus metrics (on the API's address, or alone on `--metrics-listen`).
+pub const METRICS_PATH: &str = "/metrics";
+
 /// The test-support route that returns a server to its fixtures (served only when enabled).
 pub const RESET_PATH: &str = "/__portcullis/reset";
 
@@ -117,7 +120,7 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
-        path: "/metrics",
+        path: METRICS_PATH,
         operation_id: "metrics",
         summary: "Prometheus metrics (OpenMetrics text)",
         tag: "Service",

@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Requests per principal (`--rate-limit`); `None`: unlimited.
     pub rate_limiter: Option<Arc<crate::ratelimit::RateLimiter>>,
+    /// `GET /metrics` is served on its own address (`--metrics-listen`), not by [`router`].
+    pub metrics_elsewhere: bool,
 }
 
 impl AppState {
@@ -57,7 +59,14 @@ impl AppState {
             scope_shape: crate::ScopeShapeSetting::default(),
             reset: None,
             rate_limiter: None,
+            metrics_elsewhere: false,
         }
+    }
+
+    /// `GET /metrics` served by [`metrics_router`] on its own address instead.
+    pub fn with_metrics_elsewhere(mut self, elsewhere: bool) -> Self {
+        self.metrics_elsewhere = elsewhere;
+        self
     }
 
     /// With this `--rate-limit` setting.
@@ -311,10 +320,24 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
 }
 
 /// The whole application router.
+/// `GET /metrics` alone, for `--metrics-listen` (anything else: 404/7000).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            crate::routes::METRICS_PATH,
+            axum::routing::get(crate::handlers::meta::metrics),
+        )
+        .fallback(unknown_route)
+        .with_state(state)
+}
+
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
         if route.path == crate::routes::RESET_PATH && state.reset.is_none() {
+            continue;
+        }
+        if route.path == crate::routes::METRICS_PATH && state.metrics_elsewhere {
             continue;
         }
         let filter = route

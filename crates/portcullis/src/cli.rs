@@ -159,6 +159,10 @@ enum Command {
         /// With `--fixtures`: delete everything stored first.
         #[arg(long, requires = "fixtures")]
         replace: bool,
+        /// Serve `GET /metrics` on this address (plain HTTP; `127.0.0.1:0` picks a port, printed
+        /// as `metrics on http://ADDR`) instead of on `--listen`.
+        #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
         /// Serve HTTPS: the certificate chain (PEM). Reloaded when the file changes or on
         /// SIGHUP, without dropping connections. Needs `--tls-key`.
         #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
@@ -262,6 +266,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         rate_limit,
         tls_cert,
         tls_key,
+        metrics_listen,
     } = command
     else {
         bail!("not a `serve` command");
@@ -308,6 +313,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
                 .map_err(|e: String| anyhow::anyhow!("config `rate_limit`: {e}"))?
                 .unwrap_or_default(),
         },
+        metrics_listen,
         tls: match (tls_cert, tls_key) {
             (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
             _ => None,
@@ -357,6 +363,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 application.scheme(),
                 application.addr()
             ))?;
+            if let Some(addr) = application.metrics_addr() {
+                print_line(&format!("metrics on http://{addr}"))?;
+            }
             application.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Bootstrap {

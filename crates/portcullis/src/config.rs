@@ -43,6 +43,8 @@ pub struct Settings {
     pub rate_limit: portcullis_api::RateLimitSetting,
     /// Serve HTTPS with this certificate chain and key (PEM files, `--tls-cert`/`--tls-key`).
     pub tls: Option<TlsFiles>,
+    /// Serve `GET /metrics` on this address only (plain HTTP), not on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 /// The PEM files of `--tls-cert` and `--tls-key`.
@@ -98,6 +100,7 @@ impl Settings {
             allow_reset: false,
             rate_limit: portcullis_api::RateLimitSetting::Off,
             tls: None,
+            metrics_listen: None,
         }
     }
 }

@@ -66,6 +66,7 @@ pub struct Application {
     addr: SocketAddr,
     app: Portcullis,
     tls: Option<(crate::config::TlsFiles, RustlsConfig)>,
+    metrics: Option<(TcpListener, axum::Router)>,
 }
 
 impl Application {
@@ -97,12 +98,21 @@ impl Application {
         let reset = load_fixtures(&app, &settings, fixtures.as_ref()).await?;
         spawn_sso_verifier(app.clone(), interval);
         spawn_use_writer(app.clone());
-        let router = portcullis_api::router(
-            portcullis_api::AppState::new(app.clone())
-                .with_scope_shape(settings.scope_shape)
-                .with_rate_limit(settings.rate_limit)
-                .with_reset(reset),
-        );
+        let state = portcullis_api::AppState::new(app.clone())
+            .with_scope_shape(settings.scope_shape)
+            .with_rate_limit(settings.rate_limit)
+            .with_reset(reset)
+            .with_metrics_elsewhere(settings.metrics_listen.is_some());
+        let metrics = match &settings.metrics_listen {
+            None => None,
+            Some(addr) => Some((
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding --metrics-listen {addr}"))?,
+                portcullis_api::metrics_router(state.clone()),
+            )),
+        };
+        let router = portcullis_api::router(state);
         tracing::info!(authz = ?settings.authz, "authorization mode");
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -119,7 +129,15 @@ impl Application {
             addr,
             app,
             tls,
+            metrics,
         })
+    }
+
+    /// The address of `GET /metrics` when it has its own (`--metrics-listen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The bound address.
@@ -141,6 +159,24 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // One shutdown signal for the API and, with --metrics-listen, the metrics listener.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let when_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        };
+        let metrics = self.metrics.map(|(listener, router)| {
+            let until = when_stopped(stopped.clone());
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(until)
+                    .await
+            })
+        });
+        let shutdown = when_stopped(stopped);
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -164,6 +200,11 @@ impl Application {
                     .serve(service)
                     .await?;
                 reloader.abort();
+            }
+        }
+        if let Some(metrics) = metrics {
+            if let Ok(Err(e)) = metrics.await {
+                tracing::error!(error = %e, "the metrics listener failed");
             }
         }
         write_token_uses(&self.app).await;

@@ -129,3 +129,57 @@ async fn metrics_parse_and_move_with_requests() {
     );
     assert_eq!(get(&after, &build), 1.0, "{text}");
 }
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_alone_on_its_own_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url_for(dir.path());
+    let _g = db_guard(&db);
+    let settings = portcullis::cli::serve_settings([
+        "portcullis",
+        "serve",
+        "--database",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ])
+    .unwrap();
+    let app = portcullis::startup::Application::build(settings)
+        .await
+        .unwrap();
+    let (api, metrics) = (app.addr(), app.metrics_addr().unwrap());
+    assert_ne!(api, metrics);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let c = http_client();
+    let healthz = c.get(format!("http://{api}/healthz")).send().await.unwrap();
+    assert_eq!(healthz.status(), 200);
+    let r = c.get(format!("http://{api}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "not on the API's address");
+    let r = c
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m = parse(&r.text().await.unwrap());
+    assert_eq!(
+        get(
+            &m,
+            r#"portcullis_http_requests_total{method="GET",route="/healthz",status="200"}"#
+        ),
+        1.0
+    );
+    let r = c
+        .get(format!("http://{metrics}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "only /metrics there");
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+}
