@@ -119,6 +119,8 @@ struct SsoArgs {
     sso_code_prefix: String,
 }
 
+// Parsed once per process; `serve`'s many flags make its variant large, which costs nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
