@@ -107,6 +107,16 @@ struct OAuthFull {
     secret_hash: String,
 }
 
+/// `(<id>, <id>, …)`, each bound.
+fn push_ids<'a>(q: &mut QueryBuilder<'a, Db>, accounts: &'a [AccountId]) {
+    q.push("(");
+    let mut sep = q.separated(", ");
+    for a in accounts {
+        sep.push_bind(a.as_str());
+    }
+    q.push(")");
+}
+
 /// `select … from <from> [where <col> in (accounts)] order by <order>`.
 fn select<'a>(
     cols: &str,
@@ -117,12 +127,8 @@ fn select<'a>(
 ) -> QueryBuilder<'a, Db> {
     let mut q = QueryBuilder::<Db>::new(format!("select {cols} from {from}"));
     if let Some(accounts) = accounts {
-        q.push(format!(" where {col} in ("));
-        let mut sep = q.separated(", ");
-        for a in accounts {
-            sep.push_bind(a.as_str());
-        }
-        q.push(")");
+        q.push(format!(" where {col} in "));
+        push_ids(&mut q, accounts);
     }
     q.push(format!(" order by {order}"));
     q
@@ -336,21 +342,27 @@ impl SqlStore {
         )
         .await?;
 
-        // Users: all of them, or the members of the chosen accounts.
-        let wanted: Option<HashSet<&str>> =
-            accounts.map(|_| member_rows.iter().map(|m| m.user_id.as_str()).collect());
-        let user_rows: Vec<UserFull> = sqlx::query_as(&format!(
-            "select {}, u.api_key_hash from app_user u order by u.id",
+        // Users: all of them, or the members of the chosen accounts; tokens: all, or those of
+        // the chosen accounts and of those users.
+        let mut users_q = QueryBuilder::<Db>::new(format!(
+            "select {}, u.api_key_hash from app_user u",
             crate::store::USER_COLS
-        ))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let token_rows: Vec<TokenRow> =
-            sqlx::query_as(&format!("select {TOKEN_COLS} from api_token order by id"))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?;
+        ));
+        let mut tokens_q = QueryBuilder::<Db>::new(format!("select {TOKEN_COLS} from api_token"));
+        if let Some(accounts) = accounts {
+            users_q.push(" where u.id in (select user_id from member where account_id in ");
+            push_ids(&mut users_q, accounts);
+            users_q.push(")");
+            tokens_q.push(" where account_id in ");
+            push_ids(&mut tokens_q, accounts);
+            tokens_q.push(" or user_id in (select user_id from member where account_id in ");
+            push_ids(&mut tokens_q, accounts);
+            tokens_q.push(")");
+        }
+        users_q.push(" order by u.id");
+        tokens_q.push(" order by id");
+        let user_rows: Vec<UserFull> = rows(conn, users_q).await?;
+        let token_rows: Vec<TokenRow> = rows(conn, tokens_q).await?;
 
         let mut account_tokens: HashMap<String, Vec<TokenState>> = HashMap::new();
         let mut user_tokens: HashMap<String, Vec<TokenState>> = HashMap::new();
@@ -371,7 +383,6 @@ impl SqlStore {
 
         let users = user_rows
             .into_iter()
-            .filter(|u| wanted.as_ref().is_none_or(|w| w.contains(u.user.id())))
             .map(|u| {
                 let tokens = user_tokens.remove(u.user.id()).unwrap_or_default();
                 UserState {
