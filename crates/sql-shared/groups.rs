@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use portcullis_core::audit::{AuditAction, GroupMembers};
 use portcullis_core::changes::Change;
 use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt};
 use portcullis_core::ids::{AccountId, MemberId, ResourceGroupId, UserGroupId};
@@ -173,6 +174,47 @@ impl TryFrom<PolicyHolderRow> for PolicyHolder {
 }
 
 impl SqlStore {
+    /// A user group's member ids, read in a transaction (an audit entry's value).
+    async fn group_member_ids(
+        conn: &mut Conn,
+        account: &AccountId,
+        group: &UserGroupId,
+    ) -> CoreResult<GroupMembers> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select gm.member_id from user_group_member gm join user_group g on g.id = gm.user_group_id where g.account_id = $1 and gm.user_group_id = $2 order by gm.member_id",
+        )
+        .bind(account.as_str())
+        .bind(group.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(GroupMembers {
+            account: account.clone(),
+            group: group.clone(),
+            members: rows
+                .into_iter()
+                .map(|(id,)| MemberId::from_trusted(id))
+                .collect(),
+        })
+    }
+
+    /// One resource group, read in a transaction (an audit entry's value).
+    async fn rg_in(
+        conn: &mut Conn,
+        account: &AccountId,
+        id: &ResourceGroupId,
+    ) -> CoreResult<Option<ResourceGroup>> {
+        let rows: Vec<RgRow> = sqlx::query_as(
+            "select id, account_id, name, scope_key, created_at, updated_at from resource_group where id = $1 and account_id = $2",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(Self::rg_from_rows(conn, account, rows).await?.pop())
+    }
+
     async fn rg_from_rows(
         conn: &mut Conn,
         account: &AccountId,
@@ -540,12 +582,18 @@ impl ResourceGroupStore for SqlStore {
         Self::rg_from_rows(&mut conn, account, rows).await
     }
 
-    async fn create_resource_group(&self, g: &ResourceGroup) -> CoreResult<()> {
+    async fn create_resource_group(
+        &self,
+        g: &ResourceGroup,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         Self::insert_resource_groups(&mut tx, &g.account_id, std::slice::from_ref(g)).await?;
-        self.commit(
+        let record = audit.record(AuditAction::Create, None, Some(g));
+        self.commit_audited(
             tx,
             &[Change::ResourceGroup(g.account_id.clone(), g.id.clone())],
+            &[record],
         )
         .await
     }
@@ -554,8 +602,12 @@ impl ResourceGroupStore for SqlStore {
         &self,
         g: &ResourceGroup,
         incompatible: &[String],
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<ResourceGroupUpdate> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::rg_in(&mut tx, &g.account_id, &g.id).await? else {
+            return Ok(ResourceGroupUpdate::NotFound);
+        };
         // Updating the row first locks it (PostgreSQL) for the rest of the check.
         let done = sqlx::query("update resource_group set name = $1, scope_key = $2, updated_at = $3 where id = $4 and account_id = $5")
             .bind(&g.name)
@@ -598,9 +650,12 @@ impl ResourceGroupStore for SqlStore {
             }
         }
         Self::write_objects(&mut tx, g).await?;
-        self.commit(
+        let after = Self::rg_in(&mut tx, &g.account_id, &g.id).await?;
+        let record = audit.record(AuditAction::Update, Some(&before), after.as_ref());
+        self.commit_audited(
             tx,
             &[Change::ResourceGroup(g.account_id.clone(), g.id.clone())],
+            &[record],
         )
         .await?;
         Ok(ResourceGroupUpdate::Updated)
@@ -610,18 +665,12 @@ impl ResourceGroupStore for SqlStore {
         &self,
         account: &AccountId,
         id: &ResourceGroupId,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<ResourceGroupDeletion> {
         let mut tx = self.write().await?;
-        let exists: Option<(String,)> =
-            sqlx::query_as("select id from resource_group where id = $1 and account_id = $2")
-                .bind(id.as_str())
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        if exists.is_none() {
+        let Some(before) = Self::rg_in(&mut tx, account, id).await? else {
             return Ok(ResourceGroupDeletion::NotFound);
-        }
+        };
         let users: Vec<PolicyHolderRow> = sqlx::query_as(
             "select distinct p.member_id, u.email, p.user_group_id, g.name from policy_resource_group r \
              join policy p on p.id = r.policy_id \
@@ -647,8 +696,13 @@ impl ResourceGroupStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        self.commit(tx, &[Change::ResourceGroup(account.clone(), id.clone())])
-            .await?;
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(
+            tx,
+            &[Change::ResourceGroup(account.clone(), id.clone())],
+            &[record],
+        )
+        .await?;
         Ok(ResourceGroupDeletion::Deleted)
     }
 }
@@ -722,6 +776,7 @@ impl UserGroupStore for SqlStore {
         &self,
         g: &UserGroup,
         new_resource_groups: &[ResourceGroup],
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         // The unique index decides; the group holding the name is read only when it refuses
@@ -757,10 +812,19 @@ impl UserGroupStore for SqlStore {
             g.created_on,
         )
         .await?;
-        self.commit(tx, &[Change::Group(g.account_id.clone(), g.id.clone())])
-            .await
+        let mut records = Self::created_resource_groups(audit, new_resource_groups);
+        let stored = Self::ug_get(&mut tx, &g.account_id, &g.id).await?;
+        records.push(audit.record(AuditAction::Create, None, stored.as_ref()));
+        self.commit_audited(
+            tx,
+            &[Change::Group(g.account_id.clone(), g.id.clone())],
+            &records,
+        )
+        .await
     }
 
+    // Each argument is one part of the change; a struct for them would be used once.
+    #[allow(clippy::too_many_arguments)]
     async fn update_user_group(
         &self,
         account: &AccountId,
@@ -769,11 +833,12 @@ impl UserGroupStore for SqlStore {
         policies: Option<&[Policy]>,
         new_resource_groups: &[ResourceGroup],
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Option<UserGroup>> {
         let mut tx = self.write().await?;
-        if Self::ug_get(&mut tx, account, id).await?.is_none() {
+        let Some(before) = Self::ug_get(&mut tx, account, id).await? else {
             return Ok(None);
-        }
+        };
         if let Some(name) = name {
             if let Some(clash) = Self::name_taken(&mut tx, account, name, Some(id)).await? {
                 return Err(clash.into());
@@ -806,7 +871,12 @@ impl UserGroupStore for SqlStore {
         }
         Self::touch_group(&mut tx, account, id, 0, now).await?;
         let group = Self::ug_get(&mut tx, account, id).await?;
-        self.commit(tx, &[Change::Group(account.clone(), id.clone())])
+        let mut records = Vec::new();
+        if policies.is_some() {
+            records = Self::created_resource_groups(audit, new_resource_groups);
+        }
+        records.push(audit.record(AuditAction::Update, Some(&before), group.as_ref()));
+        self.commit_audited(tx, &[Change::Group(account.clone(), id.clone())], &records)
             .await?;
         Ok(group)
     }
@@ -835,8 +905,16 @@ impl UserGroupStore for SqlStore {
             .collect())
     }
 
-    async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool> {
+    async fn delete_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::ug_get(&mut tx, account, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("delete from user_group where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
@@ -846,7 +924,8 @@ impl UserGroupStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Group(account.clone(), id.clone())])
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(tx, &[Change::Group(account.clone(), id.clone())], &[record])
             .await?;
         Ok(true)
     }
@@ -928,15 +1007,20 @@ impl UserGroupStore for SqlStore {
         group: &UserGroupId,
         members: &[MemberId],
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut tx = self.write().await?;
         Self::require_group(&mut tx, account, group, true).await?;
+        let before = Self::group_member_ids(&mut tx, account, group).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
         let added = Self::insert_group_members(&mut tx, group, members, &emails, now).await?;
         let out = Self::group_members_where(&mut tx, account, group, Some(members)).await?;
         if added > 0 {
             Self::touch_group(&mut tx, account, group, added as i64, now).await?;
-            self.commit(tx, &member_changes(account, members)).await?;
+            let after = Self::group_member_ids(&mut tx, account, group).await?;
+            let record = audit.record(AuditAction::Update, Some(&before), Some(&after));
+            self.commit_audited(tx, &member_changes(account, members), &[record])
+                .await?;
         }
         // Otherwise nothing changed: the transaction is dropped (rolled back), no stamp moves.
         Ok(out)
@@ -948,9 +1032,11 @@ impl UserGroupStore for SqlStore {
         group: &UserGroupId,
         members: &[MemberId],
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Vec<GroupMember>> {
         let mut tx = self.write().await?;
         Self::require_group(&mut tx, account, group, true).await?;
+        let before = Self::group_member_ids(&mut tx, account, group).await?;
         let emails = Self::member_emails(&mut tx, account, members).await?;
         let mut q = QueryBuilder::<Db>::new("delete from user_group_member where user_group_id = ");
         q.push_bind(group.as_str().to_owned());
@@ -982,7 +1068,9 @@ impl UserGroupStore for SqlStore {
                 .collect();
             let mut changes = member_changes(account, members);
             changes.extend(member_changes(account, &removed));
-            self.commit(tx, &changes).await?;
+            let after = Self::group_member_ids(&mut tx, account, group).await?;
+            let record = audit.record(AuditAction::Update, Some(&before), Some(&after));
+            self.commit_audited(tx, &changes, &[record]).await?;
         }
         Ok(out)
     }
@@ -993,6 +1081,7 @@ impl UserGroupStore for SqlStore {
         group: &UserGroupId,
         member: &MemberId,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Option<GroupMember>> {
         let mut tx = self.write().await?;
         Self::require_group(&mut tx, account, group, true).await?;
@@ -1001,6 +1090,7 @@ impl UserGroupStore for SqlStore {
                 .await?
                 .pop();
         if found.is_some() {
+            let before = Self::group_member_ids(&mut tx, account, group).await?;
             sqlx::query(
                 "delete from user_group_member where user_group_id = $1 and member_id = $2",
             )
@@ -1010,8 +1100,14 @@ impl UserGroupStore for SqlStore {
             .await
             .map_err(db)?;
             Self::touch_group(&mut tx, account, group, -1, now).await?;
-            self.commit(tx, &member_changes(account, std::slice::from_ref(member)))
-                .await?;
+            let after = Self::group_member_ids(&mut tx, account, group).await?;
+            let record = audit.record(AuditAction::Update, Some(&before), Some(&after));
+            self.commit_audited(
+                tx,
+                &member_changes(account, std::slice::from_ref(member)),
+                &[record],
+            )
+            .await?;
         }
         Ok(found)
     }

@@ -3,6 +3,7 @@
 //! a change (see `OAuthClientStore`): nothing cached is derived from these rows.
 
 use async_trait::async_trait;
+use portcullis_core::audit::AuditAction;
 use portcullis_core::error::{CoreError, CoreResult, Corrupt};
 use portcullis_core::ids::{AccountId, OAuthClientId};
 use portcullis_core::oauth::{GrantType, OAuthClient, ResponseType, TokenAuthMethod, Visibility};
@@ -127,18 +128,16 @@ impl OAuthClientStore for SqlStore {
         account: &AccountId,
         id: &OAuthClientId,
     ) -> CoreResult<Option<OAuthClient>> {
-        let sql =
-            format!("select {OAUTH_COLS} from oauth_client where id = $1 and account_id = $2");
-        let row: Option<OAuthRow> = sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .bind(account.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(OAuthClient::try_from).transpose()
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::oauth_in(&mut conn, account, id).await
     }
 
-    async fn create_oauth_client(&self, c: &OAuthClient, secret_hash: &str) -> CoreResult<()> {
+    async fn create_oauth_client(
+        &self,
+        c: &OAuthClient,
+        secret_hash: &str,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query(
             "insert into oauth_client (id, account_id, client_name, grant_types_json, \
@@ -172,11 +171,19 @@ impl OAuthClientStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)
+        let record = audit.record(AuditAction::Create, None, Some(c));
+        self.commit_audited(tx, &[], &[record]).await
     }
 
-    async fn update_oauth_client(&self, c: &OAuthClient) -> CoreResult<bool> {
+    async fn update_oauth_client(
+        &self,
+        c: &OAuthClient,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::oauth_in(&mut tx, &c.account_id, &c.id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query(
             "update oauth_client set client_name = $1, grant_types_json = $2, \
              response_types_json = $3, redirect_uris_json = $4, \
@@ -210,7 +217,9 @@ impl OAuthClientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        let after = Self::oauth_in(&mut tx, &c.account_id, &c.id).await?;
+        let record = audit.record(AuditAction::Update, Some(&before), after.as_ref());
+        self.commit_audited(tx, &[], &[record]).await?;
         Ok(true)
     }
 
@@ -218,8 +227,12 @@ impl OAuthClientStore for SqlStore {
         &self,
         account: &AccountId,
         id: &OAuthClientId,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::oauth_in(&mut tx, account, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("delete from oauth_client where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
@@ -229,7 +242,8 @@ impl OAuthClientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(tx, &[], &[record]).await?;
         Ok(true)
     }
 
@@ -239,6 +253,7 @@ impl OAuthClientStore for SqlStore {
         id: &OAuthClientId,
         new_hash: &str,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
@@ -255,7 +270,8 @@ impl OAuthClientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        self.commit_secret_change(tx, account, id, audit, AuditAction::Update)
+            .await?;
         Ok(true)
     }
 
@@ -264,6 +280,7 @@ impl OAuthClientStore for SqlStore {
         account: &AccountId,
         id: &OAuthClientId,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
@@ -279,7 +296,8 @@ impl OAuthClientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        self.commit_secret_change(tx, account, id, audit, AuditAction::Delete)
+            .await?;
         Ok(true)
     }
 
@@ -297,5 +315,45 @@ impl OAuthClientStore for SqlStore {
         .await
         .map_err(db)?;
         Ok(row)
+    }
+}
+
+impl SqlStore {
+    /// Commits a change to a client's secrets with its audit entry (the client after it; no
+    /// secret shows).
+    async fn commit_secret_change(
+        &self,
+        mut tx: sqlx::Transaction<'static, crate::backend::Db>,
+        account: &AccountId,
+        id: &OAuthClientId,
+        audit: &portcullis_core::audit::AuditContext,
+        action: AuditAction,
+    ) -> CoreResult<()> {
+        let after = Self::oauth_in(&mut tx, account, id).await?;
+        let records: Vec<_> = after
+            .iter()
+            .map(|c| {
+                let secret = portcullis_core::audit::OAuthSecret(c);
+                audit.record(action, None, Some(&secret))
+            })
+            .collect();
+        self.commit_audited(tx, &[], &records).await
+    }
+
+    /// One client, read in a transaction (an audit entry's value).
+    async fn oauth_in(
+        conn: &mut crate::backend::Conn,
+        account: &AccountId,
+        id: &OAuthClientId,
+    ) -> CoreResult<Option<OAuthClient>> {
+        let sql =
+            format!("select {OAUTH_COLS} from oauth_client where id = $1 and account_id = $2");
+        let row: Option<OAuthRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        row.map(OAuthClient::try_from).transpose()
     }
 }

@@ -1,6 +1,7 @@
 //! SSO connectors (shared by the SQL adapters).
 
 use async_trait::async_trait;
+use portcullis_core::audit::AuditAction;
 use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt};
 use portcullis_core::ids::{AccountId, SsoConnectorId};
 use portcullis_core::model::{SsoConnector, SsoStatus};
@@ -88,17 +89,15 @@ impl SsoStore for SqlStore {
         account: &AccountId,
         id: &SsoConnectorId,
     ) -> CoreResult<Option<SsoConnector>> {
-        let sql = format!("select {SSO_COLS} from sso_connector where id = $1 and account_id = $2");
-        let row: Option<SsoRow> = sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .bind(account.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(SsoConnector::try_from).transpose()
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Self::sso_in(&mut conn, account, id).await
     }
 
-    async fn create_sso(&self, c: &SsoConnector) -> CoreResult<()> {
+    async fn create_sso(
+        &self,
+        c: &SsoConnector,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query("insert into sso_connector (id, account_id, email_domain, enabled, use_fedramp_language, code, status, pending_since, next_check_at, dns_failures, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(c.id.as_str())
@@ -116,11 +115,19 @@ impl SsoStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, c))?;
-        tx.commit().await.map_err(db)
+        let record = audit.record(AuditAction::Create, None, Some(c));
+        self.commit_audited(tx, &[], &[record]).await
     }
 
-    async fn update_sso(&self, c: &SsoConnector) -> CoreResult<bool> {
+    async fn update_sso(
+        &self,
+        c: &SsoConnector,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::sso_in(&mut tx, &c.account_id, &c.id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("update sso_connector set enabled = $1, use_fedramp_language = $2, status = $3, pending_since = $4, next_check_at = $5, dns_failures = $6, updated_at = $7, lease_until = null where id = $8 and account_id = $9")
             .bind(c.enabled)
             .bind(c.use_fedramp_language)
@@ -137,12 +144,22 @@ impl SsoStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        let after = Self::sso_in(&mut tx, &c.account_id, &c.id).await?;
+        let record = audit.record(AuditAction::Update, Some(&before), after.as_ref());
+        self.commit_audited(tx, &[], &[record]).await?;
         Ok(true)
     }
 
-    async fn delete_sso(&self, account: &AccountId, id: &SsoConnectorId) -> CoreResult<bool> {
+    async fn delete_sso(
+        &self,
+        account: &AccountId,
+        id: &SsoConnectorId,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::sso_in(&mut tx, account, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("delete from sso_connector where id = $1 and account_id = $2")
             .bind(id.as_str())
             .bind(account.as_str())
@@ -152,7 +169,8 @@ impl SsoStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.commit().await.map_err(db)?;
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(tx, &[], &[record]).await?;
         Ok(true)
     }
 
@@ -188,8 +206,13 @@ impl SsoStore for SqlStore {
         rows.into_iter().map(SsoConnector::try_from).collect()
     }
 
-    async fn record_sso_check(&self, c: &SsoConnector) -> CoreResult<bool> {
+    async fn record_sso_check(
+        &self,
+        c: &SsoConnector,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let before = Self::sso_in(&mut tx, &c.account_id, &c.id).await?;
         let done = sqlx::query("update sso_connector set status = $1, pending_since = $2, next_check_at = $3, dns_failures = $4, updated_at = $5, lease_until = null where id = $6 and account_id = $8 and status = 'pending' and code = $7")
             .bind(c.status.as_str())
             .bind(c.pending_since.map(Timestamp::micros))
@@ -202,7 +225,34 @@ impl SsoStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        let after = Self::sso_in(&mut tx, &c.account_id, &c.id).await?;
+        // A check that leaves the connector pending (DNS not there yet) changes nothing a
+        // person acts on: only a verdict is an entry.
+        let records: Vec<_> = match (&before, &after) {
+            (Some(b), Some(a)) if done.rows_affected() > 0 && b.status != a.status => {
+                vec![audit.record(AuditAction::Update, Some(b), Some(a))]
+            }
+            _ => Vec::new(),
+        };
+        self.commit_audited(tx, &[], &records).await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+impl SqlStore {
+    /// One connector, read in a transaction (an audit entry's value).
+    async fn sso_in(
+        conn: &mut crate::backend::Conn,
+        account: &AccountId,
+        id: &SsoConnectorId,
+    ) -> CoreResult<Option<SsoConnector>> {
+        let sql = format!("select {SSO_COLS} from sso_connector where id = $1 and account_id = $2");
+        let row: Option<SsoRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        row.map(SsoConnector::try_from).transpose()
     }
 }

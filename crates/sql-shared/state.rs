@@ -1001,6 +1001,7 @@ impl StateStore for SqlStore {
         &self,
         mode: ImportMode,
         plan: &ImportPlan<'_>,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<ImportSummary> {
         let mut tx = self.write().await?;
         let current = match mode {
@@ -1012,7 +1013,20 @@ impl StateStore for SqlStore {
         };
         let (new, summary) = plan(&current)?;
         Self::insert_all(&mut tx, &current, &new).await?;
-        self.commit(tx, &[Change::Everything]).await?;
+        let import = portcullis_core::audit::StateImport {
+            how: match mode {
+                ImportMode::Replace => "replace",
+                ImportMode::Merge => "merge",
+            },
+            added: summary.added as u64,
+        };
+        let action = match mode {
+            ImportMode::Replace => portcullis_core::audit::AuditAction::Update,
+            ImportMode::Merge => portcullis_core::audit::AuditAction::Create,
+        };
+        let record = audit.record(action, None, Some(&import));
+        self.commit_audited(tx, &[Change::Everything], &[record])
+            .await?;
         Ok(summary)
     }
 }

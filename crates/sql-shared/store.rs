@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use portcullis_core::audit::AuditAction;
 use portcullis_core::changes::{Change, Revisions};
 use portcullis_core::error::{Conflict, CoreError, CoreResult, Corrupt, StorageError};
 use portcullis_core::ids::{AccountId, MemberId, PolicyId, ResourceGroupId, TokenId, UserId};
@@ -81,6 +82,16 @@ pub struct SqlStore {
     pub(crate) revisions: Arc<Revisions>,
     /// How this process tells others serving the same database what it changed.
     pub(crate) feed: crate::backend::Feed,
+    /// Where committed audit entries are also sent (`--audit-stdout`).
+    pub(crate) audit_sink: Option<Arc<dyn portcullis_core::audit::AuditSink>>,
+}
+
+impl SqlStore {
+    /// Sends every committed audit entry to `sink` as well.
+    pub fn with_audit_sink(mut self, sink: Arc<dyn portcullis_core::audit::AuditSink>) -> Self {
+        self.audit_sink = Some(sink);
+        self
+    }
 }
 
 /// One row of a policy read with its groups: the policy, one of its permission groups and one
@@ -727,6 +738,45 @@ impl SqlStore {
         Self::write_grants(tx, account, &m.id, &m.grants, m.now).await
     }
 
+    /// The audit entries of resource groups a write creates from policies' inline scopes.
+    pub(crate) fn created_resource_groups(
+        audit: &portcullis_core::audit::AuditContext,
+        groups: &[portcullis_core::model::ResourceGroup],
+    ) -> Vec<portcullis_core::audit::AuditRecord> {
+        groups
+            .iter()
+            .map(|g| audit.record(AuditAction::Create, None, Some(g)))
+            .collect()
+    }
+
+    /// One token of an owner, read in a transaction.
+    pub(crate) async fn token_of(
+        conn: &mut Conn,
+        owner: &TokenOwner,
+        id: &TokenId,
+    ) -> CoreResult<Option<ApiToken>> {
+        let (col, val) = owner_cols(owner);
+        let sql = format!("select {TOKEN_COLS} from api_token where id = $1 and {col} = $2");
+        let row: Option<TokenRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(val)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        row.map(token_from).transpose()
+    }
+
+    /// One account, read in a transaction (the value an audit entry shows before a change).
+    pub(crate) async fn account_in(conn: &mut Conn, id: &AccountId) -> CoreResult<Option<Account>> {
+        let sql = format!("select {ACCOUNT_COLS} from account a where a.id = $1{FOR_UPDATE}");
+        let row: Option<AccountRow> = sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        row.map(Account::try_from).transpose()
+    }
+
     pub(crate) async fn insert_account(tx: &mut Conn, a: &Account) -> CoreResult<()> {
         sqlx::query("insert into account (id, name, type, enforce_twofactor, abuse_contact_email, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7)")
             .bind(a.id.as_str())
@@ -849,13 +899,22 @@ pub(crate) fn page_from<T>(items: Vec<T>, total: i64, request: PageRequest) -> P
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn create_account(&self, account: &Account, owner: Option<&NewMember>) -> CoreResult<()> {
+    async fn create_account(
+        &self,
+        account: &Account,
+        owner: Option<&NewMember>,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         Self::insert_account(&mut tx, account).await?;
+        let mut records = vec![audit.record(AuditAction::Create, None, Some(account))];
         if let Some(owner) = owner {
             Self::insert_member(&mut tx, &account.id, owner).await?;
+            let member =
+                Self::member_where(&mut tx, &account.id, "m.id", owner.id.as_str()).await?;
+            records.push(audit.member(AuditAction::Create, None, member.as_ref()));
         }
-        self.commit(tx, &[Change::Account(account.id.clone())])
+        self.commit_audited(tx, &[Change::Account(account.id.clone())], &records)
             .await
     }
 
@@ -913,8 +972,12 @@ impl AccountStore for SqlStore {
         &self,
         id: &AccountId,
         c: &AccountChanges,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Option<Account>> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::account_in(&mut tx, id).await? else {
+            return Ok(None);
+        };
         let now = Timestamp::now();
         let done = sqlx::query(
             "update account set name = coalesce($1, name), type = coalesce($2, type), \
@@ -942,12 +1005,21 @@ impl AccountStore for SqlStore {
             .await
             .map_err(db)?;
         let account = Account::try_from(row)?;
-        self.commit(tx, &[Change::Account(id.clone())]).await?;
+        let record = audit.record(AuditAction::Update, Some(&before), Some(&account));
+        self.commit_audited(tx, &[Change::Account(id.clone())], &[record])
+            .await?;
         Ok(Some(account))
     }
 
-    async fn delete_account(&self, id: &AccountId) -> CoreResult<bool> {
+    async fn delete_account(
+        &self,
+        id: &AccountId,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
+        let Some(before) = Self::account_in(&mut tx, id).await? else {
+            return Ok(false);
+        };
         // Policies go first: their resource-group links restrict resource-group deletion.
         sqlx::query("delete from policy where account_id = $1")
             .bind(id.as_str())
@@ -962,8 +1034,13 @@ impl AccountStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Account(id.clone()), Change::Tokens])
-            .await?;
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(
+            tx,
+            &[Change::Account(id.clone()), Change::Tokens],
+            &[record],
+        )
+        .await?;
         Ok(true)
     }
 
@@ -975,7 +1052,11 @@ impl AccountStore for SqlStore {
         Ok(row.is_some())
     }
 
-    async fn bootstrap(&self, plan: &Bootstrap) -> CoreResult<()> {
+    async fn bootstrap(
+        &self,
+        plan: &Bootstrap,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         if plan.require_empty {
             let row: Option<(String,)> = sqlx::query_as("select id from account limit 1")
@@ -1005,11 +1086,19 @@ impl AccountStore for SqlStore {
         .map_err(db)?;
         Self::insert_member(&mut tx, &plan.account.id, &plan.member).await?;
         Self::insert_token(&mut tx, &plan.token).await?;
+        let member =
+            Self::member_where(&mut tx, &plan.account.id, "m.id", plan.member.id.as_str()).await?;
+        let records = [
+            audit.record(AuditAction::Create, None, Some(&plan.account)),
+            audit.member(AuditAction::Create, None, member.as_ref()),
+            audit.record(AuditAction::Create, None, Some(&plan.token.token)),
+        ];
         // The user may exist already (another account's operator): its key and operator flag
         // changed, which cached credentials and memberships in other accounts hold.
-        self.commit(
+        self.commit_audited(
             tx,
             &[Change::Account(plan.account.id.clone()), Change::Everything],
+            &records,
         )
         .await
     }
@@ -1047,6 +1136,7 @@ impl UserStore for SqlStore {
         api_key_hash: &str,
         make_operator: bool,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<User> {
         let mut tx = self.write().await?;
         let id = Self::ensure_user(&mut tx, new_user_id, email, now).await?;
@@ -1064,10 +1154,17 @@ impl UserStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        let user = User::from(row);
+        let record = audit.record(
+            AuditAction::Update,
+            None,
+            Some(&portcullis_core::audit::UserKey(&user)),
+        );
         // The user (e.g. its operator flag) is part of every cached membership of theirs, in
         // accounts this write does not name: a rare operator action, so everything is dropped.
-        self.commit(tx, &[Change::Everything]).await?;
-        Ok(User::from(row))
+        self.commit_audited(tx, &[Change::Everything], &[record])
+            .await?;
+        Ok(user)
     }
 
     async fn update_user_profile(
@@ -1075,8 +1172,19 @@ impl UserStore for SqlStore {
         id: &UserId,
         changes: &ProfileChanges,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Option<User>> {
         let mut tx = self.write().await?;
+        let sql = format!("select {USER_COLS} from app_user u where u.id = $1");
+        let Some(before) = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .map(User::from)
+        else {
+            return Ok(None);
+        };
         let mut q = QueryBuilder::<Db>::new("update app_user set updated_at = ");
         q.push_bind(now.micros());
         let fields = [
@@ -1109,16 +1217,23 @@ impl UserStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        let user = User::from(row);
+        let record = audit.record(AuditAction::Update, Some(&before), Some(&user));
         // Names and contact fields decide nothing, and every read that shows them (GET /user,
         // members) reads the database: no cached entry is stale.
-        self.commit(tx, &[]).await?;
-        Ok(Some(User::from(row)))
+        self.commit_audited(tx, &[], &[record]).await?;
+        Ok(Some(user))
     }
 }
 
 #[async_trait]
 impl MemberStore for SqlStore {
-    async fn create_member(&self, account: &AccountId, m: &NewMember) -> CoreResult<Member> {
+    async fn create_member(
+        &self,
+        account: &AccountId,
+        m: &NewMember,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<Member> {
         let mut tx = self.write().await?;
         let exists: Option<(String,)> = sqlx::query_as("select id from account where id = $1")
             .bind(account.as_str())
@@ -1133,12 +1248,15 @@ impl MemberStore for SqlStore {
         let member = Self::member_where(&mut tx, account, "m.id", m.id.as_str())
             .await?
             .ok_or_else(|| CoreError::unavailable("member missing after insert"))?;
-        self.commit(
+        let mut records = Self::created_resource_groups(audit, &m.new_resource_groups);
+        records.push(audit.member(AuditAction::Create, None, Some(&member)));
+        self.commit_audited(
             tx,
             &[
                 Change::Roster(account.clone()),
                 Change::Member(account.clone(), m.id.clone()),
             ],
+            &records,
         )
         .await?;
         Ok(member)
@@ -1199,8 +1317,13 @@ impl MemberStore for SqlStore {
         id: &MemberId,
         c: &MemberChanges,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<Option<Member>> {
         let mut tx = self.write().await?;
+        let Some(previous) = Self::member_where(&mut tx, account, "m.id", id.as_str()).await?
+        else {
+            return Ok(None);
+        };
         let before = Self::role_holders(&mut tx, account, c.keep_role.as_ref()).await?;
         let done = sqlx::query("update member set status = coalesce($1, status), updated_at = $2 where id = $3 and account_id = $4")
             .bind(c.status.map(MemberStatus::as_str))
@@ -1219,7 +1342,12 @@ impl MemberStore for SqlStore {
         }
         Self::keep_a_holder(&mut tx, account, id, c.keep_role.as_ref(), before).await?;
         let member = Self::member_where(&mut tx, account, "m.id", id.as_str()).await?;
-        self.commit(tx, &[Change::Member(account.clone(), id.clone())])
+        let mut records = Vec::new();
+        if c.grants.is_some() {
+            records = Self::created_resource_groups(audit, &c.new_resource_groups);
+        }
+        records.push(audit.member(AuditAction::Update, Some(&previous), member.as_ref()));
+        self.commit_audited(tx, &[Change::Member(account.clone(), id.clone())], &records)
             .await?;
         Ok(member)
     }
@@ -1229,6 +1357,7 @@ impl MemberStore for SqlStore {
         account: &AccountId,
         id: &MemberId,
         keep_role: Option<&KeepRole>,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<bool> {
         let mut tx = self.write().await?;
         let before = Self::role_holders(&mut tx, account, keep_role).await?;
@@ -1244,6 +1373,7 @@ impl MemberStore for SqlStore {
             // Nothing to delete: dropping the transaction rolls back; nothing moves.
             return Ok(false);
         }
+        let previous = Self::member_where(&mut tx, account, "m.id", id.as_str()).await?;
         // The member leaves every group it was in (in this account): those groups change.
         // Driven from the member's group rows (an index), not from every group of the account.
         sqlx::query("update user_group set updated_at = $1, member_count = member_count - 1 where id in (select gm.user_group_id from user_group_member gm join user_group g on g.id = gm.user_group_id where g.account_id = $2 and gm.member_id = $3)")
@@ -1260,12 +1390,14 @@ impl MemberStore for SqlStore {
             .await
             .map_err(db)?;
         Self::keep_a_holder(&mut tx, account, id, keep_role, before).await?;
-        self.commit(
+        let record = audit.member(AuditAction::Delete, previous.as_ref(), None);
+        self.commit_audited(
             tx,
             &[
                 Change::Roster(account.clone()),
                 Change::Member(account.clone(), id.clone()),
             ],
+            &[record],
         )
         .await?;
         Ok(true)
@@ -1362,10 +1494,15 @@ impl SqlStore {
 
 #[async_trait]
 impl TokenStore for SqlStore {
-    async fn create_token(&self, token: &NewToken) -> CoreResult<()> {
+    async fn create_token(
+        &self,
+        token: &NewToken,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<()> {
         let mut tx = self.write().await?;
         Self::insert_token(&mut tx, token).await?;
-        tx.commit().await.map_err(db)
+        let record = audit.record(AuditAction::Create, None, Some(&token.token));
+        self.commit_audited(tx, &[], &[record]).await
     }
 
     async fn get_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<Option<ApiToken>> {
@@ -1411,9 +1548,16 @@ impl TokenStore for SqlStore {
         Ok(page_from(items, total, page))
     }
 
-    async fn update_token(&self, t: &ApiToken) -> CoreResult<bool> {
+    async fn update_token(
+        &self,
+        t: &ApiToken,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let (col, val) = owner_cols(&t.owner);
         let mut tx = self.write().await?;
+        let Some(before) = Self::token_of(&mut tx, &t.owner, &t.id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query(&format!("update api_token set name = $1, status = $2, modified_at = $3, not_before = $4, expires_at = $5, condition_json = $6, policies_json = $7 where id = $8 and {col} = $9"))
             .bind(&t.name)
             .bind(t.state.as_str())
@@ -1430,13 +1574,24 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Token(t.id.clone())]).await?;
+        let after = Self::token_of(&mut tx, &t.owner, &t.id).await?;
+        let record = audit.record(AuditAction::Update, Some(&before), after.as_ref());
+        self.commit_audited(tx, &[Change::Token(t.id.clone())], &[record])
+            .await?;
         Ok(true)
     }
 
-    async fn delete_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<bool> {
+    async fn delete_token(
+        &self,
+        owner: &TokenOwner,
+        id: &TokenId,
+        audit: &portcullis_core::audit::AuditContext,
+    ) -> CoreResult<bool> {
         let (col, val) = owner_cols(owner);
         let mut tx = self.write().await?;
+        let Some(before) = Self::token_of(&mut tx, owner, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query(&format!(
             "delete from api_token where id = $1 and {col} = $2"
         ))
@@ -1448,7 +1603,9 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Token(id.clone())]).await?;
+        let record = audit.record(AuditAction::Delete, Some(&before), None);
+        self.commit_audited(tx, &[Change::Token(id.clone())], &[record])
+            .await?;
         Ok(true)
     }
 
@@ -1458,6 +1615,7 @@ impl TokenStore for SqlStore {
         id: &TokenId,
         secret_hash: &str,
         now: Timestamp,
+        audit: &portcullis_core::audit::AuditContext,
     ) -> CoreResult<bool> {
         let (col, val) = owner_cols(owner);
         let mut tx = self.write().await?;
@@ -1474,7 +1632,16 @@ impl TokenStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.commit(tx, &[Change::Token(id.clone())]).await?;
+        let after = Self::token_of(&mut tx, owner, id).await?;
+        let records: Vec<_> = after
+            .iter()
+            .map(|t| {
+                let rolled = portcullis_core::audit::RolledToken(t);
+                audit.record(AuditAction::Update, Some(&rolled), Some(&rolled))
+            })
+            .collect();
+        self.commit_audited(tx, &[Change::Token(id.clone())], &records)
+            .await?;
         Ok(true)
     }
 

@@ -31,6 +31,21 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
+/// The request, as the audit log records it (id, client address, method, URI, user agent).
+#[derive(Debug, Clone)]
+pub struct Req(pub portcullis_core::audit::Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for Req {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Self(crate::server::origin_of(parts)))
+    }
+}
+
 /// The gate's pass: the route layer put it here after [`Portcullis::enforce`] let the caller in
 /// (see `server::enforce`). Handlers of account routes take it and hand it to the services,
 /// which need it to reach the account's data.
@@ -210,6 +225,19 @@ fn parse_count(name: &str, raw: &str) -> Result<f64, ApiError> {
 }
 
 impl Query {
+    /// Every non-empty value of a parameter, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The last value of a parameter, if any (empty values count as absent).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

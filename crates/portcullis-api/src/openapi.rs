@@ -12,7 +12,7 @@ fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn envelope(result: Value, paged: bool) -> Value {
+fn envelope(result: Value, info: Option<&str>) -> Value {
     let mut props = json!({
         "success": {"type": "boolean"},
         "errors": {"type": "array", "items": reference("Message")},
@@ -20,8 +20,8 @@ fn envelope(result: Value, paged: bool) -> Value {
         "result": result,
     });
     let mut required = vec!["success", "errors", "messages", "result"];
-    if paged {
-        props["result_info"] = reference("ResultInfo");
+    if let Some(info) = info {
+        props["result_info"] = reference(info);
         required.push("result_info");
     }
     json!({"type": "object", "required": required, "properties": props})
@@ -32,6 +32,7 @@ pub fn document() -> Value {
     let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     schema::<Message>(&mut schemas);
     schema::<ResultInfo>(&mut schemas);
+    schema::<portcullis_wire::body::CursorInfo>(&mut schemas);
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for r in ROUTES {
         let mut params: Vec<Value> = Vec::new();
@@ -57,14 +58,18 @@ pub fn document() -> Value {
         }
         let result = match r.result {
             Shape::Object(f) => reference(&f(&mut schemas)),
-            Shape::Array(f) | Shape::Page(f) => {
+            Shape::Array(f) | Shape::Page(f) | Shape::Cursor(f) => {
                 json!({"type": "array", "items": reference(&f(&mut schemas))})
             }
             Shape::Str => json!({"type": "string"}),
             Shape::Document => json!({"type": "object", "required": ["openapi", "paths"]}),
             Shape::Metrics => json!({"type": "string"}),
         };
-        let paged = matches!(r.result, Shape::Page(_));
+        let paged = match r.result {
+            Shape::Page(_) => Some("ResultInfo"),
+            Shape::Cursor(_) => Some("CursorInfo"),
+            _ => None,
+        };
         let success = if matches!(r.result, Shape::Document | Shape::Metrics) {
             result
         } else {
@@ -82,7 +87,7 @@ pub fn document() -> Value {
             "parameters": params,
             "responses": {
                 "200": {"description": "Success", "content": {media: {"schema": success}}},
-                "default": {"description": "Failure envelope", "content": {"application/json": {"schema": envelope(json!({"type": "null"}), false)}}}
+                "default": {"description": "Failure envelope", "content": {"application/json": {"schema": envelope(json!({"type": "null"}), None)}}}
             }
         });
         match r.guard {

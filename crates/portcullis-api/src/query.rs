@@ -129,6 +129,173 @@ pub mod kinds {
         }
     }
 
+    /// A point in time: a date (`2026-12-01`, midnight UTC) or an RFC 3339 date-time.
+    pub mod time {
+        use super::*;
+        use portcullis_core::time::Timestamp;
+        /// Documented as a date-time string.
+        pub fn params(name: &'static str, doc: &'static str) -> Vec<Param> {
+            vec![Param {
+                name,
+                kind: "string",
+                doc,
+                allowed: &[],
+            }]
+        }
+        /// The time, when given.
+        pub fn read(
+            q: &Query,
+            (name, _): (&'static str, &'static str),
+        ) -> Result<Option<Timestamp>, ApiError> {
+            q.get(name)
+                .map(|v| {
+                    Timestamp::parse_date_or_time(v).ok_or_else(|| {
+                        ApiError::invalid(
+                            format!("/query/{name}"),
+                            format!("query parameter `{name}`: `{v}` is neither a date (2026-12-01) nor an RFC 3339 date-time (2026-12-01T10:00:00Z)"),
+                        )
+                    })
+                })
+                .transpose()
+        }
+    }
+
+    /// A point in time that must be given.
+    pub mod required_time {
+        use super::*;
+        use portcullis_core::time::Timestamp;
+        /// Documented as a date-time string.
+        pub fn params(name: &'static str, doc: &'static str) -> Vec<Param> {
+            time::params(name, doc)
+        }
+        /// The time; absent is refused.
+        pub fn read(q: &Query, args: (&'static str, &'static str)) -> Result<Timestamp, ApiError> {
+            time::read(q, args)?.ok_or_else(|| {
+                ApiError::invalid(
+                    format!("/query/{}", args.0),
+                    format!(
+                        "query parameter `{}` is required (a date or an RFC 3339 date-time)",
+                        args.0
+                    ),
+                )
+            })
+        }
+    }
+
+    /// `true` or `false` (absent: false).
+    pub mod flag {
+        use super::*;
+        /// Documented with its two values.
+        pub fn params(name: &'static str, doc: &'static str) -> Vec<Param> {
+            one_of::params(name, doc, &["true", "false"])
+        }
+        /// Whether `true` was given.
+        pub fn read(q: &Query, (name, _): (&'static str, &'static str)) -> Result<bool, ApiError> {
+            Ok(q.one_of(name, &["true", "false"])? == Some("true"))
+        }
+    }
+
+    /// A count within `min..=max`, `default` when absent (`2.0` accepted).
+    pub mod count {
+        use super::*;
+        /// Documented as a number.
+        pub fn params(name: &'static str, doc: &'static str, _: u32, _: u32, _: u32) -> Vec<Param> {
+            vec![Param {
+                name,
+                kind: "number",
+                doc,
+                allowed: &[],
+            }]
+        }
+        /// The count.
+        pub fn read(
+            q: &Query,
+            (name, _, min, max, default): (&'static str, &'static str, u32, u32, u32),
+        ) -> Result<u32, ApiError> {
+            let Some(raw) = q.get(name) else {
+                return Ok(default);
+            };
+            match raw.parse::<f64>() {
+                Ok(v) if v.fract() == 0.0 && v >= f64::from(min) && v <= f64::from(max) => {
+                    Ok(v as u32)
+                }
+                _ => Err(ApiError::invalid(
+                    format!("/query/{name}"),
+                    format!("query parameter `{name}`: must be a whole number from {min} to {max}, got `{raw}`"),
+                )),
+            }
+        }
+    }
+
+    /// A list filter: `name=v` (repeatable: any of them) and `not` (`name.not`) `=v` (none of them);
+    /// `allowed`, when not empty, lists the only values either accepts.
+    pub mod filter {
+        use super::*;
+        use portcullis_core::audit::TextFilter;
+        /// Documented as two parameters.
+        pub fn params(
+            name: &'static str,
+            not: &'static str,
+            doc: &'static str,
+            allowed: &'static [&'static str],
+        ) -> Vec<Param> {
+            vec![
+                Param {
+                    name,
+                    kind: "string",
+                    doc,
+                    allowed,
+                },
+                Param {
+                    name: not,
+                    kind: "string",
+                    doc: "Leaves out entries with this value (repeatable).",
+                    allowed,
+                },
+            ]
+        }
+        /// The filter (empty when neither is given).
+        pub fn read(
+            q: &Query,
+            (name, not, _, allowed): (
+                &'static str,
+                &'static str,
+                &'static str,
+                &'static [&'static str],
+            ),
+        ) -> Result<TextFilter, ApiError> {
+            let check = |param: &str, v: &str| -> Result<String, ApiError> {
+                if allowed.is_empty() || allowed.contains(&v) {
+                    Ok(v.to_owned())
+                } else {
+                    Err(ApiError::invalid(
+                        format!("/query/{param}"),
+                        format!(
+                            "query parameter `{param}`: `{v}` is not one of {}",
+                            allowed
+                                .iter()
+                                .map(|a| format!("`{a}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            };
+            Ok(TextFilter {
+                any: q
+                    .all(name)
+                    .into_iter()
+                    .map(|v| check(name, v))
+                    .collect::<Result<_, _>>()?,
+                not: q
+                    .all(not)
+                    .into_iter()
+                    .map(|v| check(not, v))
+                    .collect::<Result<_, _>>()?,
+            })
+        }
+    }
+
     /// `page` and `per_page`, within the route's limits.
     pub mod page {
         use super::*;

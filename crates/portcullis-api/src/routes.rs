@@ -8,7 +8,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 
 use crate::handlers::{
-    accounts, authorize, members, memberships, meta, oauth_clients, permission_groups,
+    accounts, audit, authorize, members, memberships, meta, oauth_clients, permission_groups,
     resource_groups, roles, sso, tokens, user_groups,
 };
 use crate::query::{self, Param, QueryParams};
@@ -48,6 +48,8 @@ pub enum Shape {
     Array(SchemaFn),
     /// `result` is one page of an array, with `result_info`.
     Page(SchemaFn),
+    /// `result` is one page of an array, with cursor `result_info` (`CursorInfo`).
+    Cursor(SchemaFn),
     /// `result` is a string.
     Str,
     /// Not an envelope: the body is this OpenAPI document itself.
@@ -85,6 +87,10 @@ macro_rules! p {
         concat!("/client/v4", $path)
     };
 }
+
+/// The permission key of the audit log and the change feed (Portcullis's name; Cloudflare's is
+/// not published).
+pub const AUDIT_READ: &str = "com.cloudflare.api.account.audit-log.read";
 
 /// Prometheus metrics (on the API's address, or alone on `--metrics-listen`).
 pub const METRICS_PATH: &str = "/metrics";
@@ -376,6 +382,10 @@ pub static ROUTES: &[Route] = &[
     Route { method: "DELETE", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}"), operation_id: "oauth-clients-delete", summary: "Delete an OAuth client and its secrets", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, oauth_clients::delete) },
     Route { method: "POST", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}/rotate_secret"), operation_id: "oauth-clients-rotate-secret", summary: "New client secret (shown once); the previous one is kept as the rotated secret until deleted", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::OAuthClientSecret>), handler: |m| on(m, oauth_clients::rotate_secret) },
     Route { method: "DELETE", path: p!("/accounts/{account_id}/oauth_clients/{oauth_client_id}/rotate_secret"), operation_id: "oauth-clients-delete-rotated-secret", summary: "Delete the rotated (previous) client secret", tag: "OAuth Clients", guard: Guard::Permission("com.cloudflare.api.account.oauth-client.write"), query: query::none, body: None, result: Shape::Object(schema::<w::IdRef>), handler: |m| on(m, oauth_clients::delete_rotated_secret) },
+    // Audit logs and the change feed.
+    Route { method: "GET", path: p!("/accounts/{account_id}/audit_logs"), operation_id: "audit-logs-get-account-audit-logs", summary: "List the account's audit log (v1: numbered pages)", tag: "Audit Logs", guard: Guard::Permission(AUDIT_READ), query: audit::V1Query::params, body: None, result: Shape::Page(schema::<w::AuditLogV1>), handler: |m| on(m, audit::list_v1) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/logs/audit"), operation_id: "audit-logs-v2-get-account-audit-logs", summary: "List the account's audit log (v2: since and before required, cursors)", tag: "Audit Logs", guard: Guard::Permission(AUDIT_READ), query: audit::V2Query::params, body: None, result: Shape::Cursor(schema::<w::AuditLogV2>), handler: |m| on(m, audit::list_v2) },
+    Route { method: "GET", path: p!("/accounts/{account_id}/iam/changes"), operation_id: "iam-changes", summary: "List the account's changes after a cursor, oldest first (Portcullis extension)", tag: "Audit Logs", guard: Guard::Permission(AUDIT_READ), query: audit::ChangesQuery::params, body: None, result: Shape::Cursor(schema::<w::IamChange>), handler: |m| on(m, audit::changes) },
     Route { method: "GET", path: p!("/oauth/scopes"), operation_id: "oauth-scopes-list", summary: "The OAuth scopes clients may request (any authenticated caller)", tag: "OAuth Scopes", guard: Guard::Authenticated, query: query::none, body: None, result: Shape::Array(schema::<w::OAuthScope>), handler: |m| on(m, oauth_clients::scopes) },
     // Decisions (Portcullis extension).
     Route { method: "POST", path: p!("/accounts/{account_id}/iam/authorize"), operation_id: "iam-authorize", summary: "Decide up to 1,000 (permission, resource) checks for a member or token, with explanations (Portcullis extension)", tag: "Decisions", guard: Guard::Permission("com.cloudflare.api.iam.authorize"), query: query::none, body: Some((schema::<w::AuthorizeRequest>, false)), result: Shape::Array(schema::<w::AuthorizeDecision>), handler: |m| on(m, authorize::authorize) },

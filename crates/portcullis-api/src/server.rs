@@ -100,6 +100,8 @@ struct RouteGuard {
     key: &'static str,
     /// What the route does, worded for a refusal ("create a user group"); made once per route.
     action: Arc<str>,
+    /// The route's path template, which names its resource (for the audit entry of a refusal).
+    path: &'static str,
 }
 
 /// The route layer of every account route: authenticates (the handler reuses the principal),
@@ -112,8 +114,61 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
         Ok(pass) => pass,
         Err(refusal) => return refusal.into_response(),
     };
-    parts.extensions.insert(Authz(pass));
-    next.run(Request::from_parts(parts, body)).await
+    parts.extensions.insert(Authz(pass.clone()));
+    let resource = resource_of(g.path, parts.uri.path());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status() == StatusCode::FORBIDDEN {
+        // Refused past the gate (a no-escalation rule): recorded like the gate's refusals.
+        g.state
+            .app
+            .record_refusal(
+                &pass.audit(),
+                pass.account(),
+                resource.0,
+                resource.1.as_deref(),
+            )
+            .await;
+    }
+    response
+}
+
+/// What a route acts on, for the audit entry of a refusal: the resource type its template
+/// names (its last literal segment, singular: `user_groups` → `user_group`) and the id the
+/// request's path gives for the template's last parameter (other than the account).
+pub fn resource_of(template: &'static str, path: &str) -> (&'static str, Option<String>) {
+    let literal = template
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("account");
+    let kind = literal.strip_suffix('s').unwrap_or(literal);
+    let id = template
+        .split('/')
+        .zip(path.split('/'))
+        .filter(|(t, _)| t.starts_with('{') && *t != "{account_id}")
+        .map(|(_, v)| v.to_owned())
+        .last();
+    (kind, id)
+}
+
+/// The request a change came with, for the audit log.
+pub fn origin_of(parts: &axum::http::request::Parts) -> portcullis_core::audit::Origin {
+    portcullis_core::audit::Origin {
+        interface: portcullis_core::audit::Interface::Api,
+        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        ip: client_ip(parts),
+        method: Some(parts.method.as_str().to_owned()),
+        uri: Some(
+            parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        ),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect()),
+    }
 }
 
 /// Authentication, the path's account, then [`Portcullis::enforce`]; leaves the principal in
@@ -142,6 +197,8 @@ async fn pass_gate(
         account,
         key: g.key,
         action: &g.action,
+        origin: origin_of(parts),
+        resource: resource_of(g.path, parts.uri.path()),
     };
     let pass = g.state.app.admit(admission).await?;
     parts.extensions.insert(Auth(pass.principal().clone()));
@@ -352,6 +409,7 @@ pub fn router(state: AppState) -> Router {
                 state: state.clone(),
                 key,
                 action: action_of(route.summary).into(),
+                path: route.path,
             };
             handler = handler.route_layer(middleware::from_fn_with_state(guard, enforce));
         }

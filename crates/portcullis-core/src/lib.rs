@@ -4,6 +4,7 @@
 //! This crate knows neither HTTP nor SQL. Services take a [`store::Store`] trait object, so the
 //! SQLite and PostgreSQL adapters are interchangeable.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod changes;

@@ -18,6 +18,13 @@ pub const SMALL_LIST: PageLimits = PageLimits {
     max: 50,
 };
 
+/// Audit logs (v1 pages, v2 and change-feed limits): 100, clamped to 1..1000.
+pub const AUDIT_LIST: PageLimits = PageLimits {
+    default: 100,
+    min: 1,
+    max: 1000,
+};
+
 /// User groups and user-group members: 100, clamped to 1..500.
 pub const LARGE_LIST: PageLimits = PageLimits {
     default: 100,

@@ -139,5 +139,6 @@ pub trait StateStore: Send + Sync {
         &self,
         mode: ImportMode,
         plan: &ImportPlan<'_>,
+        audit: &crate::audit::AuditContext,
     ) -> CoreResult<ImportSummary>;
 }

@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 
+use crate::audit::AuditContext;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{
     AccountId, MemberId, ResourceGroupId, SsoConnectorId, TokenId, UserGroupId, UserId,
@@ -140,7 +141,12 @@ pub struct Bootstrap {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Inserts an account and, when given, its first member (one transaction).
-    async fn create_account(&self, account: &Account, owner: Option<&NewMember>) -> CoreResult<()>;
+    async fn create_account(
+        &self,
+        account: &Account,
+        owner: Option<&NewMember>,
+        audit: &AuditContext,
+    ) -> CoreResult<()>;
     /// One account.
     async fn get_account(&self, id: &AccountId) -> CoreResult<Option<Account>>;
     /// Accounts where `user` is an accepted member (all accounts when `None`), optionally by name.
@@ -156,13 +162,14 @@ pub trait AccountStore: Send + Sync {
         &self,
         id: &AccountId,
         changes: &AccountChanges,
+        audit: &AuditContext,
     ) -> CoreResult<Option<Account>>;
     /// Deletes an account and everything in it; false when it did not exist.
-    async fn delete_account(&self, id: &AccountId) -> CoreResult<bool>;
+    async fn delete_account(&self, id: &AccountId, audit: &AuditContext) -> CoreResult<bool>;
     /// Whether any account exists.
     async fn any_account(&self) -> CoreResult<bool>;
     /// Writes everything `portcullis bootstrap` creates.
-    async fn bootstrap(&self, plan: &Bootstrap) -> CoreResult<()>;
+    async fn bootstrap(&self, plan: &Bootstrap, audit: &AuditContext) -> CoreResult<()>;
 }
 
 /// Users.
@@ -181,6 +188,7 @@ pub trait UserStore: Send + Sync {
         api_key_hash: &str,
         make_operator: bool,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<User>;
     /// Applies profile changes (`PATCH /user`); `None` when the user does not exist.
     async fn update_user_profile(
@@ -188,6 +196,7 @@ pub trait UserStore: Send + Sync {
         id: &UserId,
         changes: &ProfileChanges,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Option<User>>;
 }
 
@@ -211,7 +220,12 @@ pub struct ProfileChanges {
 pub trait MemberStore: Send + Sync {
     /// Inserts a member (creating the user when needed). Conflict if the user is already a
     /// member of the account; NotFound if a policy names a resource group not in the account.
-    async fn create_member(&self, account: &AccountId, member: &NewMember) -> CoreResult<Member>;
+    async fn create_member(
+        &self,
+        account: &AccountId,
+        member: &NewMember,
+        audit: &AuditContext,
+    ) -> CoreResult<Member>;
     /// One member.
     async fn get_member(&self, account: &AccountId, id: &MemberId) -> CoreResult<Option<Member>>;
     /// The membership of `user` in `account`.
@@ -230,6 +244,7 @@ pub trait MemberStore: Send + Sync {
         id: &MemberId,
         changes: &MemberChanges,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Option<Member>>;
     /// Removes a member (and their group memberships); false when absent. Refused (Invalid) when
     /// it would remove the last accepted holder of `keep_role`.
@@ -238,6 +253,7 @@ pub trait MemberStore: Send + Sync {
         account: &AccountId,
         id: &MemberId,
         keep_role: Option<&KeepRole>,
+        audit: &AuditContext,
     ) -> CoreResult<bool>;
     /// Accepted members of the account holding the given legacy role.
     async fn count_accepted_with_role(&self, account: &AccountId, role: &str) -> CoreResult<u64>;
@@ -270,7 +286,11 @@ pub trait ResourceGroupStore: Send + Sync {
         name: Option<&str>,
     ) -> CoreResult<Vec<ResourceGroup>>;
     /// Inserts a resource group.
-    async fn create_resource_group(&self, group: &ResourceGroup) -> CoreResult<()>;
+    async fn create_resource_group(
+        &self,
+        group: &ResourceGroup,
+        audit: &AuditContext,
+    ) -> CoreResult<()>;
     /// Replaces name, scope and objects. Refused, with nothing written, when a policy using the
     /// group holds one of the `incompatible` permission groups (ids): checked inside the write's
     /// transaction, so a policy committed just before is seen.
@@ -278,12 +298,14 @@ pub trait ResourceGroupStore: Send + Sync {
         &self,
         group: &ResourceGroup,
         incompatible: &[String],
+        audit: &AuditContext,
     ) -> CoreResult<ResourceGroupUpdate>;
     /// Deletes a resource group unless a policy still uses it.
     async fn delete_resource_group(
         &self,
         account: &AccountId,
         id: &ResourceGroupId,
+        audit: &AuditContext,
     ) -> CoreResult<ResourceGroupDeletion>;
 }
 
@@ -308,8 +330,11 @@ pub trait UserGroupStore: Send + Sync {
         &self,
         group: &UserGroup,
         new_resource_groups: &[ResourceGroup],
+        audit: &AuditContext,
     ) -> CoreResult<()>;
     /// Changes name and/or replaces policies; `None` when absent. Conflict when the name is taken.
+    // Each argument is one part of the change; a struct for them would be used once.
+    #[allow(clippy::too_many_arguments)]
     async fn update_user_group(
         &self,
         account: &AccountId,
@@ -318,6 +343,7 @@ pub trait UserGroupStore: Send + Sync {
         policies: Option<&[Policy]>,
         new_resource_groups: &[ResourceGroup],
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Option<UserGroup>>;
     /// The ids of the user groups `member` belongs to (the policy index resolves their parts).
     async fn user_group_ids_of_member(
@@ -326,7 +352,12 @@ pub trait UserGroupStore: Send + Sync {
         member: &MemberId,
     ) -> CoreResult<Vec<UserGroupId>>;
     /// Deletes a user group and its memberships; false when absent.
-    async fn delete_user_group(&self, account: &AccountId, id: &UserGroupId) -> CoreResult<bool>;
+    async fn delete_user_group(
+        &self,
+        account: &AccountId,
+        id: &UserGroupId,
+        audit: &AuditContext,
+    ) -> CoreResult<bool>;
     /// A page of a group's members; `None` when the group does not exist.
     async fn list_group_members(
         &self,
@@ -350,6 +381,7 @@ pub trait UserGroupStore: Send + Sync {
         group: &UserGroupId,
         members: &[MemberId],
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Vec<GroupMember>>;
     /// Replaces the set of members; returns the new set (by email then id). All or nothing.
     async fn replace_group_members(
@@ -358,6 +390,7 @@ pub trait UserGroupStore: Send + Sync {
         group: &UserGroupId,
         members: &[MemberId],
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Vec<GroupMember>>;
     /// Removes one member; `None` when the member was not in the group. NotFound for the group.
     async fn remove_group_member(
@@ -366,6 +399,7 @@ pub trait UserGroupStore: Send + Sync {
         group: &UserGroupId,
         member: &MemberId,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<Option<GroupMember>>;
 }
 
@@ -381,12 +415,17 @@ pub trait SsoStore: Send + Sync {
         id: &SsoConnectorId,
     ) -> CoreResult<Option<SsoConnector>>;
     /// Inserts a connector. Conflict when the account already has the domain.
-    async fn create_sso(&self, connector: &SsoConnector) -> CoreResult<()>;
+    async fn create_sso(&self, connector: &SsoConnector, audit: &AuditContext) -> CoreResult<()>;
     /// Replaces a connector's mutable fields; false when absent. Conflict when enabling a domain
     /// another connector has enabled.
-    async fn update_sso(&self, connector: &SsoConnector) -> CoreResult<bool>;
+    async fn update_sso(&self, connector: &SsoConnector, audit: &AuditContext) -> CoreResult<bool>;
     /// Deletes a connector; false when absent.
-    async fn delete_sso(&self, account: &AccountId, id: &SsoConnectorId) -> CoreResult<bool>;
+    async fn delete_sso(
+        &self,
+        account: &AccountId,
+        id: &SsoConnectorId,
+        audit: &AuditContext,
+    ) -> CoreResult<bool>;
     /// Claims up to `limit` pending connectors due for a check at `now`, leasing them until
     /// `lease_until` so that no other replica checks them meanwhile.
     async fn claim_sso_checks(
@@ -397,14 +436,18 @@ pub trait SsoStore: Send + Sync {
     ) -> CoreResult<Vec<SsoConnector>>;
     /// Records a check's outcome and releases the lease, only if the connector is still pending
     /// with the same code (a concurrent begin, update or delete wins). True when applied.
-    async fn record_sso_check(&self, connector: &SsoConnector) -> CoreResult<bool>;
+    async fn record_sso_check(
+        &self,
+        connector: &SsoConnector,
+        audit: &AuditContext,
+    ) -> CoreResult<bool>;
 }
 
 /// API tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Inserts a token.
-    async fn create_token(&self, token: &NewToken) -> CoreResult<()>;
+    async fn create_token(&self, token: &NewToken, audit: &AuditContext) -> CoreResult<()>;
     /// One token of an owner.
     async fn get_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<Option<ApiToken>>;
     /// A page of an owner's tokens, by name then id.
@@ -414,9 +457,14 @@ pub trait TokenStore: Send + Sync {
         page: PageRequest,
     ) -> CoreResult<Page<ApiToken>>;
     /// Replaces a token's editable fields (name, state, validity, condition, policies).
-    async fn update_token(&self, token: &ApiToken) -> CoreResult<bool>;
+    async fn update_token(&self, token: &ApiToken, audit: &AuditContext) -> CoreResult<bool>;
     /// Deletes a token; false when absent.
-    async fn delete_token(&self, owner: &TokenOwner, id: &TokenId) -> CoreResult<bool>;
+    async fn delete_token(
+        &self,
+        owner: &TokenOwner,
+        id: &TokenId,
+        audit: &AuditContext,
+    ) -> CoreResult<bool>;
     /// Replaces the secret hash; false when absent.
     async fn roll_token(
         &self,
@@ -424,6 +472,7 @@ pub trait TokenStore: Send + Sync {
         id: &TokenId,
         secret_hash: &str,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<bool>;
     /// Token `id` if it may act in `account`: an account-owned token of that account, or a
     /// user-owned token whose user is a member there (any status; callers check it).
@@ -458,6 +507,7 @@ pub trait Store:
     + TokenStore
     + OAuthClientStore
     + crate::state::StateStore
+    + AuditStore
     + Send
     + Sync
 {
@@ -498,14 +548,20 @@ pub trait OAuthClientStore: Send + Sync {
         &self,
         client: &crate::oauth::OAuthClient,
         secret_hash: &str,
+        audit: &AuditContext,
     ) -> CoreResult<()>;
     /// Replaces a client's editable fields and `updated_on`; false when absent.
-    async fn update_oauth_client(&self, client: &crate::oauth::OAuthClient) -> CoreResult<bool>;
+    async fn update_oauth_client(
+        &self,
+        client: &crate::oauth::OAuthClient,
+        audit: &AuditContext,
+    ) -> CoreResult<bool>;
     /// Deletes a client (and its secret hashes); false when absent.
     async fn delete_oauth_client(
         &self,
         account: &AccountId,
         id: &crate::ids::OAuthClientId,
+        audit: &AuditContext,
     ) -> CoreResult<bool>;
     /// Keeps the current secret hash as the rotated one and stores `new_hash` as current, only
     /// when the client has no rotated secret; false (nothing written) when absent or when it
@@ -516,6 +572,7 @@ pub trait OAuthClientStore: Send + Sync {
         id: &crate::ids::OAuthClientId,
         new_hash: &str,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<bool>;
     /// Forgets the rotated secret hash; false (nothing written) when absent or when there is none.
     async fn delete_oauth_rotated_secret(
@@ -523,6 +580,7 @@ pub trait OAuthClientStore: Send + Sync {
         account: &AccountId,
         id: &crate::ids::OAuthClientId,
         now: Timestamp,
+        audit: &AuditContext,
     ) -> CoreResult<bool>;
     /// The stored secret hashes of a client: (current, rotated).
     async fn oauth_client_secret_hashes(
@@ -530,4 +588,23 @@ pub trait OAuthClientStore: Send + Sync {
         account: &AccountId,
         id: &crate::ids::OAuthClientId,
     ) -> CoreResult<Option<(String, Option<String>)>>;
+}
+
+/// The audit log (see [`crate::audit`]). Entries of changes are written by the write methods
+/// themselves, in their transactions; this trait writes refusals and reads.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Records a refused request (its own statement: nothing else was written).
+    async fn record_refusal(&self, record: &crate::audit::AuditRecord) -> CoreResult<()>;
+    /// Entries of `account` matching `query`.
+    async fn list_audit(
+        &self,
+        account: &AccountId,
+        query: &crate::audit::AuditQuery,
+    ) -> CoreResult<crate::audit::AuditEntries>;
+    /// The newest entry's position in `account`'s log (the change feed's cursor when nothing
+    /// is new); `None` when the log holds nothing of the account.
+    async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>>;
+    /// Deletes entries older than `before`, at most `limit` of them; returns how many.
+    async fn prune_audit(&self, before: Timestamp, limit: u32) -> CoreResult<u64>;
 }

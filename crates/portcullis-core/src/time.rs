@@ -38,6 +38,24 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Parses a date (`2026-12-01`: its midnight, UTC) or an RFC 3339 date-time.
+    pub fn parse_date_or_time(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        let is_date = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        if is_date {
+            Self::parse(&format!("{s}T00:00:00Z"))
+        } else {
+            Self::parse(s)
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)

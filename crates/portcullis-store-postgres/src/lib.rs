@@ -42,6 +42,10 @@ mod backend {
     pub const SEPARATE_WRITER: bool = false;
     pub const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     pub const BEGIN_WRITE: &str = "BEGIN";
+    /// Taken before a write inserts audit entries, held until it commits: entries then commit
+    /// in the order of their `seq` (see `sql-shared/audit.rs`). A transaction-scoped advisory
+    /// lock; the key is an arbitrary fixed number.
+    pub const AUDIT_ORDER: &str = "select pg_advisory_xact_lock(7061524530105116532)";
     /// The name of the constraint (or unique index) `e` broke, as the migrations name it.
     pub fn constraint(e: &dyn sqlx::error::DatabaseError) -> Option<&str> {
         e.constraint()
@@ -104,6 +108,8 @@ mod backend {
     }
 }
 
+#[path = "../../sql-shared/audit.rs"]
+mod audit;
 #[path = "../../sql-shared/groups.rs"]
 mod groups;
 #[path = "../../sql-shared/oauth_clients.rs"]
@@ -235,6 +241,7 @@ impl PostgresStore {
                 origin: random_hex_id(),
                 options,
             },
+            audit_sink: None,
         };
         store.migrate().await?;
         Ok(store)

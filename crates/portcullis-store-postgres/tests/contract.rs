@@ -162,7 +162,13 @@ async fn changes_reach_the_other_replica() {
     let stamp = |s: &dyn Store| s.revisions().stamp().unwrap();
     let (before_a, before_b) = (stamp(&*a), stamp(&b));
     let whole = Dep::account(&account.id);
-    a.create_account(&account, None).await.unwrap();
+    a.create_account(
+        &account,
+        None,
+        &portcullis_core::audit::AuditContext::cli("test"),
+    )
+    .await
+    .unwrap();
     assert!(
         a.revisions().changed_since(before_a, whole),
         "recorded at once by the writer"
@@ -191,7 +197,11 @@ async fn changes_reach_the_other_replica() {
         now,
     };
     let m = a
-        .create_member(&account.id, &new_member(0))
+        .create_member(
+            &account.id,
+            &new_member(0),
+            &portcullis_core::audit::AuditContext::cli("test"),
+        )
         .await
         .unwrap()
         .id;
@@ -212,10 +222,14 @@ async fn changes_reach_the_other_replica() {
     let mut many = vec![m];
     for i in 1..=150 {
         many.push(
-            a.create_member(&account.id, &new_member(i))
-                .await
-                .unwrap()
-                .id,
+            a.create_member(
+                &account.id,
+                &new_member(i),
+                &portcullis_core::audit::AuditContext::cli("test"),
+            )
+            .await
+            .unwrap()
+            .id,
         );
     }
     let group = UserGroup {
@@ -226,11 +240,23 @@ async fn changes_reach_the_other_replica() {
         created_on: now,
         modified_on: now,
     };
-    a.create_user_group(&group, &[]).await.unwrap();
+    a.create_user_group(
+        &group,
+        &[],
+        &portcullis_core::audit::AuditContext::cli("test"),
+    )
+    .await
+    .unwrap();
     let before_b = stamp(&b);
-    a.replace_group_members(&account.id, &group.id, &many, now)
-        .await
-        .unwrap();
+    a.replace_group_members(
+        &account.id,
+        &group.id,
+        &many,
+        now,
+        &portcullis_core::audit::AuditContext::cli("test"),
+    )
+    .await
+    .unwrap();
     wait_for(
         || b.revisions().changed_since(before_b, whole),
         "the other replica to hear the account change",
@@ -239,7 +265,13 @@ async fn changes_reach_the_other_replica() {
 
     // One announcement can carry several changes: deleting the account drops its tokens too.
     let before = stamp(&b);
-    assert!(a.delete_account(&account.id).await.unwrap());
+    assert!(a
+        .delete_account(
+            &account.id,
+            &portcullis_core::audit::AuditContext::cli("test")
+        )
+        .await
+        .unwrap());
     wait_for(
         || b.revisions().changed_since(before, Dep::tokens()),
         "the other replica to hear the tokens change",

@@ -34,6 +34,9 @@ mod backend {
     pub const SEPARATE_WRITER: bool = true;
     pub const BEGIN_SNAPSHOT: &str = "BEGIN";
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+    /// Taken before a write inserts audit entries: nothing here (one writer already commits
+    /// in `seq` order).
+    pub const AUDIT_ORDER: &str = "";
     /// Written before an account predicate that must not choose the plan (SQLite's unary `+`):
     /// without statistics SQLite prefers an index on `account_id` over a list of primary keys,
     /// and would then read every row of the account to find a few.
@@ -88,6 +91,8 @@ mod backend {
     }
 }
 
+#[path = "../../sql-shared/audit.rs"]
+mod audit;
 #[path = "../../sql-shared/groups.rs"]
 mod groups;
 #[path = "../../sql-shared/oauth_clients.rs"]
@@ -162,6 +167,7 @@ impl SqliteStore {
             pool,
             revisions: Arc::new(Revisions::new(true)),
             feed: backend::Feed::default(),
+            audit_sink: None,
         };
         store.migrate().await?;
         Ok(store)

@@ -21,6 +21,11 @@ use portcullis_core::store::{AccountChanges, KeepRole, MemberChanges, NewMember,
 use portcullis_core::time::Timestamp;
 use portcullis_core::CoreError;
 
+/// Who the contract suite's writes are by (the audit log needs someone).
+fn audit_cx() -> portcullis_core::audit::AuditContext {
+    portcullis_core::audit::AuditContext::cli("contract-test")
+}
+
 /// A shared store handle.
 pub type S = Arc<dyn Store>;
 
@@ -61,7 +66,7 @@ async fn account(store: &S, name: &str) -> AccountId {
         abuse_contact_email: None,
         created_on: Timestamp::now(),
     };
-    store.create_account(&a, None).await.unwrap();
+    store.create_account(&a, None, &audit_cx()).await.unwrap();
     a.id
 }
 
@@ -84,6 +89,7 @@ async fn member(store: &S, account: &AccountId, email: &str) -> MemberId {
         .create_member(
             account,
             &new_member(email, Grants::Roles(vec![ADMIN_ROLE.into()])),
+            &audit_cx(),
         )
         .await
         .unwrap()
@@ -101,7 +107,7 @@ async fn resource_group(store: &S, account: &AccountId, objects: &[&str]) -> Res
         created_on: now,
         modified_on: now,
     };
-    store.create_resource_group(&g).await.unwrap();
+    store.create_resource_group(&g, &audit_cx()).await.unwrap();
     g.id
 }
 
@@ -120,7 +126,7 @@ async fn user_group(
         created_on: now,
         modified_on: now,
     };
-    store.create_user_group(&g, &[]).await.unwrap();
+    store.create_user_group(&g, &[], &audit_cx()).await.unwrap();
     g.id
 }
 
@@ -178,7 +184,11 @@ pub async fn accounts_round_trip(store: S) {
         abuse_contact_email: Some(Some("abuse@example.com".into())),
         ..AccountChanges::default()
     };
-    let updated = store.update_account(&a, &changes).await.unwrap().unwrap();
+    let updated = store
+        .update_account(&a, &changes, &audit_cx())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(updated.name, "Gamma");
     assert_eq!(
         updated.abuse_contact_email.as_deref(),
@@ -192,6 +202,7 @@ pub async fn accounts_round_trip(store: S) {
                 abuse_contact_email: Some(None),
                 ..AccountChanges::default()
             },
+            &audit_cx(),
         )
         .await
         .unwrap()
@@ -199,12 +210,12 @@ pub async fn accounts_round_trip(store: S) {
     assert_eq!(cleared.abuse_contact_email, None);
     assert_eq!(cleared.name, "Gamma");
     assert!(store
-        .update_account(&AccountId::random(), &changes)
+        .update_account(&AccountId::random(), &changes, &audit_cx())
         .await
         .unwrap()
         .is_none());
-    assert!(store.delete_account(&a).await.unwrap());
-    assert!(!store.delete_account(&a).await.unwrap());
+    assert!(store.delete_account(&a, &audit_cx()).await.unwrap());
+    assert!(!store.delete_account(&a, &audit_cx()).await.unwrap());
     assert!(store.get_account(&a).await.unwrap().is_none());
     assert!(store.any_account().await.unwrap());
 }
@@ -217,6 +228,7 @@ pub async fn members_and_users(store: S) {
         .create_member(
             &a,
             &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -224,6 +236,7 @@ pub async fn members_and_users(store: S) {
         .create_member(
             &b,
             &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -232,6 +245,7 @@ pub async fn members_and_users(store: S) {
         .create_member(
             &a,
             &new_member("same@example.com", Grants::Roles(vec![ADMIN_ROLE.into()])),
+            &audit_cx(),
         )
         .await;
     assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
@@ -272,6 +286,7 @@ pub async fn members_and_users(store: S) {
                 new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
+            &audit_cx(),
         )
         .await
         .unwrap()
@@ -286,8 +301,14 @@ pub async fn members_and_users(store: S) {
         store.get_member(&b, &m1.id).await.unwrap().is_none(),
         "members are per account"
     );
-    assert!(store.delete_member(&a, &m1.id, None).await.unwrap());
-    assert!(!store.delete_member(&a, &m1.id, None).await.unwrap());
+    assert!(store
+        .delete_member(&a, &m1.id, None, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_member(&a, &m1.id, None, &audit_cx())
+        .await
+        .unwrap());
     assert_eq!(
         store
             .count_accepted_with_role(&b, ADMIN_ROLE)
@@ -307,6 +328,7 @@ pub async fn member_grants_and_policies(store: S) {
         .create_member(
             &a,
             &new_member("p@example.com", Grants::Policies(policies.clone())),
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -318,6 +340,7 @@ pub async fn member_grants_and_policies(store: S) {
                 "q@example.com",
                 Grants::Policies(vec![policy("a", &ResourceGroupId::random())]),
             ),
+            &audit_cx(),
         )
         .await;
     assert!(bad.is_err());
@@ -341,6 +364,7 @@ pub async fn member_grants_and_policies(store: S) {
                 new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
+            &audit_cx(),
         )
         .await
         .unwrap()
@@ -379,23 +403,29 @@ pub async fn tokens_round_trip(store: S) {
         }],
     };
     store
-        .create_token(&NewToken {
-            token: token.clone(),
-            secret_hash: "h1".into(),
-        })
+        .create_token(
+            &NewToken {
+                token: token.clone(),
+                secret_hash: "h1".into(),
+            },
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let (found, hash) = store.find_token("h1").await.unwrap().unwrap();
     assert_eq!(found, token);
     assert_eq!(hash, "h1");
     let dup = store
-        .create_token(&NewToken {
-            token: ApiToken {
-                id: TokenId::random(),
-                ..token.clone()
+        .create_token(
+            &NewToken {
+                token: ApiToken {
+                    id: TokenId::random(),
+                    ..token.clone()
+                },
+                secret_hash: "h1".into(),
             },
-            secret_hash: "h1".into(),
-        })
+            &audit_cx(),
+        )
         .await;
     assert!(dup.is_err(), "secret hashes are unique");
     let owner = TokenOwner::Account(a.clone());
@@ -415,7 +445,7 @@ pub async fn tokens_round_trip(store: S) {
     let mut changed = token.clone();
     changed.state = TokenState::Disabled;
     changed.name = "renamed".into();
-    assert!(store.update_token(&changed).await.unwrap());
+    assert!(store.update_token(&changed, &audit_cx()).await.unwrap());
     assert_eq!(
         store
             .get_token(&owner, &token.id)
@@ -426,7 +456,7 @@ pub async fn tokens_round_trip(store: S) {
         "renamed"
     );
     assert!(store
-        .roll_token(&owner, &token.id, "h2", Timestamp::now())
+        .roll_token(&owner, &token.id, "h2", Timestamp::now(), &audit_cx())
         .await
         .unwrap());
     assert!(store.find_token("h1").await.unwrap().is_none());
@@ -442,7 +472,10 @@ pub async fn tokens_round_trip(store: S) {
         .unwrap()
         .last_used_on
         .is_some());
-    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    assert!(store
+        .delete_token(&owner, &token.id, &audit_cx())
+        .await
+        .unwrap());
     assert!(store.find_token("h2").await.unwrap().is_none());
 }
 
@@ -465,7 +498,7 @@ pub async fn resource_groups_in_use(store: S) {
     changed.objects = vec!["com.cloudflare.api.account.zone.1".into()];
     changed.name = "renamed".into();
     match store
-        .update_resource_group(&changed, &["other".into(), "pg".into()])
+        .update_resource_group(&changed, &["other".into(), "pg".into()], &audit_cx())
         .await
         .unwrap()
     {
@@ -485,7 +518,7 @@ pub async fn resource_groups_in_use(store: S) {
     assert_eq!(kept, got, "a refused change writes nothing");
     assert_eq!(
         store
-            .update_resource_group(&changed, &["other".into()])
+            .update_resource_group(&changed, &["other".into()], &audit_cx())
             .await
             .unwrap(),
         ResourceGroupUpdate::Updated
@@ -493,20 +526,33 @@ pub async fn resource_groups_in_use(store: S) {
     let mut missing = changed.clone();
     missing.id = ResourceGroupId::random();
     assert_eq!(
-        store.update_resource_group(&missing, &[]).await.unwrap(),
+        store
+            .update_resource_group(&missing, &[], &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupUpdate::NotFound
     );
-    match store.delete_resource_group(&a, &rg).await.unwrap() {
+    match store
+        .delete_resource_group(&a, &rg, &audit_cx())
+        .await
+        .unwrap()
+    {
         ResourceGroupDeletion::InUse(holders) => assert_eq!(holders.len(), 1),
         other => panic!("expected in use, got {other:?}"),
     }
-    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    assert!(store.delete_user_group(&a, &g, &audit_cx()).await.unwrap());
     assert_eq!(
-        store.delete_resource_group(&a, &rg).await.unwrap(),
+        store
+            .delete_resource_group(&a, &rg, &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupDeletion::Deleted
     );
     assert_eq!(
-        store.delete_resource_group(&a, &rg).await.unwrap(),
+        store
+            .delete_resource_group(&a, &rg, &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupDeletion::NotFound
     );
     let other = account(&store, "B").await;
@@ -537,7 +583,7 @@ pub async fn user_groups_names_and_policies(store: S) {
         modified_on: now,
     };
     assert!(matches!(
-        store.create_user_group(&clash, &[]).await,
+        store.create_user_group(&clash, &[], &audit_cx()).await,
         Err(CoreError::Conflict(_))
     ));
     let b = account(&store, "B").await;
@@ -548,6 +594,7 @@ pub async fn user_groups_names_and_policies(store: S) {
                 ..clash.clone()
             },
             &[],
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -562,11 +609,27 @@ pub async fn user_groups_names_and_policies(store: S) {
     );
     let other = user_group(&store, &a, "Ops", vec![]).await;
     let renamed = store
-        .update_user_group(&a, &other, Some("engineering"), None, &[], Timestamp::now())
+        .update_user_group(
+            &a,
+            &other,
+            Some("engineering"),
+            None,
+            &[],
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await;
     assert!(matches!(renamed, Err(CoreError::Conflict(_))));
     let replaced = store
-        .update_user_group(&a, &g, None, Some(&p[1..]), &[], Timestamp::now())
+        .update_user_group(
+            &a,
+            &g,
+            None,
+            Some(&p[1..]),
+            &[],
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -631,7 +694,13 @@ pub async fn group_members_semantics(store: S) {
         .unwrap()
         .modified_on;
     let added = store
-        .add_group_members(&a, &g, &[m1.clone(), m2.clone()], Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            &[m1.clone(), m2.clone()],
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let emails: Vec<_> = added.iter().map(|m| m.user.email.as_str()).collect();
@@ -644,14 +713,26 @@ pub async fn group_members_semantics(store: S) {
         .modified_on;
     assert!(after > before, "membership changes move modified_on");
     let again = store
-        .add_group_members(&a, &g, std::slice::from_ref(&m1), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m1),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
     let missing = MemberId::random();
     let m3 = member(&store, &a, "c@example.com").await;
     let r = store
-        .add_group_members(&a, &g, &[m3.clone(), missing], Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            &[m3.clone(), missing],
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await;
     assert!(matches!(r, Err(CoreError::NotFound { .. })), "{r:?}");
     let f = GroupMemberFilter::default();
@@ -666,7 +747,13 @@ pub async fn group_members_semantics(store: S) {
         "nothing added"
     );
     let set = store
-        .replace_group_members(&a, &g, std::slice::from_ref(&m3), Timestamp::now())
+        .replace_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m3),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     assert_eq!(set.len(), 1);
@@ -687,11 +774,14 @@ pub async fn group_members_semantics(store: S) {
     assert!(store.get_group_member(&a, &g, &m3).await.unwrap().is_some());
     assert!(store.get_group_member(&a, &g, &m1).await.unwrap().is_none());
     assert!(store
-        .remove_group_member(&a, &g, &m1, Timestamp::now())
+        .remove_group_member(&a, &g, &m1, Timestamp::now(), &audit_cx())
         .await
         .unwrap()
         .is_none());
-    assert!(store.delete_member(&a, &m3, None).await.unwrap());
+    assert!(store
+        .delete_member(&a, &m3, None, &audit_cx())
+        .await
+        .unwrap());
     let f = GroupMemberFilter::default();
     assert_eq!(
         store
@@ -704,14 +794,14 @@ pub async fn group_members_semantics(store: S) {
         "leaving the account leaves the groups"
     );
     assert!(store
-        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .replace_group_members(&a, &g, &[], Timestamp::now(), &audit_cx())
         .await
         .unwrap()
         .is_empty());
     let other = account(&store, "B").await;
     let foreign = member(&store, &other, "f@example.com").await;
     assert!(store
-        .add_group_members(&a, &g, &[foreign], Timestamp::now())
+        .add_group_members(&a, &g, &[foreign], Timestamp::now(), &audit_cx())
         .await
         .is_err());
     assert!(store
@@ -736,11 +826,11 @@ pub async fn concurrent_member_replaces_leave_one_set(store: S) {
         let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
         let (l, r) = (left.clone(), right.clone());
         let t1 = tokio::spawn(async move {
-            s1.replace_group_members(&a1, &g1, &l, Timestamp::now())
+            s1.replace_group_members(&a1, &g1, &l, Timestamp::now(), &audit_cx())
                 .await
         });
         let t2 = tokio::spawn(async move {
-            s2.replace_group_members(&a2, &g2, &r, Timestamp::now())
+            s2.replace_group_members(&a2, &g2, &r, Timestamp::now(), &audit_cx())
                 .await
         });
         t1.await.unwrap().unwrap();
@@ -782,11 +872,11 @@ pub async fn member_add_racing_group_delete(store: S) {
         let (s1, s2) = (store.clone(), store.clone());
         let (a1, a2, g1, g2) = (a.clone(), a.clone(), g.clone(), g.clone());
         let ms = members.clone();
-        let add =
-            tokio::spawn(
-                async move { s1.add_group_members(&a1, &g1, &ms, Timestamp::now()).await },
-            );
-        let del = tokio::spawn(async move { s2.delete_user_group(&a2, &g2).await });
+        let add = tokio::spawn(async move {
+            s1.add_group_members(&a1, &g1, &ms, Timestamp::now(), &audit_cx())
+                .await
+        });
+        let del = tokio::spawn(async move { s2.delete_user_group(&a2, &g2, &audit_cx()).await });
         let added = add.await.unwrap();
         assert!(del.await.unwrap().unwrap());
         match added {
@@ -810,7 +900,10 @@ pub async fn member_add_racing_group_delete(store: S) {
             created_on: now,
             modified_on: now,
         };
-        store.create_user_group(&again, &[]).await.unwrap();
+        store
+            .create_user_group(&again, &[], &audit_cx())
+            .await
+            .unwrap();
         assert_eq!(
             store
                 .list_group_members(&a, &g, &GroupMemberFilter::default(), page(10))
@@ -832,14 +925,21 @@ pub async fn account_delete_cascades(store: S) {
         .create_member(
             &a,
             &new_member("p@example.com", Grants::Policies(vec![policy("pg", &rg)])),
+            &audit_cx(),
         )
         .await
         .unwrap();
     store
-        .add_group_members(&a, &g, std::slice::from_ref(&m.id), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m.id),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
-    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.delete_account(&a, &audit_cx()).await.unwrap());
     assert!(store.get_user_group(&a, &g).await.unwrap().is_none());
     assert!(store.get_member(&a, &m.id).await.unwrap().is_none());
     assert!(store
@@ -881,28 +981,31 @@ pub async fn sso_connectors_and_claims(store: S) {
     let a = account(&store, "A").await;
     let b = account(&store, "B").await;
     let mut ca = connector(&a, "example.com", SsoStatus::Verified);
-    store.create_sso(&ca).await.unwrap();
+    store.create_sso(&ca, &audit_cx()).await.unwrap();
     let dup = store
-        .create_sso(&connector(&a, "example.com", SsoStatus::Awaiting))
+        .create_sso(
+            &connector(&a, "example.com", SsoStatus::Awaiting),
+            &audit_cx(),
+        )
         .await;
     assert!(matches!(dup, Err(CoreError::Conflict(_))), "{dup:?}");
     let mut cb = connector(&b, "example.com", SsoStatus::Verified);
-    store.create_sso(&cb).await.unwrap();
+    store.create_sso(&cb, &audit_cx()).await.unwrap();
     ca.enabled = true;
-    assert!(store.update_sso(&ca).await.unwrap());
+    assert!(store.update_sso(&ca, &audit_cx()).await.unwrap());
     cb.enabled = true;
-    let clash = store.update_sso(&cb).await;
+    let clash = store.update_sso(&cb, &audit_cx()).await;
     assert!(matches!(clash, Err(CoreError::Conflict(_))), "{clash:?}");
     ca.enabled = false;
-    store.update_sso(&ca).await.unwrap();
+    store.update_sso(&ca, &audit_cx()).await.unwrap();
     assert!(
-        store.update_sso(&cb).await.unwrap(),
+        store.update_sso(&cb, &audit_cx()).await.unwrap(),
         "free once the other is disabled"
     );
     assert!(store.get_sso(&b, &cb.id).await.unwrap().unwrap().enabled);
 
     let pending = connector(&a, "pending.example", SsoStatus::Pending);
-    store.create_sso(&pending).await.unwrap();
+    store.create_sso(&pending, &audit_cx()).await.unwrap();
     let now = Timestamp::now().plus_seconds(1);
     let claimed = store
         .claim_sso_checks(now, now.plus_seconds(60), 10)
@@ -921,9 +1024,9 @@ pub async fn sso_connectors_and_claims(store: S) {
     let mut checked = claimed[0].clone();
     checked.status = SsoStatus::Verified;
     checked.next_check_at = None;
-    assert!(store.record_sso_check(&checked).await.unwrap());
+    assert!(store.record_sso_check(&checked, &audit_cx()).await.unwrap());
     assert!(
-        !store.record_sso_check(&checked).await.unwrap(),
+        !store.record_sso_check(&checked, &audit_cx()).await.unwrap(),
         "only pending connectors are recorded"
     );
     assert_eq!(
@@ -949,9 +1052,15 @@ pub async fn sso_connectors_and_claims(store: S) {
         .map(|c| c.email_domain)
         .collect();
     assert_eq!(listed, ["example.com", "pending.example"]);
-    assert!(store.delete_sso(&a, &pending.id).await.unwrap());
-    assert!(!store.delete_sso(&a, &pending.id).await.unwrap());
-    assert!(store.delete_account(&b).await.unwrap());
+    assert!(store
+        .delete_sso(&a, &pending.id, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_sso(&a, &pending.id, &audit_cx())
+        .await
+        .unwrap());
+    assert!(store.delete_account(&b, &audit_cx()).await.unwrap());
     assert!(store.get_sso(&b, &cb.id).await.unwrap().is_none());
 }
 
@@ -974,6 +1083,7 @@ pub async fn last_role_holder_survives_races(store: S) {
                         &format!("sa{i}@example.com"),
                         Grants::Roles(vec![SUPER.into()]),
                     ),
+                    &audit_cx(),
                 )
                 .await
                 .unwrap();
@@ -988,7 +1098,8 @@ pub async fn last_role_holder_survives_races(store: S) {
                     keep_role: Some(keep),
                     new_resource_groups: Vec::new(),
                 };
-                s.update_member(&a, &id, &c, Timestamp::now()).await
+                s.update_member(&a, &id, &c, Timestamp::now(), &audit_cx())
+                    .await
             })
         };
         let (r1, r2) = (demote(ids[0].clone()), demote(ids[1].clone()));
@@ -1002,7 +1113,10 @@ pub async fn last_role_holder_survives_races(store: S) {
         } else {
             &ids[1]
         };
-        assert!(store.delete_member(&a, last, Some(&keep)).await.is_err());
+        assert!(store
+            .delete_member(&a, last, Some(&keep), &audit_cx())
+            .await
+            .is_err());
         assert!(
             store.get_member(&a, last).await.unwrap().is_some(),
             "nothing half-done"
@@ -1067,6 +1181,7 @@ pub async fn changes_are_recorded(store: S) {
                 new_resource_groups: Vec::new(),
             },
             Timestamp::now(),
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -1093,7 +1208,10 @@ pub async fn changes_are_recorded(store: S) {
         .remove(0);
     group.objects = vec!["com.cloudflare.api.account.zone.*".into()];
     assert_eq!(
-        store.update_resource_group(&group, &[]).await.unwrap(),
+        store
+            .update_resource_group(&group, &[], &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupUpdate::Updated
     );
     recorded(
@@ -1120,6 +1238,7 @@ pub async fn changes_are_recorded(store: S) {
             Some(&[policy(ADMIN_ROLE, &rg)]),
             &[],
             Timestamp::now(),
+            &audit_cx(),
         )
         .await
         .unwrap();
@@ -1131,7 +1250,13 @@ pub async fn changes_are_recorded(store: S) {
     );
     let s = stamp();
     store
-        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     recorded(
@@ -1142,20 +1267,38 @@ pub async fn changes_are_recorded(store: S) {
     );
     let s = stamp();
     store
-        .replace_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .replace_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     moves_nothing("replace_group_members with the same members", s);
     let s = stamp();
     store
-        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     moves_nothing("add_group_members of members already in", s);
     // Replacing: the member who leaves and the member who joins.
     let s = stamp();
     store
-        .replace_group_members(&a, &g, std::slice::from_ref(&m2), Timestamp::now())
+        .replace_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m2),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     recorded(
@@ -1166,7 +1309,7 @@ pub async fn changes_are_recorded(store: S) {
     );
     let s = stamp();
     store
-        .replace_group_members(&a, &g, &[], Timestamp::now())
+        .replace_group_members(&a, &g, &[], Timestamp::now(), &audit_cx())
         .await
         .unwrap();
     recorded(
@@ -1176,12 +1319,18 @@ pub async fn changes_are_recorded(store: S) {
         &[the_member, the_group],
     );
     store
-        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let s = stamp();
     store
-        .remove_group_member(&a, &g, &m, Timestamp::now())
+        .remove_group_member(&a, &g, &m, Timestamp::now(), &audit_cx())
         .await
         .unwrap();
     recorded(
@@ -1197,13 +1346,13 @@ pub async fn changes_are_recorded(store: S) {
     store.get_member(&a, &m).await.unwrap();
     store.user_group_ids_of_member(&a, &m).await.unwrap();
     let failed = store
-        .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now())
+        .add_group_members(&a, &g, &[MemberId::random()], Timestamp::now(), &audit_cx())
         .await;
     assert!(failed.is_err());
     moves_nothing("reads and a refused write", s);
 
     let s = stamp();
-    assert!(store.delete_user_group(&a, &g).await.unwrap());
+    assert!(store.delete_user_group(&a, &g, &audit_cx()).await.unwrap());
     recorded(
         "delete_user_group",
         s,
@@ -1211,7 +1360,10 @@ pub async fn changes_are_recorded(store: S) {
         &[the_member, whole(&a)],
     );
     let s = stamp();
-    store.delete_resource_group(&a, &rg).await.unwrap();
+    store
+        .delete_resource_group(&a, &rg, &audit_cx())
+        .await
+        .unwrap();
     recorded(
         "delete_resource_group",
         s,
@@ -1219,7 +1371,10 @@ pub async fn changes_are_recorded(store: S) {
         &[the_member, whole(&a)],
     );
     let s = stamp();
-    assert!(store.delete_member(&a, &m, None).await.unwrap());
+    assert!(store
+        .delete_member(&a, &m, None, &audit_cx())
+        .await
+        .unwrap());
     recorded(
         "delete_member",
         s,
@@ -1245,10 +1400,13 @@ pub async fn changes_are_recorded(store: S) {
     };
     let hash = format!("changes-{}", token.id);
     store
-        .create_token(&NewToken {
-            token: token.clone(),
-            secret_hash: hash.clone(),
-        })
+        .create_token(
+            &NewToken {
+                token: token.clone(),
+                secret_hash: hash.clone(),
+            },
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let s = stamp();
@@ -1268,21 +1426,30 @@ pub async fn changes_are_recorded(store: S) {
         whole(&a),
     ];
     let s = stamp();
-    assert!(store.update_token(&changed).await.unwrap());
+    assert!(store.update_token(&changed, &audit_cx()).await.unwrap());
     recorded("update_token", s, &[the_token], &not_others);
     let s = stamp();
     assert!(store
-        .roll_token(&owner, &token.id, &format!("{hash}-2"), Timestamp::now())
+        .roll_token(
+            &owner,
+            &token.id,
+            &format!("{hash}-2"),
+            Timestamp::now(),
+            &audit_cx()
+        )
         .await
         .unwrap());
     recorded("roll_token", s, &[the_token], &not_others);
     let s = stamp();
-    assert!(store.delete_token(&owner, &token.id).await.unwrap());
+    assert!(store
+        .delete_token(&owner, &token.id, &audit_cx())
+        .await
+        .unwrap());
     recorded("delete_token", s, &[the_token], &not_others);
 
     // Deleting the account drops its policies and its tokens.
     let s = stamp();
-    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.delete_account(&a, &audit_cx()).await.unwrap());
     recorded(
         "delete_account",
         s,
@@ -1348,7 +1515,13 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     let rg = resource_group(&store, &a, &["*"]).await;
     let g = user_group(&store, &a, "Victims", vec![policy(ADMIN_ROLE, &rg)]).await;
     store
-        .add_group_members(&a, &g, std::slice::from_ref(&m), Timestamp::now())
+        .add_group_members(
+            &a,
+            &g,
+            std::slice::from_ref(&m),
+            Timestamp::now(),
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let now = Timestamp::now();
@@ -1366,14 +1539,17 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         policies: vec![],
     };
     store
-        .create_token(&NewToken {
-            token: token.clone(),
-            secret_hash: format!("victim-{}", token.id),
-        })
+        .create_token(
+            &NewToken {
+                token: token.clone(),
+                secret_hash: format!("victim-{}", token.id),
+            },
+            &audit_cx(),
+        )
         .await
         .unwrap();
     let sso = connector(&a, "victim.example", SsoStatus::Awaiting);
-    store.create_sso(&sso).await.unwrap();
+    store.create_sso(&sso, &audit_cx()).await.unwrap();
     let b_member = member(&store, &b, "intruder@example.com").await;
     let b_group = user_group(&store, &b, "Intruders", vec![]).await;
 
@@ -1383,8 +1559,14 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     let later = Timestamp::from_micros(now.micros() + 1_000_000);
 
     // A's ids under B.
-    assert!(!store.delete_member(&b, &m, None).await.unwrap());
-    assert!(!store.delete_member(&b, &m, None).await.unwrap());
+    assert!(!store
+        .delete_member(&b, &m, None, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_member(&b, &m, None, &audit_cx())
+        .await
+        .unwrap());
     let changes = MemberChanges {
         status: Some(MemberStatus::Pending),
         grants: Some(Grants::Roles(vec![])),
@@ -1392,26 +1574,28 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         new_resource_groups: Vec::new(),
     };
     assert!(store
-        .update_member(&b, &m, &changes, later)
+        .update_member(&b, &m, &changes, later, &audit_cx())
         .await
         .unwrap()
         .is_none());
-    assert!(!store.delete_user_group(&b, &g).await.unwrap());
+    assert!(!store.delete_user_group(&b, &g, &audit_cx()).await.unwrap());
     assert!(store
-        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), &[], later)
+        .update_user_group(&b, &g, Some("Stolen"), Some(&[]), &[], later, &audit_cx())
         .await
         .unwrap()
         .is_none());
     for result in [
         store
-            .add_group_members(&b, &g, std::slice::from_ref(&b_member), later)
-            .await,
-        store.replace_group_members(&b, &g, &[], later).await,
-        store
-            .add_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .add_group_members(&b, &g, std::slice::from_ref(&b_member), later, &audit_cx())
             .await,
         store
-            .replace_group_members(&b, &b_group, std::slice::from_ref(&m), later)
+            .replace_group_members(&b, &g, &[], later, &audit_cx())
+            .await,
+        store
+            .add_group_members(&b, &b_group, std::slice::from_ref(&m), later, &audit_cx())
+            .await,
+        store
+            .replace_group_members(&b, &b_group, std::slice::from_ref(&m), later, &audit_cx())
             .await,
     ] {
         assert!(
@@ -1420,7 +1604,9 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
         );
     }
     assert!(matches!(
-        store.remove_group_member(&b, &g, &m, later).await,
+        store
+            .remove_group_member(&b, &g, &m, later, &audit_cx())
+            .await,
         Err(CoreError::NotFound { .. })
     ));
     assert!(store
@@ -1445,11 +1631,17 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     stolen.objects = vec!["com.cloudflare.api.account.zone.*".into()];
     stolen.modified_on = later;
     assert_eq!(
-        store.update_resource_group(&stolen, &[]).await.unwrap(),
+        store
+            .update_resource_group(&stolen, &[], &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupUpdate::NotFound
     );
     assert_eq!(
-        store.delete_resource_group(&b, &rg).await.unwrap(),
+        store
+            .delete_resource_group(&b, &rg, &audit_cx())
+            .await
+            .unwrap(),
         ResourceGroupDeletion::NotFound
     );
     let b_owner = TokenOwner::Account(b.clone());
@@ -1457,12 +1649,15 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     t.owner = b_owner.clone();
     t.name = "stolen".into();
     t.modified_on = later;
-    assert!(!store.update_token(&t).await.unwrap());
+    assert!(!store.update_token(&t, &audit_cx()).await.unwrap());
     assert!(!store
-        .roll_token(&b_owner, &token.id, "stolen-hash", later)
+        .roll_token(&b_owner, &token.id, "stolen-hash", later, &audit_cx())
         .await
         .unwrap());
-    assert!(!store.delete_token(&b_owner, &token.id).await.unwrap());
+    assert!(!store
+        .delete_token(&b_owner, &token.id, &audit_cx())
+        .await
+        .unwrap());
     assert!(store
         .get_token(&b_owner, &token.id)
         .await
@@ -1473,43 +1668,52 @@ pub async fn foreign_and_missing_writes_change_nothing(store: S) {
     c.account_id = b.clone();
     c.use_fedramp_language = true;
     c.updated_on = later;
-    assert!(!store.update_sso(&c).await.unwrap());
-    assert!(!store.delete_sso(&b, &sso.id).await.unwrap());
+    assert!(!store.update_sso(&c, &audit_cx()).await.unwrap());
+    assert!(!store.delete_sso(&b, &sso.id, &audit_cx()).await.unwrap());
     assert!(store.get_sso(&b, &sso.id).await.unwrap().is_none());
 
     // Ids that exist nowhere, under A.
     let nobody = MemberId::random();
-    assert!(!store.delete_member(&a, &nobody, None).await.unwrap());
+    assert!(!store
+        .delete_member(&a, &nobody, None, &audit_cx())
+        .await
+        .unwrap());
     assert!(store
-        .update_member(&a, &nobody, &changes, later)
+        .update_member(&a, &nobody, &changes, later, &audit_cx())
         .await
         .unwrap()
         .is_none());
     assert!(!store
-        .delete_user_group(&a, &UserGroupId::random())
+        .delete_user_group(&a, &UserGroupId::random(), &audit_cx())
         .await
         .unwrap());
     assert!(matches!(
         store
-            .add_group_members(&a, &g, std::slice::from_ref(&nobody), later)
+            .add_group_members(&a, &g, std::slice::from_ref(&nobody), later, &audit_cx())
             .await,
         Err(CoreError::NotFound { .. })
     ));
     assert!(store
-        .remove_group_member(&a, &g, &nobody, later)
+        .remove_group_member(&a, &g, &nobody, later, &audit_cx())
         .await
         .unwrap()
         .is_none());
     let owner = TokenOwner::Account(a.clone());
     let mut missing = token.clone();
     missing.id = TokenId::random();
-    assert!(!store.update_token(&missing).await.unwrap());
+    assert!(!store.update_token(&missing, &audit_cx()).await.unwrap());
     assert!(!store
-        .roll_token(&owner, &missing.id, "x", later)
+        .roll_token(&owner, &missing.id, "x", later, &audit_cx())
         .await
         .unwrap());
-    assert!(!store.delete_token(&owner, &missing.id).await.unwrap());
-    assert!(!store.delete_account(&AccountId::random()).await.unwrap());
+    assert!(!store
+        .delete_token(&owner, &missing.id, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_account(&AccountId::random(), &audit_cx())
+        .await
+        .unwrap());
 
     assert_eq!(stamps(), s, "no change stamp may move");
     assert_eq!(
@@ -1564,11 +1768,20 @@ pub async fn oauth_clients_round_trip(store: S) {
         "https://a.example/bye".into(),
     ];
     c.logo_uri = Some("https://example.com/logo.png".into());
-    store.create_oauth_client(&c, "hash-1").await.unwrap();
+    store
+        .create_oauth_client(&c, "hash-1", &audit_cx())
+        .await
+        .unwrap();
     let c2 = oauth_client(&a, "Alpha app");
-    store.create_oauth_client(&c2, "hash-x").await.unwrap();
+    store
+        .create_oauth_client(&c2, "hash-x", &audit_cx())
+        .await
+        .unwrap();
     let other = oauth_client(&b, "B app");
-    store.create_oauth_client(&other, "hash-b").await.unwrap();
+    store
+        .create_oauth_client(&other, "hash-b", &audit_cx())
+        .await
+        .unwrap();
 
     assert_eq!(
         store.get_oauth_client(&a, &c.id).await.unwrap(),
@@ -1588,14 +1801,20 @@ pub async fn oauth_clients_round_trip(store: S) {
     let mut moved = c.clone();
     moved.account_id = b.clone();
     moved.client_name = "stolen".into();
-    assert!(!store.update_oauth_client(&moved).await.unwrap());
-    assert!(!store.delete_oauth_client(&b, &c.id).await.unwrap());
     assert!(!store
-        .rotate_oauth_client_secret(&b, &c.id, "evil", later)
+        .update_oauth_client(&moved, &audit_cx())
         .await
         .unwrap());
     assert!(!store
-        .delete_oauth_rotated_secret(&b, &c.id, later)
+        .delete_oauth_client(&b, &c.id, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .rotate_oauth_client_secret(&b, &c.id, "evil", later, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_oauth_rotated_secret(&b, &c.id, later, &audit_cx())
         .await
         .unwrap());
     assert_eq!(
@@ -1603,14 +1822,17 @@ pub async fn oauth_clients_round_trip(store: S) {
         None
     );
     let nobody = OAuthClientId::random();
-    assert!(!store.delete_oauth_client(&a, &nobody).await.unwrap());
     assert!(!store
-        .rotate_oauth_client_secret(&a, &nobody, "x", later)
+        .delete_oauth_client(&a, &nobody, &audit_cx())
+        .await
+        .unwrap());
+    assert!(!store
+        .rotate_oauth_client_secret(&a, &nobody, "x", later, &audit_cx())
         .await
         .unwrap());
     assert!(
         !store
-            .delete_oauth_rotated_secret(&a, &c.id, later)
+            .delete_oauth_rotated_secret(&a, &c.id, later, &audit_cx())
             .await
             .unwrap(),
         "none to delete"
@@ -1631,7 +1853,7 @@ pub async fn oauth_clients_round_trip(store: S) {
     u.optional_scopes = vec![];
     u.client_uri = None;
     u.updated_on = later;
-    assert!(store.update_oauth_client(&u).await.unwrap());
+    assert!(store.update_oauth_client(&u, &audit_cx()).await.unwrap());
     assert_eq!(
         store.get_oauth_client(&a, &c.id).await.unwrap(),
         Some(u.clone())
@@ -1641,7 +1863,7 @@ pub async fn oauth_clients_round_trip(store: S) {
     // rotated one is deleted.
     let later2 = Timestamp::from_micros(later.micros() + 1_000_000);
     assert!(store
-        .rotate_oauth_client_secret(&a, &c.id, "hash-2", later2)
+        .rotate_oauth_client_secret(&a, &c.id, "hash-2", later2, &audit_cx())
         .await
         .unwrap());
     assert_eq!(
@@ -1652,7 +1874,7 @@ pub async fn oauth_clients_round_trip(store: S) {
     assert!(got.has_rotated_secret);
     assert_eq!(got.updated_on, later2);
     assert!(!store
-        .rotate_oauth_client_secret(&a, &c.id, "hash-3", later2)
+        .rotate_oauth_client_secret(&a, &c.id, "hash-3", later2, &audit_cx())
         .await
         .unwrap());
     assert_eq!(
@@ -1660,7 +1882,7 @@ pub async fn oauth_clients_round_trip(store: S) {
         Some(("hash-2".to_string(), Some("hash-1".to_string())))
     );
     assert!(store
-        .delete_oauth_rotated_secret(&a, &c.id, later2)
+        .delete_oauth_rotated_secret(&a, &c.id, later2, &audit_cx())
         .await
         .unwrap());
     assert_eq!(
@@ -1689,13 +1911,16 @@ pub async fn oauth_clients_round_trip(store: S) {
     );
 
     // Delete, then the account's deletion takes the rest.
-    assert!(store.delete_oauth_client(&a, &c.id).await.unwrap());
+    assert!(store
+        .delete_oauth_client(&a, &c.id, &audit_cx())
+        .await
+        .unwrap());
     assert_eq!(store.get_oauth_client(&a, &c.id).await.unwrap(), None);
     assert_eq!(
         store.oauth_client_secret_hashes(&a, &c.id).await.unwrap(),
         None
     );
-    assert!(store.delete_account(&a).await.unwrap());
+    assert!(store.delete_account(&a, &audit_cx()).await.unwrap());
     assert!(store.list_oauth_clients(&a).await.unwrap().is_empty());
     assert_eq!(store.get_oauth_client(&a, &c2.id).await.unwrap(), None);
     assert_eq!(store.list_oauth_clients(&b).await.unwrap(), vec![other]);
@@ -1892,7 +2117,7 @@ pub async fn state_round_trip(store: S) {
     assert_eq!(store.read_state(None).await.unwrap(), State::default());
     let stamp = store.revisions().stamp().unwrap();
     store
-        .import_state(ImportMode::Merge, &plan(&one))
+        .import_state(ImportMode::Merge, &plan(&one), &audit_cx())
         .await
         .unwrap();
     assert!(
@@ -1906,10 +2131,14 @@ pub async fn state_round_trip(store: S) {
     // Merge: the plan sees what is stored and adds beside it.
     let seen = std::sync::Mutex::new(None);
     store
-        .import_state(ImportMode::Merge, &|stored: &State| {
-            *seen.lock().unwrap() = Some(stored.clone());
-            Ok((two.clone(), ImportSummary::default()))
-        })
+        .import_state(
+            ImportMode::Merge,
+            &|stored: &State| {
+                *seen.lock().unwrap() = Some(stored.clone());
+                Ok((two.clone(), ImportSummary::default()))
+            },
+            &audit_cx(),
+        )
         .await
         .unwrap();
     assert_eq!(seen.lock().unwrap().take(), Some(one.clone()));
@@ -1924,10 +2153,14 @@ pub async fn state_round_trip(store: S) {
 
     // A failing plan rolls back the replace's deletions.
     let refused = store
-        .import_state(ImportMode::Replace, &|stored: &State| {
-            assert_eq!(stored, &State::default(), "a replace plans against nothing");
-            Err(CoreError::invalid("/accounts/0/name", "refused"))
-        })
+        .import_state(
+            ImportMode::Replace,
+            &|stored: &State| {
+                assert_eq!(stored, &State::default(), "a replace plans against nothing");
+                Err(CoreError::invalid("/accounts/0/name", "refused"))
+            },
+            &audit_cx(),
+        )
         .await;
     assert!(matches!(refused, Err(CoreError::Invalid { .. })));
     assert_eq!(store.read_state(None).await.unwrap(), both);
@@ -1936,14 +2169,14 @@ pub async fn state_round_trip(store: S) {
     let mut broken = one.clone();
     broken.accounts[0].members[0].user_id = UserId::random();
     assert!(store
-        .import_state(ImportMode::Replace, &plan(&broken))
+        .import_state(ImportMode::Replace, &plan(&broken), &audit_cx())
         .await
         .is_err());
     assert_eq!(store.read_state(None).await.unwrap(), both);
 
     // Replace: only the new state remains, and the API reads it as written.
     store
-        .import_state(ImportMode::Replace, &plan(&two))
+        .import_state(ImportMode::Replace, &plan(&two), &audit_cx())
         .await
         .unwrap();
     assert_eq!(store.read_state(None).await.unwrap(), two);

@@ -285,6 +285,7 @@ pub async fn bootstrap(
         database,
         portcullis_store_postgres::PgSettings::default(),
         false,
+        None,
     )
     .await
     .unwrap();

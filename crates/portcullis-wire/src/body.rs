@@ -1258,3 +1258,231 @@ pub struct OAuthScope {
     /// The resource scopes it acts on.
     pub scopes: Vec<String>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit logs (v1 and v2) and the change feed.
+
+/// v1 `action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV1Action {
+    /// `create`, `update`, `delete` or `view`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether it was done (false: refused).
+    pub result: bool,
+}
+
+/// v1 `actor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV1Actor {
+    /// User id, or the token id of an account-owned token, or `portcullis` for the CLI.
+    pub id: String,
+    /// The user's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The client's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `user` (users and account tokens) or `admin` (the server's operator at its CLI).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// v1 `resource`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditResourceRef {
+    /// Resource id.
+    pub id: String,
+    /// Resource type (`member`, `user_group`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One v1 entry (`GET /accounts/{account_id}/audit_logs`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditLogV1 {
+    /// Entry id.
+    pub id: String,
+    /// What was done.
+    pub action: AuditV1Action,
+    /// Who.
+    pub actor: AuditV1Actor,
+    /// `API`, `CLI` or `system`.
+    pub interface: String,
+    /// The request: `request_id` (the response's `cf-ray`), `method`, `uri`, `status_code`,
+    /// `user_agent`, `token_id`, `token_name`, `description`.
+    pub metadata: Value,
+    /// The value after, as JSON text (absent after a delete).
+    #[serde(rename = "newValue", skip_serializing_if = "Option::is_none")]
+    pub new_value: Option<String>,
+    /// The value before, as JSON text (absent before a create).
+    #[serde(rename = "oldValue", skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<String>,
+    /// The account.
+    pub owner: IdRef,
+    /// What it was done to.
+    pub resource: AuditResourceRef,
+    /// When (RFC 3339).
+    pub when: String,
+}
+
+/// v2 `account`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV2Account {
+    /// Account id.
+    pub id: String,
+    /// Its name now (absent once the account is deleted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// v2 `action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV2Action {
+    /// In words.
+    pub description: String,
+    /// `success` or `failure`.
+    pub result: String,
+    /// When (RFC 3339).
+    pub time: String,
+    /// `create`, `update`, `delete` or `view`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// v2 `actor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV2Actor {
+    /// User id, or the token id of an account-owned token, or `portcullis`.
+    pub id: String,
+    /// `api_key` or `api_token` (absent for the CLI and the server itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The user's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The client's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// The token used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// Its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+    /// `user`, `account` (an account-owned token) or `system` (the CLI, the server itself).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// v2 `raw`: the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditV2Raw {
+    /// The request id (the response's `cf-ray`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cf_ray_id: Option<String>,
+    /// HTTP method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// HTTP status answered.
+    pub status_code: u16,
+    /// Path and query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The `User-Agent` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// v2 `resource`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditV2Resource {
+    /// Resource id.
+    pub id: String,
+    /// Always `iam`.
+    pub product: String,
+    /// Not recorded (request bodies are not kept): always `null`.
+    pub request: Option<Value>,
+    /// The value after the change (`null` after a delete and for refusals).
+    pub response: Option<Value>,
+    /// `accounts`, `memberships` or `user`.
+    pub scope: String,
+    /// Resource type (`member`, `user_group`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Portcullis: the values before and after (`null` where there is none).
+    pub value: AuditValues,
+}
+
+/// The values before and after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditValues {
+    /// Before (`null` for a create).
+    pub before: Option<Value>,
+    /// After (`null` for a delete).
+    pub after: Option<Value>,
+}
+
+/// One v2 entry (`GET /accounts/{account_id}/logs/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditLogV2 {
+    /// Entry id.
+    pub id: String,
+    /// The account.
+    pub account: AuditV2Account,
+    /// What was done.
+    pub action: AuditV2Action,
+    /// Who.
+    pub actor: AuditV2Actor,
+    /// The request.
+    pub raw: AuditV2Raw,
+    /// What it was done to.
+    pub resource: AuditV2Resource,
+    /// No entry is about a zone: always `null`.
+    pub zone: Option<Value>,
+}
+
+/// Cursor pagination (`result_info` of v2 audit logs and the change feed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CursorInfo {
+    /// Items on this page.
+    pub count: u64,
+    /// v2: the cursor of the next page (empty on the last page). Change feed: the cursor to
+    /// pass next time (the same one when nothing is new).
+    pub cursor: String,
+    /// v2: `{"after": cursor}`, without `after` on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursors: Option<Cursors>,
+    /// Change feed: whether more entries are already waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+}
+
+/// The next page's cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Cursors {
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// One change in the change feed (`GET /accounts/{account_id}/iam/changes`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IamChange {
+    /// This change's cursor: pass it to read the changes after it.
+    pub cursor: String,
+    /// The audit entry's id.
+    pub id: String,
+    /// When (RFC 3339).
+    pub time: String,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// What changed.
+    pub resource: AuditResourceRef,
+    /// Who changed it.
+    pub actor: AuditV2Actor,
+    /// The value before (`null` for a create).
+    pub before: Option<Value>,
+    /// The value after (`null` for a delete).
+    pub after: Option<Value>,
+}

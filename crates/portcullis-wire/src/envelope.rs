@@ -83,9 +83,9 @@ impl ResultInfo {
     }
 }
 
-/// The envelope every response is wrapped in.
+/// The envelope every response is wrapped in (`I`: the shape of `result_info`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Envelope<T> {
+pub struct Envelope<T, I = ResultInfo> {
     /// True on 2xx answers, false otherwise.
     pub success: bool,
     /// Errors (empty on success).
@@ -96,7 +96,20 @@ pub struct Envelope<T> {
     pub result: Option<T>,
     /// Pagination details, on paginated lists only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_info: Option<ResultInfo>,
+    pub result_info: Option<I>,
+}
+
+impl<T, I> Envelope<T, I> {
+    /// A successful page with pagination details of another shape (cursors).
+    pub fn with_info(result: T, info: I) -> Self {
+        Self {
+            success: true,
+            errors: Vec::new(),
+            messages: Vec::new(),
+            result: Some(result),
+            result_info: Some(info),
+        }
+    }
 }
 
 impl<T> Envelope<T> {

@@ -74,7 +74,14 @@ async fn run(size: usize) {
             new_resource_groups: Vec::new(),
             now: Timestamp::now(),
         };
-        store.create_member(&account, &m).await.unwrap();
+        store
+            .create_member(
+                &account,
+                &m,
+                &portcullis_core::audit::AuditContext::cli("test"),
+            )
+            .await
+            .unwrap();
         member_ids.push(m.id);
     }
     let mut group_ids = Vec::with_capacity(size);
@@ -88,7 +95,10 @@ async fn run(size: usize) {
             created_on: now,
             modified_on: now,
         };
-        store.create_user_group(&g, &[]).await.unwrap();
+        store
+            .create_user_group(&g, &[], &portcullis_core::audit::AuditContext::cli("test"))
+            .await
+            .unwrap();
         group_ids.push(g.id);
     }
     eprintln!(

@@ -180,6 +180,14 @@ enum Command {
         /// the fixtures (for test suites; an operator's global key from the fixtures).
         #[arg(long, env = "PORTCULLIS_ALLOW_RESET", requires = "fixtures")]
         allow_reset: bool,
+        /// Days audit entries are kept (default 365; 0 keeps them forever). Older entries are
+        /// deleted at start and every hour.
+        #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION_DAYS")]
+        audit_retention_days: Option<u32>,
+        /// Also write every audit entry, once committed, to standard output as one JSON object
+        /// per line (for a SIEM).
+        #[arg(long, env = "PORTCULLIS_AUDIT_STDOUT")]
+        audit_stdout: bool,
     },
     /// Load a state file (JSON or YAML) in one transaction: all or nothing. Objects stored
     /// already with the same content are left alone, so importing a file twice changes nothing;
@@ -269,6 +277,8 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         tls_cert,
         tls_key,
         metrics_listen,
+        audit_retention_days,
+        audit_stdout,
     } = command
     else {
         bail!("not a `serve` command");
@@ -316,6 +326,10 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
                 .unwrap_or_default(),
         },
         metrics_listen,
+        audit_retention_days: audit_retention_days
+            .or(file.audit_retention_days)
+            .unwrap_or(crate::config::DEFAULT_AUDIT_RETENTION_DAYS),
+        audit_stdout: audit_stdout || file.audit_stdout.unwrap_or(false),
         tls: match (tls_cert, tls_key) {
             (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
             _ => None,
@@ -327,7 +341,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
 async fn app(db: &DatabaseArg) -> anyhow::Result<Portcullis> {
     let file = ConfigFile::default();
     Ok(Portcullis::new(
-        open_store(&db.url(&file), db.pg(&file), false).await?,
+        open_store(&db.url(&file), db.pg(&file), false, None).await?,
         load_catalog(None)?,
     ))
 }

@@ -45,7 +45,15 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// Serve `GET /metrics` on this address only (plain HTTP), not on `listen`.
     pub metrics_listen: Option<String>,
+    /// Days audit entries are kept; 0 keeps them forever (`--audit-retention-days`).
+    pub audit_retention_days: u32,
+    /// Write committed audit entries to standard output as JSON lines (`--audit-stdout`).
+    pub audit_stdout: bool,
 }
+
+/// The default of `audit_retention_days`: a year, so that "who changed this, and when?" can
+/// be answered for the last year. Cloudflare's v2 log serves 30 days.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 
 /// The PEM files of `--tls-cert` and `--tls-key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +109,8 @@ impl Settings {
             rate_limit: portcullis_api::RateLimitSetting::Off,
             tls: None,
             metrics_listen: None,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            audit_stdout: false,
         }
     }
 }
@@ -125,6 +135,10 @@ pub struct ConfigFile {
     pub scope_shape: Option<String>,
     /// `off`, `cloudflare` or `N/SECONDS` (`--rate-limit`).
     pub rate_limit: Option<String>,
+    /// Days audit entries are kept, 0 = forever (`--audit-retention-days`).
+    pub audit_retention_days: Option<u32>,
+    /// Audit entries also to standard output (`--audit-stdout`).
+    pub audit_stdout: Option<bool>,
 }
 
 impl ConfigFile {

@@ -41,7 +41,7 @@ async fn load_fixtures(
     };
     let now = portcullis_core::time::Timestamp::now();
     let summary = app
-        .load_document(doc, mode, now)
+        .load_document(doc, mode, now, "serve --fixtures")
         .await
         .map_err(|e| crate::state_file::invalid(path, &e))?;
     tracing::info!(
@@ -82,7 +82,12 @@ impl Application {
             settings.catalog.as_ref(),
             fixtures.as_ref().and_then(|d| d.catalog_layer()),
         )?;
-        let store = open_store(&settings.database, settings.pg, true).await?;
+        let sink: Option<Arc<dyn portcullis_core::audit::AuditSink>> = if settings.audit_stdout {
+            Some(Arc::new(crate::audit_stdout::StdoutSink))
+        } else {
+            None
+        };
+        let store = open_store(&settings.database, settings.pg, true, sink).await?;
         let resolver =
             SystemTxtResolver::new(&settings.sso.dns_servers).map_err(|e| anyhow::anyhow!(e))?;
         let interval = settings.sso.check_interval_secs.max(1);
@@ -98,6 +103,7 @@ impl Application {
         let reset = load_fixtures(&app, &settings, fixtures.as_ref()).await?;
         spawn_sso_verifier(app.clone(), interval);
         spawn_use_writer(app.clone());
+        spawn_audit_pruner(app.clone(), settings.audit_retention_days);
         let state = portcullis_api::AppState::new(app.clone())
             .with_scope_shape(settings.scope_shape)
             .with_rate_limit(settings.rate_limit)
@@ -270,20 +276,27 @@ pub async fn open_store(
     url: &str,
     pg: PgSettings,
     serving: bool,
+    audit_sink: Option<Arc<dyn portcullis_core::audit::AuditSink>>,
 ) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
+        let mut store = SqliteStore::open(url)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+        if let Some(sink) = audit_sink {
+            store = store.with_audit_sink(sink);
+        }
         if serving {
             // Runs until the pool closes; stopped with the runtime.
             drop(store.hear_external_changes());
         }
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::open_with(url, pg)
+        let mut store = PostgresStore::open_with(url, pg)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
+        if let Some(sink) = audit_sink {
+            store = store.with_audit_sink(sink);
+        }
         if serving {
             // Runs for the life of the process; stopped with the runtime.
             drop(store.hear_changes());
@@ -363,6 +376,30 @@ fn spawn_sso_verifier(app: Portcullis, interval: u64) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e.chain(), "SSO verifier round failed; retrying"),
             }
+        }
+    });
+}
+
+/// How often audit entries past their retention are deleted.
+pub const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Deletes audit entries older than `days` at start and every [`AUDIT_PRUNE_INTERVAL`] (every
+/// replica does; deleting what another already deleted deletes nothing). 0: never.
+fn spawn_audit_pruner(app: Portcullis, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let retention = i64::from(days) * 86_400;
+    tokio::spawn(async move {
+        loop {
+            match app.prune_audit_log(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "audit entries past retention deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e.chain(), "audit pruning failed; retrying later")
+                }
+            }
+            tokio::time::sleep(AUDIT_PRUNE_INTERVAL).await;
         }
     });
 }

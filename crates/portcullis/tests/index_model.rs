@@ -278,6 +278,7 @@ async fn answer(app: &Portcullis, ask: &Ask) -> Answer {
                         account.clone(),
                         "com.cloudflare.api.iam.authorize",
                         "decide",
+                        portcullis_core::audit::Origin::cli("test"),
                     )
                     .await?;
                 app.authorize(&pass, subject, checks).await
@@ -296,6 +297,7 @@ async fn answer(app: &Portcullis, ask: &Ask) -> Answer {
                         account.clone(),
                         "com.cloudflare.api.account.member.read",
                         "read",
+                        portcullis_core::audit::Origin::cli("test"),
                     )
                     .await?;
                 app.effective_policies(&pass, member).await
@@ -431,6 +433,7 @@ impl World {
                 acct.id.clone(),
                 "com.cloudflare.api.account.read",
                 "act as the model's admin",
+                portcullis_core::audit::Origin::cli("test"),
             )
             .await
             .expect("the admin passes the gate");
@@ -1273,7 +1276,7 @@ impl World {
         let r = self
             .app
             .create_token(
-                &TokenScope::User(&p),
+                &TokenScope::User(&p, &portcullis_core::audit::Origin::cli("test")),
                 TokenCreate {
                     name: format!("user-token-{n}"),
                     policies,
@@ -1306,7 +1309,14 @@ impl World {
         let id = self.user_tokens[i].id.clone();
         let a = self.pick_account();
         let (upd, desc) = self.token_update(a, true);
-        let r = self.app.update_token(&TokenScope::User(&p), &id, upd).await;
+        let r = self
+            .app
+            .update_token(
+                &TokenScope::User(&p, &portcullis_core::audit::Origin::cli("test")),
+                &id,
+                upd,
+            )
+            .await;
         let what = format!("{email}: update user token {} {desc}", self.n(id.as_str()));
         self.note(what, &r);
     }
@@ -1321,7 +1331,13 @@ impl World {
             panic!("user {email} cannot authenticate with their key");
         };
         let id = self.user_tokens[i].id.clone();
-        let r = self.app.delete_token(&TokenScope::User(&p), &id).await;
+        let r = self
+            .app
+            .delete_token(
+                &TokenScope::User(&p, &portcullis_core::audit::Origin::cli("test")),
+                &id,
+            )
+            .await;
         let what = format!("{email}: delete user token {}", self.n(id.as_str()));
         if r.is_ok() {
             self.user_tokens.remove(i);

@@ -7,7 +7,7 @@ use portcullis_core::store::ProfileChanges;
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::extract::{ApiJson, Auth, Authz, Cx, EmptyBody};
+use crate::extract::{ApiJson, Auth, Authz, Cx, EmptyBody, Req};
 use crate::handlers::{deleted, reply, reply_page, Reply};
 use crate::path::{AccountPath, ApiPath};
 use crate::query::{query_params, ApiQuery};
@@ -26,6 +26,7 @@ pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> Reply<w::User> {
 pub async fn edit_me(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Req(origin): Req,
     ApiJson(body): ApiJson<w::UserEdit>,
 ) -> Reply<w::User> {
     let edit = ProfileChanges {
@@ -35,7 +36,7 @@ pub async fn edit_me(
         telephone: body.telephone,
         zipcode: body.zipcode,
     };
-    reply(s.app.edit_user(&p, &edit), convert::user).await
+    reply(s.app.edit_user(&p, &origin, &edit), convert::user).await
 }
 
 query_params!(
@@ -83,17 +84,23 @@ pub async fn update(cx: Cx, ApiJson(body): ApiJson<w::AccountUpdate>) -> Reply<w
 pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Req(origin): Req,
     ApiJson(body): ApiJson<w::AccountCreate>,
 ) -> Reply<w::Account> {
     let kind = body.account_type.map(convert::account_type_in);
-    reply(s.app.create_account(&p, &body.name, kind), convert::account).await
+    reply(
+        s.app.create_account(&p, &origin, &body.name, kind),
+        convert::account,
+    )
+    .await
 }
 
 /// `DELETE /accounts/{account_id}` (operators).
 pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Req(origin): Req,
     ApiPath(AccountPath { account_id: id }): ApiPath<AccountPath>,
 ) -> Reply<w::IdRef> {
-    deleted(&id, s.app.delete_account(&p, &id)).await
+    deleted(&id, s.app.delete_account(&p, &origin, &id)).await
 }

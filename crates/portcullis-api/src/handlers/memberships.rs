@@ -7,7 +7,7 @@ use portcullis_core::service::memberships::{Answer, Answered};
 use portcullis_wire::body as w;
 
 use crate::convert;
-use crate::extract::{ApiJson, Auth, EmptyBody, Shape};
+use crate::extract::{ApiJson, Auth, EmptyBody, Req, Shape};
 use crate::handlers::{deleted, ok, page, Reply};
 use crate::path::{ApiPath, MembershipPath};
 use crate::query::{query_params, ApiQuery};
@@ -96,6 +96,7 @@ pub async fn get(
 pub async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Req(origin): Req,
     Shape(shape): Shape,
     ApiPath(MembershipPath { membership_id }): ApiPath<MembershipPath>,
     ApiJson(body): ApiJson<w::MembershipUpdate>,
@@ -106,7 +107,11 @@ pub async fn update(
     };
     let catalog = s.app.catalog();
     Ok(ok(
-        match s.app.answer_membership(&p, &membership_id, answer).await? {
+        match s
+            .app
+            .answer_membership(&p, &origin, &membership_id, answer)
+            .await?
+        {
             Answered::Accepted(v) => convert::membership(&v, catalog, shape, false),
             Answered::Rejected(v) => convert::membership(&v, catalog, shape, true),
         },
@@ -117,7 +122,12 @@ pub async fn update(
 pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Req(origin): Req,
     ApiPath(MembershipPath { membership_id }): ApiPath<MembershipPath>,
 ) -> Reply<w::IdRef> {
-    deleted(&membership_id, s.app.delete_membership(&p, &membership_id)).await
+    deleted(
+        &membership_id,
+        s.app.delete_membership(&p, &origin, &membership_id),
+    )
+    .await
 }

@@ -7,7 +7,7 @@ use portcullis_wire::body::{CredentialIndexHealth, Health, PolicyIndexHealth, Re
 use portcullis_wire::ErrorKind;
 
 use crate::error::ApiError;
-use crate::extract::Auth;
+use crate::extract::{Auth, Req};
 use crate::handlers::{ok, One, Reply};
 use crate::server::AppState;
 
@@ -59,11 +59,15 @@ fn n(count: usize) -> u64 {
 /// `POST /__portcullis/reset` (served only with `serve --fixtures FILE --allow-reset`): the
 /// whole state replaced by the fixtures, in one transaction, and every cache emptied. For an
 /// operator's global key.
-pub async fn reset(State(state): State<AppState>, Auth(p): Auth) -> Reply<ResetResult> {
+pub async fn reset(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Req(origin): Req,
+) -> Reply<ResetResult> {
     let Some(fixtures) = state.reset.clone() else {
         return Err(ApiError::new(ErrorKind::UnknownRoute));
     };
-    let written = state.app.reset_to(&p, &fixtures).await?;
+    let written = state.app.reset_to(&p, &origin, &fixtures).await?;
     Ok(ok(ResetResult {
         objects: u64::try_from(written).unwrap_or(u64::MAX),
     }))

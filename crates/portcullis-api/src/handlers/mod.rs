@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::ApiResult;
 
 pub mod accounts;
+pub mod audit;
 pub mod authorize;
 pub mod members;
 pub mod memberships;

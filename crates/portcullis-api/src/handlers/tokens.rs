@@ -36,15 +36,15 @@ impl EmptyBody for RollBody {}
 pub enum Caller {
     /// An account's tokens.
     Account(Authorized),
-    /// The caller's own (user) tokens.
-    User(Principal),
+    /// The caller's own (user) tokens, and the request (for the audit log).
+    User(Principal, portcullis_core::audit::Origin),
 }
 
 impl Caller {
     fn scope(&self) -> TokenScope<'_> {
         match self {
             Self::Account(a) => TokenScope::Account(a),
-            Self::User(p) => TokenScope::User(p),
+            Self::User(p, origin) => TokenScope::User(p, origin),
         }
     }
 }
@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Self::Account(a));
         }
         let Auth(p) = Auth::from_request_parts(parts, state).await?;
-        Ok(Self::User(p))
+        Ok(Self::User(p, crate::server::origin_of(parts)))
     }
 }
 

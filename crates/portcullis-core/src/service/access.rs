@@ -15,6 +15,7 @@
 
 use std::net::IpAddr;
 
+use crate::audit::{AuditContext, AuditRecord, Origin};
 use crate::auth::{Credentials, Principal};
 use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::AccountId;
@@ -36,6 +37,10 @@ pub struct Admission<'a> {
     pub key: &'static str,
     /// What the route does, for a refusal ("create a user group").
     pub action: &'a str,
+    /// The request (for the audit log).
+    pub origin: Origin,
+    /// The route's resource type and the id its path names, for the audit entry of a refusal.
+    pub resource: (&'static str, Option<String>),
 }
 
 /// Proof that the gate let `principal` act in `account` with `key`. Only
@@ -45,6 +50,7 @@ pub struct Authorized {
     principal: Principal,
     account: AccountId,
     key: &'static str,
+    origin: Origin,
 }
 
 impl Authorized {
@@ -62,6 +68,16 @@ impl Authorized {
     pub fn key(&self) -> &'static str {
         self.key
     }
+
+    /// The request the pass was given for.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Who acts, from where, now: what a write records in the audit log.
+    pub fn audit(&self) -> AuditContext {
+        AuditContext::new(&self.principal, &self.origin)
+    }
 }
 
 impl Portcullis {
@@ -71,7 +87,42 @@ impl Portcullis {
         let principal = self
             .authenticate(a.credentials, a.client_ip, Timestamp::now())
             .await?;
-        self.enforce(principal, a.account, a.key, a.action).await
+        let refusal = (principal.clone(), a.account.clone(), a.origin.clone());
+        match self
+            .enforce(principal, a.account, a.key, a.action, a.origin)
+            .await
+        {
+            // A member (or the account's own token) refused a permission: recorded in the
+            // account's log. A principal outside the account is not: an outsider must not be
+            // able to write into another account's log (the refusal is in the server's log).
+            Err(e @ CoreError::Forbidden(Forbidden::MissingPermission { .. })) => {
+                let (principal, account, origin) = refusal;
+                self.record_refusal(
+                    &AuditContext::new(&principal, &origin),
+                    &account,
+                    a.resource.0,
+                    a.resource.1.as_deref(),
+                )
+                .await;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Records a refused request in `account`'s audit log. A failure to record is logged,
+    /// not answered: the refusal stands either way.
+    pub async fn record_refusal(
+        &self,
+        cx: &AuditContext,
+        account: &AccountId,
+        resource_type: &'static str,
+        resource_id: Option<&str>,
+    ) {
+        let record = AuditRecord::denied(cx, account, resource_type, resource_id, 403);
+        if let Err(e) = self.store().record_refusal(&record).await {
+            tracing::warn!(error = %e, "could not record a refused request in the audit log");
+        }
     }
 
     /// The gate: lets `principal` act in `account` with permission `key`, or says why not.
@@ -82,6 +133,7 @@ impl Portcullis {
         account: AccountId,
         key: &'static str,
         action: &str,
+        origin: Origin,
     ) -> CoreResult<Authorized> {
         if self.authz_mode() == AuthzMode::Off {
             self.require_membership(&principal, &account).await?;
@@ -111,6 +163,7 @@ impl Portcullis {
             principal,
             account,
             key,
+            origin,
         })
     }
 

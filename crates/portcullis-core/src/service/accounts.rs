@@ -1,5 +1,6 @@
 //! Accounts and the current user.
 
+use crate::audit::{AuditContext, Origin};
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::{AccountId, MemberId, UserId};
@@ -75,6 +76,7 @@ impl Portcullis {
     pub async fn edit_user(
         &self,
         principal: &Principal,
+        origin: &Origin,
         edit: &ProfileChanges,
     ) -> CoreResult<User> {
         let user = self.current_user(principal)?;
@@ -94,7 +96,12 @@ impl Portcullis {
             zipcode: check("/zipcode", &edit.zipcode, 20)?,
         };
         self.store()
-            .update_user_profile(&user.id, &changes, Timestamp::now())
+            .update_user_profile(
+                &user.id,
+                &changes,
+                Timestamp::now(),
+                &AuditContext::new(principal, origin),
+            )
             .await?
             .ok_or_else(|| CoreError::not_found("user", user.id.as_str()))
     }
@@ -150,7 +157,7 @@ impl Portcullis {
             abuse_contact_email,
         };
         self.store()
-            .update_account(id, &changes)
+            .update_account(id, &changes, &auth.audit())
             .await?
             .ok_or_else(|| CoreError::not_found("account", id.as_str()))
     }
@@ -160,6 +167,7 @@ impl Portcullis {
     pub async fn create_account(
         &self,
         principal: &Principal,
+        origin: &Origin,
         name: &str,
         account_type: Option<AccountType>,
     ) -> CoreResult<Account> {
@@ -187,14 +195,29 @@ impl Portcullis {
             new_resource_groups: Vec::new(),
             now,
         };
-        self.store().create_account(&account, Some(&owner)).await?;
+        self.store()
+            .create_account(
+                &account,
+                Some(&owner),
+                &AuditContext::new(principal, origin),
+            )
+            .await?;
         Ok(account)
     }
 
     /// `DELETE /accounts/{id}` (operators only): removes the account and everything in it.
-    pub async fn delete_account(&self, principal: &Principal, id: &AccountId) -> CoreResult<()> {
+    pub async fn delete_account(
+        &self,
+        principal: &Principal,
+        origin: &Origin,
+        id: &AccountId,
+    ) -> CoreResult<()> {
         operator(principal, ACCOUNTS)?;
-        if self.store().delete_account(id).await? {
+        if self
+            .store()
+            .delete_account(id, &AuditContext::new(principal, origin))
+            .await?
+        {
             Ok(())
         } else {
             Err(CoreError::not_found("account", id.as_str()))

@@ -159,7 +159,9 @@ impl Portcullis {
             },
             require_empty: !force_new_account,
         };
-        self.store().bootstrap(&plan).await?;
+        self.store()
+            .bootstrap(&plan, &crate::audit::AuditContext::cli("bootstrap"))
+            .await?;
         let stored_user = self
             .store()
             .user_credentials(&email)
@@ -190,6 +192,7 @@ impl Portcullis {
                 &hash_secret(&key),
                 make_operator,
                 Timestamp::now(),
+                &crate::audit::AuditContext::cli("user-key"),
             )
             .await?;
         Ok(IssuedKey {

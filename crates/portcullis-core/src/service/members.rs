@@ -155,7 +155,10 @@ impl Portcullis {
             new_resource_groups,
             now: Timestamp::now(),
         };
-        let created = self.store().create_member(account, &member).await?;
+        let created = self
+            .store()
+            .create_member(account, &member, &auth.audit())
+            .await?;
         self.expand_one(account, created).await
     }
 
@@ -207,7 +210,7 @@ impl Portcullis {
         };
         let updated = self
             .store()
-            .update_member(account, id, &changes, Timestamp::now())
+            .update_member(account, id, &changes, Timestamp::now(), &auth.audit())
             .await?
             .ok_or_else(|| CoreError::not_found("member", id.as_str()))?;
         self.expand_one(account, updated).await
@@ -218,7 +221,7 @@ impl Portcullis {
         let account = auth.account();
         if self
             .store()
-            .delete_member(account, id, self.keep_super_admin().as_ref())
+            .delete_member(account, id, self.keep_super_admin().as_ref(), &auth.audit())
             .await?
         {
             Ok(())

@@ -3,6 +3,7 @@
 //! A membership is a member row seen from its user's side; its id is the member id. Only the
 //! user it belongs to sees it: another user's id is 404, exactly like an id that does not exist.
 
+use crate::audit::{AuditContext, Origin};
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::MemberId;
@@ -138,9 +139,11 @@ impl Portcullis {
     pub async fn answer_membership(
         &self,
         principal: &Principal,
+        origin: &Origin,
         id: &MemberId,
         answer: Answer,
     ) -> CoreResult<Answered> {
+        let audit = AuditContext::new(principal, origin).own_membership();
         let user = Self::membership_user(principal)?;
         let m = self.own_membership(user, id).await?;
         let account = m.account.id.clone();
@@ -157,7 +160,7 @@ impl Portcullis {
                 };
                 let member = self
                     .store()
-                    .update_member(&account, id, &changes, Timestamp::now())
+                    .update_member(&account, id, &changes, Timestamp::now(), &audit)
                     .await?
                     .ok_or_else(|| CoreError::not_found("membership", id.as_str()))?;
                 let now = Membership {
@@ -168,7 +171,7 @@ impl Portcullis {
             }
             (Answer::Reject, MemberStatus::Pending) => {
                 let before = self.view(principal, m, true).await?;
-                self.leave(&before.membership).await?;
+                self.leave(&before.membership, &audit).await?;
                 Ok(Answered::Rejected(before))
             }
             (Answer::Reject, MemberStatus::Accepted) => Err(CoreError::invalid(
@@ -180,17 +183,23 @@ impl Portcullis {
 
     /// `DELETE /memberships/{id}`: the user leaves the account (or declines the invitation).
     /// The account's last accepted Super Administrator cannot leave.
-    pub async fn delete_membership(&self, principal: &Principal, id: &MemberId) -> CoreResult<()> {
+    pub async fn delete_membership(
+        &self,
+        principal: &Principal,
+        origin: &Origin,
+        id: &MemberId,
+    ) -> CoreResult<()> {
         let user = Self::membership_user(principal)?;
         let m = self.own_membership(user, id).await?;
-        self.leave(&m).await
+        self.leave(&m, &AuditContext::new(principal, origin).own_membership())
+            .await
     }
 
-    async fn leave(&self, m: &Membership) -> CoreResult<()> {
+    async fn leave(&self, m: &Membership, audit: &AuditContext) -> CoreResult<()> {
         let keep = self.keep_super_admin();
         if self
             .store()
-            .delete_member(&m.account.id, &m.member.id, keep.as_ref())
+            .delete_member(&m.account.id, &m.member.id, keep.as_ref(), audit)
             .await?
         {
             Ok(())

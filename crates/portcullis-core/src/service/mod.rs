@@ -11,6 +11,7 @@ use crate::store::Store;
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod authorize;
 pub mod bootstrap;
 pub mod cache;

@@ -188,7 +188,7 @@ impl Portcullis {
         check_client(&client)?;
         let value = secret::new_token_value();
         self.store()
-            .create_oauth_client(&client, &secret::hash_secret(&value))
+            .create_oauth_client(&client, &secret::hash_secret(&value), &auth.audit())
             .await?;
         Ok((client, value))
     }
@@ -270,7 +270,7 @@ impl Portcullis {
             return Ok(c);
         }
         c.updated_on = Timestamp::now();
-        if self.store().update_oauth_client(&c).await? {
+        if self.store().update_oauth_client(&c, &auth.audit()).await? {
             Ok(c)
         } else {
             Err(not_found(id))
@@ -283,7 +283,11 @@ impl Portcullis {
         auth: &Authorized,
         id: &OAuthClientId,
     ) -> CoreResult<()> {
-        if self.store().delete_oauth_client(auth.account(), id).await? {
+        if self
+            .store()
+            .delete_oauth_client(auth.account(), id, &auth.audit())
+            .await?
+        {
             Ok(())
         } else {
             Err(not_found(id))
@@ -301,7 +305,13 @@ impl Portcullis {
         let value = secret::new_token_value();
         let done = self
             .store()
-            .rotate_oauth_client_secret(account, id, &secret::hash_secret(&value), Timestamp::now())
+            .rotate_oauth_client_secret(
+                account,
+                id,
+                &secret::hash_secret(&value),
+                Timestamp::now(),
+                &auth.audit(),
+            )
             .await?;
         if done {
             return Ok(value);
@@ -326,7 +336,7 @@ impl Portcullis {
         let account = auth.account();
         if self
             .store()
-            .delete_oauth_rotated_secret(account, id, Timestamp::now())
+            .delete_oauth_rotated_secret(account, id, Timestamp::now(), &auth.audit())
             .await?
         {
             return Ok(());

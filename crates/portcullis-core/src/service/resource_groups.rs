@@ -159,7 +159,9 @@ impl Portcullis {
             created_on: now,
             modified_on: now,
         };
-        self.store().create_resource_group(&group).await?;
+        self.store()
+            .create_resource_group(&group, &auth.audit())
+            .await?;
         Ok(group)
     }
 
@@ -191,7 +193,7 @@ impl Portcullis {
             };
             match self
                 .store()
-                .update_resource_group(&group, &incompatible)
+                .update_resource_group(&group, &incompatible, &auth.audit())
                 .await?
             {
                 ResourceGroupUpdate::Updated => {}
@@ -230,7 +232,7 @@ impl Portcullis {
         id: &ResourceGroupId,
     ) -> CoreResult<()> {
         let account = auth.account();
-        match self.store().delete_resource_group(account, id).await? {
+        match self.store().delete_resource_group(account, id, &auth.audit()).await? {
             ResourceGroupDeletion::Deleted => Ok(()),
             ResourceGroupDeletion::NotFound => Err(CoreError::not_found("resource group", id.as_str())),
             ResourceGroupDeletion::InUse(users) => Err(CoreError::Invalid {

@@ -256,7 +256,7 @@ impl Portcullis {
         if begin_verification.unwrap_or(true) {
             self.begin(&mut c, now).await;
         }
-        self.store().create_sso(&c).await?;
+        self.store().create_sso(&c, &auth.audit()).await?;
         Ok(c)
     }
 
@@ -290,7 +290,7 @@ impl Portcullis {
             c.use_fedramp_language = f;
         }
         c.updated_on = Timestamp::now();
-        if self.store().update_sso(&c).await? {
+        if self.store().update_sso(&c, &auth.audit()).await? {
             Ok(c)
         } else {
             Err(CoreError::not_found("SSO connector", id.as_str()))
@@ -300,7 +300,7 @@ impl Portcullis {
     /// Deletes a connector.
     pub async fn delete_sso(&self, auth: &Authorized, id: &SsoConnectorId) -> CoreResult<()> {
         let account = auth.account();
-        if self.store().delete_sso(account, id).await? {
+        if self.store().delete_sso(account, id, &auth.audit()).await? {
             Ok(())
         } else {
             Err(CoreError::not_found("SSO connector", id.as_str()))
@@ -320,7 +320,7 @@ impl Portcullis {
             return Ok((c, CheckOutcome::Verified));
         }
         let outcome = self.begin(&mut c, Timestamp::now()).await;
-        if !self.store().update_sso(&c).await? {
+        if !self.store().update_sso(&c, &auth.audit()).await? {
             return Err(CoreError::not_found("SSO connector", id.as_str()));
         }
         Ok((c, outcome))
@@ -336,7 +336,10 @@ impl Portcullis {
         let count = due.len();
         for mut c in due {
             let outcome = self.check_now(&mut c, Timestamp::now()).await;
-            let applied = self.store().record_sso_check(&c).await?;
+            let applied = self
+                .store()
+                .record_sso_check(&c, &crate::audit::AuditContext::system("sso-verifier"))
+                .await?;
             tracing::info!(domain = %c.email_domain, connector = %c.id, ?outcome, applied, "SSO verification check");
         }
         Ok(count)

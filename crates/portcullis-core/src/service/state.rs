@@ -1439,7 +1439,8 @@ impl Portcullis {
                 "catalog entries extend a running server's catalog (`serve --fixtures FILE`, or `serve --catalog FILE`); they are not stored, so `import` does not take them",
             ));
         }
-        self.load_document(doc, mode, Timestamp::now()).await
+        self.load_document(doc, mode, Timestamp::now(), "import")
+            .await
     }
 
     /// What `serve --fixtures` loads: like [`Self::import_document`], with the document's
@@ -1450,10 +1451,15 @@ impl Portcullis {
         doc: &StateDocument,
         mode: ImportMode,
         now: Timestamp,
+        command: &str,
     ) -> CoreResult<ImportSummary> {
         let summary = self
             .store()
-            .import_state(mode, &|stored| self.plan_import(doc, stored, now))
+            .import_state(
+                mode,
+                &|stored| self.plan_import(doc, stored, now),
+                &crate::audit::AuditContext::cli(command),
+            )
             .await?;
         self.forget_cached();
         Ok(summary)
@@ -1467,19 +1473,28 @@ impl Portcullis {
 
     /// `POST /__portcullis/reset`: everything replaced by `fixtures`, for an operator's global
     /// key. Returns how many objects were written.
-    pub async fn reset_to(&self, principal: &Principal, fixtures: &State) -> CoreResult<usize> {
+    pub async fn reset_to(
+        &self,
+        principal: &Principal,
+        origin: &crate::audit::Origin,
+        fixtures: &State,
+    ) -> CoreResult<usize> {
         super::accounts::operator(principal, "reset the server to its fixtures")?;
         let written = count(fixtures);
         self.store()
-            .import_state(ImportMode::Replace, &|_| {
-                Ok((
-                    fixtures.clone(),
-                    ImportSummary {
-                        added: written,
-                        unchanged: 0,
-                    },
-                ))
-            })
+            .import_state(
+                ImportMode::Replace,
+                &|_| {
+                    Ok((
+                        fixtures.clone(),
+                        ImportSummary {
+                            added: written,
+                            unchanged: 0,
+                        },
+                    ))
+                },
+                &crate::audit::AuditContext::new(principal, origin),
+            )
             .await?;
         self.forget_cached();
         Ok(written)

@@ -29,8 +29,8 @@ pub const TOKEN_RESOURCES_MAX: usize = 1000;
 pub enum TokenScope<'a> {
     /// `/accounts/{a}/tokens`: the gate let the caller in.
     Account(&'a Authorized),
-    /// `/user/tokens`: the caller's own.
-    User(&'a Principal),
+    /// `/user/tokens`: the caller's own, and the request (for the audit log).
+    User(&'a Principal, &'a crate::audit::Origin),
 }
 
 impl TokenScope<'_> {
@@ -38,7 +38,15 @@ impl TokenScope<'_> {
     pub fn principal(&self) -> &Principal {
         match self {
             Self::Account(auth) => auth.principal(),
-            Self::User(p) => p,
+            Self::User(p, _) => p,
+        }
+    }
+
+    /// Who acts, from where, now (for the audit log).
+    pub fn audit(&self) -> crate::audit::AuditContext {
+        match self {
+            Self::Account(auth) => auth.audit(),
+            Self::User(p, origin) => crate::audit::AuditContext::new(p, origin),
         }
     }
 }
@@ -201,7 +209,7 @@ impl Portcullis {
     fn token_owner(scope: &TokenScope<'_>) -> CoreResult<TokenOwner> {
         match scope {
             TokenScope::Account(auth) => Ok(TokenOwner::Account(auth.account().clone())),
-            TokenScope::User(principal) => principal
+            TokenScope::User(principal, _) => principal
                 .user()
                 .map(|u| TokenOwner::User(u.id.clone()))
                 .ok_or_else(|| {
@@ -428,10 +436,13 @@ impl Portcullis {
         };
         let value = new_token_value();
         self.store()
-            .create_token(&NewToken {
-                token: token.clone(),
-                secret_hash: hash_secret(&value),
-            })
+            .create_token(
+                &NewToken {
+                    token: token.clone(),
+                    secret_hash: hash_secret(&value),
+                },
+                &scope.audit(),
+            )
             .await?;
         Ok((token, value))
     }
@@ -491,7 +502,7 @@ impl Portcullis {
                 .unwrap_or_default();
         }
         token.modified_on = Timestamp::now();
-        if self.store().update_token(&token).await? {
+        if self.store().update_token(&token, &scope.audit()).await? {
             Ok(token)
         } else {
             Err(CoreError::not_found("token", id.as_str()))
@@ -501,7 +512,11 @@ impl Portcullis {
     /// Deletes a token.
     pub async fn delete_token(&self, scope: &TokenScope<'_>, id: &TokenId) -> CoreResult<()> {
         let owner = Self::token_owner(scope)?;
-        if self.store().delete_token(&owner, id).await? {
+        if self
+            .store()
+            .delete_token(&owner, id, &scope.audit())
+            .await?
+        {
             Ok(())
         } else {
             Err(CoreError::not_found("token", id.as_str()))
@@ -514,7 +529,13 @@ impl Portcullis {
         let value = new_token_value();
         if self
             .store()
-            .roll_token(&owner, id, &hash_secret(&value), Timestamp::now())
+            .roll_token(
+                &owner,
+                id,
+                &hash_secret(&value),
+                Timestamp::now(),
+                &scope.audit(),
+            )
             .await?
         {
             Ok(value)

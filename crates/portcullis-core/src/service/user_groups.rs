@@ -107,7 +107,7 @@ impl Portcullis {
             modified_on: now,
         };
         self.store()
-            .create_user_group(&group, &valid.new_groups)
+            .create_user_group(&group, &valid.new_groups, &auth.audit())
             .await?;
         self.expand_one(account, group).await
     }
@@ -161,6 +161,7 @@ impl Portcullis {
                 policies.as_deref(),
                 &new_groups,
                 Timestamp::now(),
+                &auth.audit(),
             )
             .await?
             .ok_or_else(|| CoreError::not_found("user group", id.as_str()))?;
@@ -170,7 +171,11 @@ impl Portcullis {
     /// Deletes a user group (its memberships go with it).
     pub async fn delete_user_group(&self, auth: &Authorized, id: &UserGroupId) -> CoreResult<()> {
         let account = auth.account();
-        if self.store().delete_user_group(account, id).await? {
+        if self
+            .store()
+            .delete_user_group(account, id, &auth.audit())
+            .await?
+        {
             Ok(())
         } else {
             Err(CoreError::not_found("user group", id.as_str()))
@@ -231,12 +236,12 @@ impl Portcullis {
         match change {
             MembersChange::Add => {
                 self.store()
-                    .add_group_members(account, group, &ids, now)
+                    .add_group_members(account, group, &ids, now, &auth.audit())
                     .await
             }
             MembersChange::Replace => {
                 self.store()
-                    .replace_group_members(account, group, &ids, now)
+                    .replace_group_members(account, group, &ids, now, &auth.audit())
                     .await
             }
         }
@@ -251,7 +256,7 @@ impl Portcullis {
     ) -> CoreResult<GroupMember> {
         let account = auth.account();
         self.store()
-            .remove_group_member(account, group, member, Timestamp::now())
+            .remove_group_member(account, group, member, Timestamp::now(), &auth.audit())
             .await?
             .ok_or_else(|| CoreError::not_found("member", member.as_str()))
     }

@@ -149,7 +149,17 @@ fn candidates(route: &Route, param: &str, a: &Side, b: &Side) -> Vec<(Origin, St
 fn filter_value(route: &Route, name: &str, a: &Side) -> Option<String> {
     let p = route.path;
     let catalog = p.ends_with("/permission_groups");
+    let audit =
+        p.ends_with("/audit_logs") || p.ends_with("/logs/audit") || p.ends_with("/iam/changes");
     match name {
+        // The audit log: filters naming A's users, tokens and objects must find nothing of A's
+        // in B's log; the others are not tenant data.
+        "actor.email" | "actor_email" if audit => Some(a.admin_email.clone()),
+        "id" | "audit_log_id" | "resource_id" if audit => Some(a.group.clone()),
+        "actor_id" | "actor_token_id" if audit => Some(a.main_token.clone()),
+        "actor_token_name" if audit => Some(a.extra_token_name.clone()),
+        "account_name" if audit => Some(a.name.clone()),
+        _ if audit => None,
         "page" | "per_page" | "direction" | "order" | "status" | "label" | "scope" => None,
         _ if catalog => None,
         "id" if p.ends_with("/iam/user_groups") => Some(a.group.clone()),
