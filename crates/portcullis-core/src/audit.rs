@@ -890,13 +890,15 @@ impl Audited for StateImport {
 
 /// A new entry id: random, in the UUID shape Cloudflare's audit log ids have.
 pub fn new_entry_id() -> String {
+    // A version 4 UUID: 122 random bits, the version nibble 4, the variant bits 10.
     let h = crate::ids::random_hex_id();
+    let variant = u8::from_str_radix(&h[16..17], 16).unwrap_or(0) & 0x3 | 0x8;
     format!(
-        "{}-{}-4{}-{}-{}",
+        "{}-{}-4{}-{variant:x}{}-{}",
         &h[0..8],
         &h[8..12],
         &h[13..16],
-        &h[16..20],
+        &h[17..20],
         &h[20..32]
     )
 }

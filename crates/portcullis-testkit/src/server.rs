@@ -16,6 +16,8 @@ pub struct Server {
     child: Child,
     pub base: String,
     log: PathBuf,
+    /// Standard output after the `listening on` line, line by line.
+    stdout: mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -80,7 +82,17 @@ impl Server {
                 }
             }
         };
-        Server { child, base, log }
+        Server {
+            child,
+            base,
+            log,
+            stdout: rx,
+        }
+    }
+
+    /// The next line the server writes to standard output, waiting at most `timeout`.
+    pub fn next_stdout_line(&self, timeout: Duration) -> Option<String> {
+        self.stdout.recv_timeout(timeout).ok()
     }
 
     /// SIGTERM, then wait for the process to exit (at most 15 s).

@@ -7,6 +7,8 @@
 
 mod support;
 
+mod audit;
+
 mod concurrency;
 mod escalation;
 mod group_members;
