@@ -155,7 +155,7 @@ async fn writes_are_recorded_with_actor_request_and_values() {
     // v1 shows the same entries: values as JSON text.
     let v1 = app
         .get(
-            &app.acct(&format!("/audit_logs?per_page=1000&action.type=update")),
+            &app.acct("/audit_logs?per_page=1000&action.type=update"),
             &admin,
         )
         .await;
