@@ -61,7 +61,7 @@ STOP_TIMEOUT = 15.0
 
 # The tests the sdist's own test runner would run for the IAM surface Portcullis serves.
 # Everything under tests/api_resources/{iam,accounts,user} and the root tests for accounts,
-# memberships and the user; left out: accounts/logs (audit logs), accounts/test_subscriptions.py,
+# memberships, the user and the audit log (v1 and v2); left out: accounts/test_subscriptions.py,
 # user/billing, user/test_audit_logs.py, user/test_invites.py, user/test_organizations.py,
 # user/test_subscriptions.py, user/test_tenants.py (endpoints Portcullis does not serve).
 MAIN_TESTS = [
@@ -81,6 +81,8 @@ MAIN_TESTS = [
     "tests/api_resources/test_accounts.py",
     "tests/api_resources/test_memberships.py",
     "tests/api_resources/test_user.py",
+    "tests/api_resources/test_audit_logs.py",
+    "tests/api_resources/accounts/logs/test_audit.py",
 ]
 # These name token ed17574386854bf78a67040be0a770b0 as a user token; MAIN_TESTS name it as an
 # account token. One id cannot be both, so they run on their own fixtures.

@@ -109,7 +109,8 @@ pg_contract_tests!(
     changes_are_recorded,
     foreign_and_missing_writes_change_nothing,
     oauth_clients_round_trip,
-    state_round_trip
+    state_round_trip,
+    audit_log
 );
 
 #[test]

@@ -40,7 +40,7 @@ macro_rules! contract_tests {
             concurrent_member_replaces_leave_one_set, member_add_racing_group_delete,
             account_delete_cascades, sso_connectors_and_claims, last_role_holder_survives_races,
             changes_are_recorded, foreign_and_missing_writes_change_nothing,
-            oauth_clients_round_trip, state_round_trip);
+            oauth_clients_round_trip, state_round_trip, audit_log);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -2212,4 +2212,192 @@ pub async fn state_round_trip(store: S) {
         (tok, hash),
         (a.tokens[0].token.clone(), a.tokens[0].secret_hash.clone())
     );
+}
+
+/// The audit log: a write's entry commits with it and holds the values read and written in
+/// its transaction; a refused write leaves none; entries of one account never show in
+/// another's; filters, numbered pages and cursors read them in `seq` order; pruning deletes by
+/// age only.
+pub async fn audit_log(store: S) {
+    use portcullis_core::audit::{
+        AuditAction, AuditContext, AuditField, AuditPage, AuditQuery, AuditRecord, Origin,
+        TextFilter,
+    };
+    let a = account(&store, "Audited").await;
+    let b = account(&store, "Other").await;
+    let query = |page: AuditPage| AuditQuery {
+        page,
+        ..AuditQuery::default()
+    };
+    let all = |account: AccountId| {
+        let store = store.clone();
+        async move {
+            store
+                .list_audit(
+                    &account,
+                    &query(AuditPage::After {
+                        after: None,
+                        limit: 1000,
+                    }),
+                )
+                .await
+                .unwrap()
+                .entries
+        }
+    };
+    let mut origin = Origin::cli("contract");
+    origin.request_id = Some("ray-1".into());
+    origin.ip = Some("192.0.2.7".parse().unwrap());
+    let cx = AuditContext {
+        origin,
+        ..AuditContext::cli("contract")
+    };
+
+    let start = all(a.clone()).await.len();
+    let g = user_group(&store, &a, "before", vec![]).await;
+    store
+        .update_user_group(&a, &g, Some("after"), None, &[], Timestamp::now(), &cx)
+        .await
+        .unwrap()
+        .unwrap();
+    // A refused write (the name is taken) leaves no entry.
+    user_group(&store, &a, "taken", vec![]).await;
+    let clash = store
+        .update_user_group(&a, &g, Some("taken"), None, &[], Timestamp::now(), &cx)
+        .await;
+    assert!(clash.is_err());
+    // A write that finds nothing leaves no entry.
+    assert!(!store
+        .delete_user_group(&a, &UserGroupId::random(), &cx)
+        .await
+        .unwrap());
+    let entries = all(a.clone()).await;
+    assert_eq!(entries.len(), start + 3, "create, rename, create");
+    let rename = entries
+        .iter()
+        .find(|e| e.record.action == AuditAction::Update)
+        .unwrap();
+    assert_eq!(rename.record.resource_type, "user_group");
+    assert_eq!(rename.record.resource_id, g.to_string());
+    assert_eq!(rename.record.before.as_ref().unwrap()["name"], "before");
+    assert_eq!(rename.record.after.as_ref().unwrap()["name"], "after");
+    assert_eq!(rename.record.origin.request_id.as_deref(), Some("ray-1"));
+    assert_eq!(rename.record.origin.ip, Some("192.0.2.7".parse().unwrap()));
+    assert_eq!(rename.account_name.as_deref(), Some("Audited"));
+    // Newest first by default, each `seq` larger than the next.
+    assert!(entries.windows(2).all(|w| w[0].seq > w[1].seq));
+
+    // A refusal is stored on its own; one in an account that does not exist is not.
+    let refusal = AuditRecord::denied(&cx, &a, "member", None, 403);
+    store.record_refusal(&refusal).await.unwrap();
+    store
+        .record_refusal(&AuditRecord::denied(
+            &cx,
+            &AccountId::random(),
+            "member",
+            None,
+            403,
+        ))
+        .await
+        .unwrap();
+    let failures = store
+        .list_audit(
+            &a,
+            &AuditQuery {
+                filters: vec![(
+                    AuditField::ActionResult,
+                    TextFilter {
+                        any: vec!["failure".into()],
+                        not: vec![],
+                    },
+                )],
+                ..query(AuditPage::Numbered(page(10)))
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(failures.total, Some(1));
+    assert_eq!(failures.entries[0].record.id, refusal.id);
+    assert_eq!(failures.entries[0].record.status, Some(403));
+
+    // Only changes, oldest first, after a cursor.
+    let changes = store
+        .list_audit(
+            &a,
+            &AuditQuery {
+                only_changes: true,
+                ascending: true,
+                ..query(AuditPage::After {
+                    after: Some(entries[1].seq),
+                    limit: 10,
+                })
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        changes.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![entries[0].seq]
+    );
+    assert!(!changes.more);
+    assert_eq!(
+        store.last_audit_seq(&a).await.unwrap(),
+        Some(refusal_seq(&store, &a).await)
+    );
+
+    // B sees none of A's entries.
+    assert!(all(b.clone())
+        .await
+        .iter()
+        .all(|e| e.record.account.as_ref() == Some(&b)));
+
+    // Pruning deletes what is older than the cut, and nothing else.
+    let everything = all(a.clone()).await.len() + all(b.clone()).await.len();
+    assert_eq!(
+        store
+            .prune_audit(Timestamp::now().plus_seconds(-3600), 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        all_of(&store, &a).await + all_of(&store, &b).await,
+        everything
+    );
+    let pruned = store
+        .prune_audit(Timestamp::now().plus_seconds(1), 2)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2, "at most the batch");
+    assert_eq!(
+        all_of(&store, &a).await + all_of(&store, &b).await,
+        everything - 2
+    );
+}
+
+async fn all_of(store: &S, account: &AccountId) -> usize {
+    store
+        .list_audit(
+            account,
+            &portcullis_core::audit::AuditQuery {
+                page: portcullis_core::audit::AuditPage::After {
+                    after: None,
+                    limit: 1000,
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .entries
+        .len()
+}
+
+async fn refusal_seq(store: &S, account: &AccountId) -> i64 {
+    store
+        .list_audit(account, &portcullis_core::audit::AuditQuery::default())
+        .await
+        .unwrap()
+        .entries[0]
+        .seq
 }

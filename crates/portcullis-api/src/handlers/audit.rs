@@ -134,11 +134,13 @@ fn addresses(param: &str, values: &[String]) -> ApiResult<(Vec<String>, Vec<IpNe
 }
 
 fn check_range(since: Option<Timestamp>, before: Option<Timestamp>) -> ApiResult<()> {
+    // The same instant twice is an empty window (a day given as `since` and `before`), not
+    // an error; a window that ends before it starts is.
     if let (Some(s), Some(b)) = (since, before) {
-        if s >= b {
+        if s > b {
             return Err(ApiError::invalid(
                 "/query/before",
-                "query parameter `before`: must be later than `since`",
+                "query parameter `before`: must not be earlier than `since`",
             ));
         }
     }
