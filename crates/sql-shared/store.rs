@@ -84,6 +84,8 @@ pub struct SqlStore {
     pub(crate) feed: crate::backend::Feed,
     /// Where committed audit entries are also sent (`--audit-stdout`).
     pub(crate) audit_sink: Option<Arc<dyn portcullis_core::audit::AuditSink>>,
+    /// Write transactions begun and the microseconds they waited to begin.
+    pub(crate) write_waits: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
 }
 
 impl SqlStore {
@@ -411,7 +413,13 @@ fn owner_cols(owner: &TokenOwner) -> (&'static str, &str) {
 
 impl SqlStore {
     pub(crate) async fn write(&self) -> CoreResult<Transaction<'static, Db>> {
-        self.writer.begin_with(BEGIN_WRITE).await.map_err(db)
+        use std::sync::atomic::Ordering::Relaxed;
+        let started = std::time::Instant::now();
+        let tx = self.writer.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.write_waits.0.fetch_add(1, Relaxed);
+        self.write_waits.1.fetch_add(waited, Relaxed);
+        Ok(tx)
     }
 
     /// Commits a write and records what it changed: announced to other processes inside the
@@ -1699,6 +1707,14 @@ impl Store for SqlStore {
 
     fn revisions(&self) -> &Revisions {
         &self.revisions
+    }
+
+    fn write_waits(&self) -> portcullis_core::store::WriteWaits {
+        use std::sync::atomic::Ordering::Relaxed;
+        portcullis_core::store::WriteWaits {
+            count: self.write_waits.0.load(Relaxed),
+            micros: self.write_waits.1.load(Relaxed),
+        }
     }
 
     fn pool_stats(&self) -> Vec<portcullis_core::store::PoolStats> {

@@ -281,6 +281,20 @@ impl Collector for Indexes {
             )?;
             idle.encode(f.encode_family(&labels)?)?;
         }
+        let waits = self.app.write_waits();
+        counter(
+            e,
+            "portcullis_db_write_waits",
+            "Write transactions begun.",
+            waits.count,
+        )?;
+        let seconds = ConstCounter::new(waits.micros as f64 / 1e6);
+        seconds.encode(e.encode_descriptor(
+            "portcullis_db_write_wait_seconds",
+            "Time write transactions waited to begin (the writer connection and BEGIN), summed.",
+            None,
+            seconds.metric_type(),
+        )?)?;
         let info = ConstGauge::new(1i64);
         let labels = [("version", env!("CARGO_PKG_VERSION"))];
         let mut descriptor = e.encode_descriptor(

@@ -495,6 +495,15 @@ pub struct PoolStats {
     pub idle: usize,
 }
 
+/// How long write transactions waited to begin, in total since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteWaits {
+    /// Write transactions begun.
+    pub count: u64,
+    /// Microseconds they waited, summed.
+    pub micros: u64,
+}
+
 /// The whole store.
 #[async_trait]
 pub trait Store:
@@ -516,6 +525,10 @@ pub trait Store:
 
     /// The connection pools' sizes, for metrics.
     fn pool_stats(&self) -> Vec<PoolStats>;
+
+    /// Time write transactions waited to begin (the writer connection on SQLite, a pool
+    /// connection on PostgreSQL, and the database's `BEGIN`), for metrics.
+    fn write_waits(&self) -> WriteWaits;
 
     /// The change revisions of this store's data (see [`crate::changes`]): every write that
     /// changes an account's policies records [`crate::changes::Change::Account`] once

@@ -242,6 +242,7 @@ impl PostgresStore {
                 options,
             },
             audit_sink: None,
+            write_waits: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)

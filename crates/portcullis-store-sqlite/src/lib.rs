@@ -168,6 +168,7 @@ impl SqliteStore {
             revisions: Arc::new(Revisions::new(true)),
             feed: backend::Feed::default(),
             audit_sink: None,
+            write_waits: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)

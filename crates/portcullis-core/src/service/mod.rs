@@ -174,6 +174,11 @@ impl Portcullis {
         self.store.pool_stats()
     }
 
+    /// How long write transactions waited to begin (for metrics).
+    pub fn write_waits(&self) -> crate::store::WriteWaits {
+        self.store.write_waits()
+    }
+
     /// Whether this process hears every change to what decisions read (see
     /// [`crate::changes::Revisions::is_live`]).
     pub fn is_live(&self) -> bool {

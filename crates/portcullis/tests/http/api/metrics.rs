@@ -128,6 +128,26 @@ async fn metrics_parse_and_move_with_requests() {
         env!("CARGO_PKG_VERSION")
     );
     assert_eq!(get(&after, &build), 1.0, "{text}");
+
+    // A write waits for the writer: counted, with its time.
+    let r = app
+        .post(
+            &app.acct("/iam/user_groups"),
+            &app.admin(),
+            serde_json::json!({"name": "counted"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let (written, text) = scrape(&app).await;
+    assert!(
+        get(&written, "portcullis_db_write_waits_total")
+            > get(&after, "portcullis_db_write_waits_total"),
+        "{text}"
+    );
+    assert!(
+        written.contains_key("portcullis_db_write_wait_seconds_total"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
