@@ -61,8 +61,8 @@ STOP_TIMEOUT = 15.0
 
 # The tests the sdist's own test runner would run for the IAM surface Portcullis serves.
 # Everything under tests/api_resources/{iam,accounts,user} and the root tests for accounts,
-# memberships, the user and the audit log (v1 and v2); left out: accounts/test_subscriptions.py,
-# user/billing, user/test_audit_logs.py, user/test_invites.py, user/test_organizations.py,
+# memberships, the user and the audit log (v1, v2 and the user's); left out:
+# accounts/test_subscriptions.py, user/billing, user/test_invites.py, user/test_organizations.py,
 # user/test_subscriptions.py, user/test_tenants.py (endpoints Portcullis does not serve).
 MAIN_TESTS = [
     "tests/api_resources/iam/test_oauth_clients.py",
@@ -83,6 +83,7 @@ MAIN_TESTS = [
     "tests/api_resources/test_user.py",
     "tests/api_resources/test_audit_logs.py",
     "tests/api_resources/accounts/logs/test_audit.py",
+    "tests/api_resources/user/test_audit_logs.py",
 ]
 # These name token ed17574386854bf78a67040be0a770b0 as a user token; MAIN_TESTS name it as an
 # account token. One id cannot be both, so they run on their own fixtures.

@@ -14,7 +14,7 @@ use portcullis_core::audit::{
 };
 use portcullis_core::changes::Change;
 use portcullis_core::error::{CoreError, CoreResult, Corrupt};
-use portcullis_core::ids::AccountId;
+use portcullis_core::ids::{AccountId, UserId};
 use portcullis_core::store::AuditStore;
 use portcullis_core::time::Timestamp;
 use sqlx::{QueryBuilder, Transaction};
@@ -214,14 +214,24 @@ impl SqlStore {
     }
 
     fn audit_query<'q>(
-        account: &AccountId,
+        owner: &Owner<'_>,
         query: &'q AuditQuery,
         select: &str,
     ) -> QueryBuilder<'q, Db> {
         let mut q = QueryBuilder::<Db>::new(format!(
-            "select {select} from audit_log a left join account acc on acc.id = a.account_id where a.account_id = "
+            "select {select} from audit_log a left join account acc on acc.id = a.account_id where "
         ));
-        q.push_bind(account.as_str().to_owned());
+        match owner {
+            Owner::Account(account) => {
+                q.push("a.account_id = ");
+                q.push_bind(account.as_str().to_owned());
+            }
+            Owner::User(user) => {
+                q.push("a.actor_type = 'user' and a.actor_id = ");
+                q.push_bind(user.as_str().to_owned());
+                q.push(" and (a.account_id is null or a.resource_scope = 'memberships')");
+            }
+        }
         if let Some(since) = query.since {
             q.push(" and a.at >= ");
             q.push_bind(since.micros());
@@ -297,17 +307,64 @@ impl AuditStore for SqlStore {
         account: &AccountId,
         query: &AuditQuery,
     ) -> CoreResult<AuditEntries> {
+        self.list_entries(&Owner::Account(account), query).await
+    }
+
+    async fn list_user_audit(&self, user: &UserId, query: &AuditQuery) -> CoreResult<AuditEntries> {
+        self.list_entries(&Owner::User(user), query).await
+    }
+
+    async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>> {
+        let (seq,): (Option<i64>,) =
+            sqlx::query_as("select max(seq) from audit_log where account_id = $1")
+                .bind(account.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(seq)
+    }
+
+    async fn prune_audit(&self, before: Timestamp, limit: u32) -> CoreResult<u64> {
+        // One statement, committed on its own: no transaction stays open between statements
+        // waiting for this process (nothing else changes with it, and no cache derives from
+        // the log).
+        let done = sqlx::query(
+            "delete from audit_log where seq in (select seq from audit_log where at < $1 order by seq limit $2)",
+        )
+        .bind(before.micros())
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Whose log a listing reads.
+enum Owner<'a> {
+    /// An account's.
+    Account(&'a AccountId),
+    /// A user's own entries.
+    User(&'a UserId),
+}
+
+impl SqlStore {
+    async fn list_entries(
+        &self,
+        owner: &Owner<'_>,
+        query: &AuditQuery,
+    ) -> CoreResult<AuditEntries> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let dir = if query.ascending { "asc" } else { "desc" };
         match query.page {
             AuditPage::Numbered(page) => {
                 if query.ip_ranges.is_empty() {
-                    let (total,): (i64,) = Self::audit_query(account, query, "count(*)")
+                    let (total,): (i64,) = Self::audit_query(owner, query, "count(*)")
                         .build_query_as()
                         .fetch_one(&mut *conn)
                         .await
                         .map_err(db)?;
-                    let mut q = Self::audit_query(account, query, AUDIT_COLS);
+                    let mut q = Self::audit_query(owner, query, AUDIT_COLS);
                     q.push(format!(" order by a.seq {dir} limit "));
                     q.push_bind(i64::try_from(page.per_page).unwrap_or(i64::MAX));
                     q.push(" offset ");
@@ -328,7 +385,7 @@ impl AuditStore for SqlStore {
                 }
                 // Address ranges are matched here, not in SQL (no portable CIDR type): every
                 // entry the other filters keep is read, then paged.
-                let mut q = Self::audit_query(account, query, AUDIT_COLS);
+                let mut q = Self::audit_query(owner, query, AUDIT_COLS);
                 q.push(format!(" order by a.seq {dir}"));
                 let rows: Vec<AuditRow> =
                     q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
@@ -350,7 +407,7 @@ impl AuditStore for SqlStore {
                 })
             }
             AuditPage::After { after, limit } => {
-                let mut q = Self::audit_query(account, query, AUDIT_COLS);
+                let mut q = Self::audit_query(owner, query, AUDIT_COLS);
                 if let Some(after) = after {
                     q.push(if query.ascending {
                         " and a.seq > "
@@ -387,30 +444,5 @@ impl AuditStore for SqlStore {
                 })
             }
         }
-    }
-
-    async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>> {
-        let (seq,): (Option<i64>,) =
-            sqlx::query_as("select max(seq) from audit_log where account_id = $1")
-                .bind(account.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(seq)
-    }
-
-    async fn prune_audit(&self, before: Timestamp, limit: u32) -> CoreResult<u64> {
-        // One statement, committed on its own: no transaction stays open between statements
-        // waiting for this process (nothing else changes with it, and no cache derives from
-        // the log).
-        let done = sqlx::query(
-            "delete from audit_log where seq in (select seq from audit_log where at < $1 order by seq limit $2)",
-        )
-        .bind(before.micros())
-        .bind(i64::from(limit))
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected())
     }
 }

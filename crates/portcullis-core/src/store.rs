@@ -615,6 +615,13 @@ pub trait AuditStore: Send + Sync {
         account: &AccountId,
         query: &crate::audit::AuditQuery,
     ) -> CoreResult<crate::audit::AuditEntries>;
+    /// A user's own entries matching `query`: their changes to themselves (profile, own
+    /// tokens) and to their own memberships (accept, reject, leave).
+    async fn list_user_audit(
+        &self,
+        user: &UserId,
+        query: &crate::audit::AuditQuery,
+    ) -> CoreResult<crate::audit::AuditEntries>;
     /// The newest entry's position in `account`'s log (the change feed's cursor when nothing
     /// is new); `None` when the log holds nothing of the account.
     async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>>;

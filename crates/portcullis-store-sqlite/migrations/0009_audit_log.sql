@@ -33,3 +33,4 @@ create table audit_log (
 );
 create index audit_log_by_account on audit_log (account_id, seq);
 create index audit_log_by_time on audit_log (at);
+create index audit_log_by_actor on audit_log (actor_id, seq);

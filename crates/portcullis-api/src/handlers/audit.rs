@@ -5,7 +5,7 @@
 use axum::Json;
 use ipnet::IpNet;
 use portcullis_core::audit::{
-    ActorType, AuditEntry, AuditField, AuditPage, AuditQuery, TextFilter,
+    ActorType, AuditEntries, AuditEntry, AuditField, AuditPage, AuditQuery, TextFilter,
 };
 use portcullis_core::page::{PageRequest, AUDIT_LIST};
 use portcullis_core::time::Timestamp;
@@ -14,8 +14,10 @@ use portcullis_wire::{Envelope, ResultInfo};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Cx;
+use crate::extract::{Auth, Cx};
 use crate::query::{query_params, ApiQuery};
+use crate::server::AppState;
+use axum::extract::State;
 
 const ACTION_TYPES: &[&str] = &["create", "update", "delete", "view"];
 const ACTION_RESULTS: &[&str] = &["success", "failure"];
@@ -152,6 +154,35 @@ pub async fn list_v1(
     cx: Cx,
     ApiQuery(q): ApiQuery<V1Query>,
 ) -> ApiResult<Json<Envelope<Vec<w::AuditLogV1>>>> {
+    let query = v1_query(&q)?;
+    let found = cx.app.audit_log(&cx.pass, &query).await?;
+    Ok(v1_page(&q, &found))
+}
+
+/// `GET /user/audit_logs`: the caller's own entries, in v1's shape.
+pub async fn list_user_v1(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<V1Query>,
+) -> ApiResult<Json<Envelope<Vec<w::AuditLogV1>>>> {
+    let query = v1_query(&q)?;
+    let found = s.app.user_audit_log(&p, &query).await?;
+    Ok(v1_page(&q, &found))
+}
+
+fn v1_page(q: &V1Query, found: &AuditEntries) -> Json<Envelope<Vec<w::AuditLogV1>>> {
+    let items: Vec<w::AuditLogV1> = found.entries.iter().map(v1).collect();
+    let info = ResultInfo::new(
+        q.page.page,
+        q.page.per_page,
+        items.len() as u64,
+        found.total.unwrap_or(0),
+    );
+    Json(Envelope::page(items, info))
+}
+
+fn v1_query(q: &V1Query) -> ApiResult<AuditQuery> {
+    let q = q.clone();
     check_range(q.since, q.before)?;
     let mut query = AuditQuery {
         since: q.since,
@@ -186,15 +217,7 @@ pub async fn list_v1(
         query.ip_ranges = ranges;
     }
     query.filters.retain(|(_, f)| !f.is_empty());
-    let found = cx.app.audit_log(&cx.pass, &query).await?;
-    let items: Vec<w::AuditLogV1> = found.entries.iter().map(v1).collect();
-    let info = ResultInfo::new(
-        q.page.page,
-        q.page.per_page,
-        items.len() as u64,
-        found.total.unwrap_or(0),
-    );
-    Ok(Json(Envelope::page(items, info)))
+    Ok(query)
 }
 
 /// `GET /accounts/{account_id}/logs/audit`.

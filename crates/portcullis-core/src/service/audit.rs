@@ -22,6 +22,22 @@ impl Portcullis {
         self.store().list_audit(auth.account(), query).await
     }
 
+    /// `GET /user/audit_logs`: the caller's own entries (their profile, their own tokens, their
+    /// answers to their memberships). For users; an account-owned token has no user log.
+    pub async fn user_audit_log(
+        &self,
+        principal: &crate::auth::Principal,
+        query: &AuditQuery,
+    ) -> CoreResult<AuditEntries> {
+        let Some(user) = principal.user() else {
+            return Err(crate::error::CoreError::Invalid {
+                pointer: None,
+                message: "the user audit log is a user's own: an account-owned token has none (read the account's at /accounts/{account_id}/audit_logs)".into(),
+            });
+        };
+        self.store().list_user_audit(&user.id, query).await
+    }
+
     /// The change feed: up to `limit` successful changes after the one at `after` (`None`:
     /// from the oldest kept), oldest first, and the cursor to pass next time: the last change
     /// returned, or `after` itself when nothing is new (so a cursor is stable while nothing

@@ -580,3 +580,107 @@ async fn audit_stdout_streams_each_committed_entry() {
     assert_eq!(server.next_stdout_line(Duration::from_millis(500)), None);
     server.terminate();
 }
+
+#[tokio::test]
+async fn the_user_log_holds_the_callers_own_changes() {
+    let app = TestApp::spawn();
+    let admin = app.admin_key();
+    let r = app
+        .send(
+            reqwest::Method::PATCH,
+            &app.url("/user"),
+            &admin,
+            Body::Json(json!({"first_name": "Ada"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let (token_id, _) = app
+        .create_user_token(&admin, user_token_body("mine", &app.boot.user_id))
+        .await;
+    // An invitation the other user accepts: in their log, not the admin's.
+    let invited = app
+        .create_member(
+            &app.boot.account_id,
+            &admin,
+            "guest@example.com",
+            &[ROLE_ADMIN_READ_ONLY],
+            None,
+        )
+        .await;
+    let (_, key) = app.user_key("guest@example.com", false);
+    let guest = Cred::key("guest@example.com", &key);
+    let r = app
+        .put(
+            &format!("/memberships/{}", str_field(&invited, "id")),
+            &guest,
+            json!({"status": "accepted"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+
+    let mine = app.get("/user/audit_logs?direction=asc", &admin).await;
+    assert_eq!(mine.status, 200, "{mine}");
+    check_result_info(&mine);
+    let kinds: Vec<(String, String)> = mine
+        .list()
+        .iter()
+        .map(|e| {
+            (
+                str_field(&e["resource"], "type"),
+                str_field(&e["resource"], "id"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("user".to_owned(), app.boot.user_id.clone()),
+            ("token".to_owned(), token_id.clone()),
+        ],
+        "{mine}"
+    );
+    assert_eq!(parsed(&mine.list()[0]["newValue"])["first_name"], "Ada");
+    assert!(mine
+        .list()
+        .iter()
+        .all(|e| e["actor"]["email"] == "admin@example.com"));
+
+    let theirs = app.get("/user/audit_logs", &guest).await;
+    assert_eq!(theirs.list().len(), 1, "{theirs}");
+    let answer = &theirs.list()[0];
+    assert_eq!(answer["resource"]["type"], "membership");
+    assert_eq!(answer["owner"]["id"], app.boot.account_id.as_str());
+    assert_eq!(parsed(&answer["oldValue"])["status"], "pending");
+    assert_eq!(parsed(&answer["newValue"])["status"], "accepted");
+    let hidden = app
+        .get("/user/audit_logs?hide_user_logs=true", &guest)
+        .await;
+    assert_eq!(hidden.list().len(), 0);
+    // The account's log shows the answer too (hidden with hide_user_logs), not the user's own
+    // token or profile.
+    let account_log = app
+        .get(&app.acct("/audit_logs?per_page=1000"), &admin)
+        .await;
+    assert!(account_log
+        .list()
+        .iter()
+        .any(|e| e["resource"]["type"] == "membership"));
+    assert!(!account_log
+        .list()
+        .iter()
+        .any(|e| e["resource"]["id"] == token_id.as_str()));
+    let without = app
+        .get(
+            &app.acct("/audit_logs?per_page=1000&hide_user_logs=true"),
+            &admin,
+        )
+        .await;
+    assert!(!without
+        .list()
+        .iter()
+        .any(|e| e["resource"]["type"] == "membership"));
+
+    // An account-owned token has no user log.
+    let r = app.get("/user/audit_logs", &app.admin()).await;
+    r.err(400, 1001);
+}
