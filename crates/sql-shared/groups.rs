@@ -812,9 +812,9 @@ impl UserGroupStore for SqlStore {
             g.created_on,
         )
         .await?;
+        // The group as written (policies in the order given, as they read back): no read.
         let mut records = Self::created_resource_groups(audit, new_resource_groups);
-        let stored = Self::ug_get(&mut tx, &g.account_id, &g.id).await?;
-        records.push(audit.record(AuditAction::Create, None, stored.as_ref()));
+        records.push(audit.record(AuditAction::Create, None, Some(g)));
         self.commit_audited(
             tx,
             &[Change::Group(g.account_id.clone(), g.id.clone())],

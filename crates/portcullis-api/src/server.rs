@@ -115,39 +115,12 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
         Err(refusal) => return refusal.into_response(),
     };
     parts.extensions.insert(Authz(pass.clone()));
-    let resource = resource_of(g.path, parts.uri.path());
     let response = next.run(Request::from_parts(parts, body)).await;
     if response.status() == StatusCode::FORBIDDEN {
         // Refused past the gate (a no-escalation rule): recorded like the gate's refusals.
-        g.state
-            .app
-            .record_refusal(
-                &pass.audit(),
-                pass.account(),
-                resource.0,
-                resource.1.as_deref(),
-            )
-            .await;
+        g.state.app.record_refused_pass(&pass, g.path).await;
     }
     response
-}
-
-/// What a route acts on, for the audit entry of a refusal: the resource type its template
-/// names (its last literal segment, singular: `user_groups` → `user_group`) and the id the
-/// request's path gives for the template's last parameter (other than the account).
-pub fn resource_of(template: &'static str, path: &str) -> (&'static str, Option<String>) {
-    let literal = template
-        .rsplit('/')
-        .find(|s| !s.is_empty() && !s.starts_with('{'))
-        .unwrap_or("account");
-    let kind = literal.strip_suffix('s').unwrap_or(literal);
-    let id = template
-        .split('/')
-        .zip(path.split('/'))
-        .filter(|(t, _)| t.starts_with('{') && *t != "{account_id}")
-        .map(|(_, v)| v.to_owned())
-        .last();
-    (kind, id)
 }
 
 /// The request a change came with, for the audit log.
@@ -198,7 +171,7 @@ async fn pass_gate(
         key: g.key,
         action: &g.action,
         origin: origin_of(parts),
-        resource: resource_of(g.path, parts.uri.path()),
+        route: g.path,
     };
     let pass = g.state.app.admit(admission).await?;
     parts.extensions.insert(Auth(pass.principal().clone()));

@@ -72,6 +72,12 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The request's path, without its query.
+    pub fn path(&self) -> &str {
+        let uri = self.uri.as_deref().unwrap_or_default();
+        uri.split_once('?').map_or(uri, |(path, _)| path)
+    }
+
     /// A change made by a command on the server's machine.
     pub fn cli(command: &str) -> Self {
         Self {
@@ -922,4 +928,22 @@ impl fmt::Display for AuditRecord {
 pub trait AuditSink: Send + Sync + fmt::Debug {
     /// One committed entry.
     fn emit(&self, record: &AuditRecord);
+}
+
+/// What a route acts on, for the audit entry of a refusal: the resource type its template
+/// names (its last literal segment, singular: `user_groups` → `user_group`) and the id the
+/// request's path gives for the template's last parameter (other than the account).
+pub fn resource_of(template: &'static str, path: &str) -> (&'static str, Option<String>) {
+    let literal = template
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("account");
+    let kind = literal.strip_suffix('s').unwrap_or(literal);
+    let id = template
+        .split('/')
+        .zip(path.split('/'))
+        .filter(|(t, _)| t.starts_with('{') && *t != "{account_id}")
+        .map(|(_, v)| v.to_owned())
+        .last();
+    (kind, id)
 }

@@ -15,7 +15,7 @@
 
 use std::net::IpAddr;
 
-use crate::audit::{AuditContext, AuditRecord, Origin};
+use crate::audit::{resource_of, AuditContext, AuditRecord, Origin};
 use crate::auth::{Credentials, Principal};
 use crate::error::{CoreError, CoreResult, Forbidden};
 use crate::ids::AccountId;
@@ -39,8 +39,8 @@ pub struct Admission<'a> {
     pub action: &'a str,
     /// The request (for the audit log).
     pub origin: Origin,
-    /// The route's resource type and the id its path names, for the audit entry of a refusal.
-    pub resource: (&'static str, Option<String>),
+    /// The route's path template (names the resource of a refusal's audit entry).
+    pub route: &'static str,
 }
 
 /// Proof that the gate let `principal` act in `account` with `key`. Only
@@ -97,17 +97,25 @@ impl Portcullis {
             // able to write into another account's log (the refusal is in the server's log).
             Err(e @ CoreError::Forbidden(Forbidden::MissingPermission { .. })) => {
                 let (principal, account, origin) = refusal;
+                let (kind, id) = resource_of(a.route, origin.path());
                 self.record_refusal(
                     &AuditContext::new(&principal, &origin),
                     &account,
-                    a.resource.0,
-                    a.resource.1.as_deref(),
+                    kind,
+                    id.as_deref(),
                 )
                 .await;
                 Err(e)
             }
             other => other,
         }
+    }
+
+    /// Records a request refused past the gate (a no-escalation rule) on the route `route`.
+    pub async fn record_refused_pass(&self, pass: &Authorized, route: &'static str) {
+        let (kind, id) = resource_of(route, pass.origin.path());
+        self.record_refusal(&pass.audit(), &pass.account, kind, id.as_deref())
+            .await;
     }
 
     /// Records a refused request in `account`'s audit log. A failure to record is logged,

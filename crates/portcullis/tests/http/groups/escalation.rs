@@ -120,6 +120,23 @@ async fn membership_managers_cannot_grant_super_administrator() {
         )
         .await;
     denied_grant(&r);
+    // The refusal (past the gate, by a member) is in the account's audit log, with its request.
+    let ray = r.header("cf-ray").unwrap();
+    let log = app
+        .get(
+            &app.acct(&format!(
+                "/logs/audit?since=2000-01-01&before=2100-01-01&raw_cf_ray_id={ray}"
+            )),
+            &app.admin(),
+        )
+        .await;
+    assert_eq!(log.list().len(), 1, "{log}");
+    let e = &log.list()[0];
+    assert_eq!(e["action"]["result"], "failure");
+    assert_eq!(e["action"]["type"], "create");
+    assert_eq!(e["resource"]["type"], "member");
+    assert_eq!(e["actor"]["email"], "manager@example.com");
+    assert_eq!(e["raw"]["status_code"], 403);
     // A member with what the manager holds is fine.
     let r = app.post(&app.acct("/members"), &manager, json!({"email": "y@example.com", "policies": [policy("allow", &[&token_group("Account Settings Read")], &[&all])]})).await;
     assert_eq!(r.status, 200, "{r}");
