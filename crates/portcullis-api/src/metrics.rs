@@ -170,6 +170,12 @@ impl Collector for Indexes {
             "Policy-index entries evicted to stay within the memory budget.",
             p.evictions,
         )?;
+        counter(
+            e,
+            "portcullis_policy_index_invalidations",
+            "Policy-index lookups that found an entry a change had made stale (read again).",
+            p.invalidations,
+        )?;
         gauge(
             e,
             "portcullis_policy_index_entries",
@@ -206,6 +212,12 @@ impl Collector for Indexes {
             "portcullis_credential_index_evictions",
             "Credential-index entries evicted to stay within the memory budget.",
             c.evictions,
+        )?;
+        counter(
+            e,
+            "portcullis_credential_index_invalidations",
+            "Credential-index lookups that found an entry a change had made stale (read again).",
+            c.invalidations,
         )?;
         gauge(
             e,

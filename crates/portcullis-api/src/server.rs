@@ -170,7 +170,7 @@ async fn pass_gate(
         account,
         key: g.key,
         action: &g.action,
-        origin: origin_of(parts),
+        origin: std::sync::Arc::new(origin_of(parts)),
         route: g.path,
     };
     let pass = g.state.app.admit(admission).await?;

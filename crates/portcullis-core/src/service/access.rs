@@ -14,6 +14,7 @@
 //!   tells the two apart, for this gate and for the no-escalation check alike.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::audit::{resource_of, AuditContext, AuditRecord, Origin};
 use crate::auth::{Credentials, Principal};
@@ -37,8 +38,8 @@ pub struct Admission<'a> {
     pub key: &'static str,
     /// What the route does, for a refusal ("create a user group").
     pub action: &'a str,
-    /// The request (for the audit log).
-    pub origin: Origin,
+    /// The request (for the audit log), shared with the pass.
+    pub origin: Arc<Origin>,
     /// The route's path template (names the resource of a refusal's audit entry).
     pub route: &'static str,
 }
@@ -50,7 +51,7 @@ pub struct Authorized {
     principal: Principal,
     account: AccountId,
     key: &'static str,
-    origin: Origin,
+    origin: Arc<Origin>,
 }
 
 impl Authorized {
@@ -87,27 +88,28 @@ impl Portcullis {
         let principal = self
             .authenticate(a.credentials, a.client_ip, Timestamp::now())
             .await?;
-        let refusal = (principal.clone(), a.account.clone(), a.origin.clone());
-        match self
-            .enforce(principal, a.account, a.key, a.action, a.origin)
-            .await
-        {
+        match self.check(&principal, &a.account, a.key, a.action).await {
+            Ok(()) => Ok(Authorized {
+                principal,
+                account: a.account,
+                key: a.key,
+                origin: a.origin,
+            }),
             // A member (or the account's own token) refused a permission: recorded in the
             // account's log. A principal outside the account is not: an outsider must not be
             // able to write into another account's log (the refusal is in the server's log).
             Err(e @ CoreError::Forbidden(Forbidden::MissingPermission { .. })) => {
-                let (principal, account, origin) = refusal;
-                let (kind, id) = resource_of(a.route, origin.path());
+                let (kind, id) = resource_of(a.route, a.origin.path());
                 self.record_refusal(
-                    &AuditContext::new(&principal, &origin),
-                    &account,
+                    &AuditContext::new(&principal, &a.origin),
+                    &a.account,
                     kind,
                     id.as_deref(),
                 )
                 .await;
                 Err(e)
             }
-            other => other,
+            Err(e) => Err(e),
         }
     }
 
@@ -143,12 +145,29 @@ impl Portcullis {
         action: &str,
         origin: Origin,
     ) -> CoreResult<Authorized> {
+        self.check(&principal, &account, key, action).await?;
+        Ok(Authorized {
+            principal,
+            account,
+            key,
+            origin: Arc::new(origin),
+        })
+    }
+
+    /// The gate's checks (see [`Self::enforce`]).
+    async fn check(
+        &self,
+        principal: &Principal,
+        account: &AccountId,
+        key: &'static str,
+        action: &str,
+    ) -> CoreResult<()> {
         if self.authz_mode() == AuthzMode::Off {
-            self.require_membership(&principal, &account).await?;
+            self.require_membership(principal, account).await?;
         } else {
             // Fails with Forbidden when the principal is not in the account at all.
             let decision = self
-                .decide_keys(&principal, &account, &[key.to_owned()])
+                .decide_keys(principal, account, &[key.to_owned()])
                 .await?
                 .pop()
                 .ok_or_else(|| CoreError::unavailable("no decision"))?;
@@ -167,12 +186,7 @@ impl Portcullis {
                 })?;
             }
         }
-        Ok(Authorized {
-            principal,
-            account,
-            key,
-            origin,
-        })
+        Ok(())
     }
 
     /// What a refusal becomes: 403 in strict mode; a logged warning in soft mode (the request

@@ -86,6 +86,7 @@ pub struct Budget {
     limit: usize,
     used: AtomicUsize,
     evictions: AtomicU64,
+    invalidations: AtomicU64,
 }
 
 impl Budget {
@@ -95,6 +96,7 @@ impl Budget {
             limit,
             used: AtomicUsize::new(0),
             evictions: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
         })
     }
 
@@ -112,6 +114,11 @@ impl Budget {
     pub fn evictions(&self) -> u64 {
         self.evictions.load(Ordering::Relaxed)
     }
+
+    /// Lookups that found an entry a change had made stale, since start.
+    pub fn invalidations(&self) -> u64 {
+        self.invalidations.load(Ordering::Relaxed)
+    }
 }
 
 impl Default for Budget {
@@ -120,6 +127,7 @@ impl Default for Budget {
             limit: DEFAULT_BUDGET_BYTES,
             used: AtomicUsize::new(0),
             evictions: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
         }
     }
 }
@@ -176,9 +184,12 @@ impl<K: Eq + Hash + Clone + Weigh, V: Clone + Weigh> Map<K, V> {
     /// The value stored under `key`, while what it was computed from is unchanged.
     pub(crate) fn get(&self, key: &K, revisions: &Revisions) -> Option<V> {
         let map = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        let e = map
-            .get(key)
-            .filter(|e| revisions.unchanged(e.at, &e.deps))?;
+        let e = map.get(key)?;
+        if !revisions.unchanged(e.at, &e.deps) {
+            // Stale: the caller reads the store and puts the new value in its place.
+            self.budget.invalidations.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         e.used.store(self.tick(), Ordering::Relaxed);
         Some(e.value.clone())
     }

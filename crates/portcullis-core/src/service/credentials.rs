@@ -70,6 +70,8 @@ pub struct CredentialStats {
     pub budget: usize,
     /// Entries evicted to stay within it, since start.
     pub evictions: u64,
+    /// Lookups that found an entry made stale by a change, since start.
+    pub invalidations: u64,
     /// Token uses waiting to be written.
     pub pending_uses: usize,
 }
@@ -136,6 +138,7 @@ impl CredentialIndex {
             bytes: self.budget.used(),
             budget: self.budget.limit(),
             evictions: self.budget.evictions(),
+            invalidations: self.budget.invalidations(),
             pending_uses: self.uses.pending_len(),
         }
     }

@@ -259,6 +259,8 @@ pub struct IndexStats {
     pub budget: usize,
     /// Entries evicted to stay within it, since start.
     pub evictions: u64,
+    /// Lookups that found an entry made stale by a change, since start.
+    pub invalidations: u64,
 }
 
 impl Default for PolicyIndex {
@@ -304,6 +306,7 @@ impl PolicyIndex {
             bytes: self.budget.used(),
             budget: self.budget.limit(),
             evictions: self.budget.evictions(),
+            invalidations: self.budget.invalidations(),
         }
     }
 
