@@ -53,10 +53,6 @@ struct AuditRow {
     account_name: Option<String>,
 }
 
-fn corrupt(id: &str, column: &'static str, value: &str) -> CoreError {
-    Corrupt::column("audit_log", id, column, format!("unknown value `{value}`")).into()
-}
-
 impl TryFrom<AuditRow> for AuditEntry {
     type Error = CoreError;
 
@@ -77,7 +73,16 @@ impl TryFrom<AuditRow> for AuditEntry {
         let account = r
             .account_id
             .as_deref()
-            .map(|a| AccountId::parse(a).ok_or_else(|| corrupt(&id, "account_id", a)))
+            .map(|a| {
+                AccountId::parse(a).ok_or_else(|| {
+                    CoreError::from(Corrupt::column(
+                        "audit_log",
+                        id.clone(),
+                        "account_id",
+                        format!("not an account id: `{a}`"),
+                    ))
+                })
+            })
             .transpose()?;
         Ok(Self {
             seq: r.seq,
@@ -87,8 +92,7 @@ impl TryFrom<AuditRow> for AuditEntry {
                 account,
                 time: ts(r.at),
                 actor: Actor {
-                    kind: ActorType::parse(&r.actor_type)
-                        .ok_or_else(|| corrupt(&id, "actor_type", &r.actor_type))?,
+                    kind: ActorType::try_from(r.actor_type.as_str())?,
                     id: r.actor_id,
                     email: r.actor_email,
                     context: r.actor_context,
@@ -96,20 +100,17 @@ impl TryFrom<AuditRow> for AuditEntry {
                     token_name: r.token_name,
                 },
                 origin: Origin {
-                    interface: Interface::parse(&r.interface)
-                        .ok_or_else(|| corrupt(&id, "interface", &r.interface))?,
+                    interface: Interface::try_from(r.interface.as_str())?,
                     request_id: r.request_id,
                     ip: r.actor_ip.as_deref().and_then(|ip| ip.parse().ok()),
                     method: r.method,
                     uri: r.uri,
                     user_agent: r.user_agent,
                 },
-                action: AuditAction::parse(&r.action_type)
-                    .ok_or_else(|| corrupt(&id, "action_type", &r.action_type))?,
+                action: AuditAction::try_from(r.action_type.as_str())?,
                 result: r.action_result,
                 status: r.status_code.and_then(|s| u16::try_from(s).ok()),
-                scope: ResourceScope::parse(&r.resource_scope)
-                    .ok_or_else(|| corrupt(&id, "resource_scope", &r.resource_scope))?,
+                scope: ResourceScope::try_from(r.resource_scope.as_str())?,
                 resource_type: r.resource_type,
                 resource_id: r.resource_id,
                 before,
@@ -312,16 +313,6 @@ impl AuditStore for SqlStore {
 
     async fn list_user_audit(&self, user: &UserId, query: &AuditQuery) -> CoreResult<AuditEntries> {
         self.list_entries(&Owner::User(user), query).await
-    }
-
-    async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>> {
-        let (seq,): (Option<i64>,) =
-            sqlx::query_as("select max(seq) from audit_log where account_id = $1")
-                .bind(account.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(seq)
     }
 
     async fn prune_audit(&self, before: Timestamp, limit: u32) -> CoreResult<u64> {

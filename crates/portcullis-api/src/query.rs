@@ -133,14 +133,9 @@ pub mod kinds {
     pub mod time {
         use super::*;
         use portcullis_core::time::Timestamp;
-        /// Documented as a date-time string.
+        /// Documented as a string.
         pub fn params(name: &'static str, doc: &'static str) -> Vec<Param> {
-            vec![Param {
-                name,
-                kind: "string",
-                doc,
-                allowed: &[],
-            }]
+            text::params(name, doc)
         }
         /// The time, when given.
         pub fn read(

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
-use crate::ids::{AccountId, MemberId, UserGroupId, UserId};
+use crate::ids::{AccountId, MemberId, UserGroupId};
 use crate::model::{
     Account, ApiToken, Grants, Member, Policy, ResourceGroup, SsoConnector, TokenOwner,
     TokenPolicy, User, UserGroup,
@@ -35,6 +35,8 @@ pub enum Interface {
     System,
 }
 
+crate::model::stored_enum!(Interface, "audit interface");
+
 impl Interface {
     /// Stored text, and Cloudflare's v1 `interface` value.
     pub fn as_str(self) -> &'static str {
@@ -45,12 +47,8 @@ impl Interface {
         }
     }
 
-    /// Parses stored text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Api, Self::Cli, Self::System]
-            .into_iter()
-            .find(|i| i.as_str() == s)
-    }
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Api, Self::Cli, Self::System];
 }
 
 /// The request a change came with: its id (the response's `cf-ray`), the client's address and
@@ -102,6 +100,8 @@ pub enum ActorType {
     System,
 }
 
+crate::model::stored_enum!(ActorType, "audit actor type");
+
 impl ActorType {
     /// Stored text (v2 `actor.type`).
     pub fn as_str(self) -> &'static str {
@@ -112,12 +112,8 @@ impl ActorType {
         }
     }
 
-    /// Parses stored text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::User, Self::Account, Self::System]
-            .into_iter()
-            .find(|t| t.as_str() == s)
-    }
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::User, Self::Account, Self::System];
 }
 
 /// The actor of a change.
@@ -294,6 +290,8 @@ pub enum AuditAction {
     View,
 }
 
+crate::model::stored_enum!(AuditAction, "audit action");
+
 impl AuditAction {
     /// Every value.
     pub const ALL: &'static [Self] = &[Self::Create, Self::Update, Self::Delete, Self::View];
@@ -306,11 +304,6 @@ impl AuditAction {
             Self::Delete => "delete",
             Self::View => "view",
         }
-    }
-
-    /// Parses stored text.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|a| a.as_str() == s)
     }
 
     /// The action an HTTP method attempts.
@@ -335,6 +328,8 @@ pub enum ResourceScope {
     User,
 }
 
+crate::model::stored_enum!(ResourceScope, "audit resource scope");
+
 impl ResourceScope {
     /// Stored text.
     pub fn as_str(self) -> &'static str {
@@ -345,12 +340,8 @@ impl ResourceScope {
         }
     }
 
-    /// Parses stored text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Accounts, Self::Memberships, Self::User]
-            .into_iter()
-            .find(|t| t.as_str() == s)
-    }
+    /// Every value.
+    pub const ALL: &'static [Self] = &[Self::Accounts, Self::Memberships, Self::User];
 }
 
 /// One audit entry.
@@ -907,20 +898,6 @@ pub fn new_entry_id() -> String {
         &h[17..20],
         &h[20..32]
     )
-}
-
-/// An actor's user id, when the actor is a user (for user-level listings).
-pub fn actor_user(actor: &Actor) -> Option<UserId> {
-    match actor.kind {
-        ActorType::User => UserId::parse(&actor.id),
-        _ => None,
-    }
-}
-
-impl fmt::Display for AuditRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.description())
-    }
 }
 
 /// Where committed entries are also sent (`--audit-stdout`): called by the store after each

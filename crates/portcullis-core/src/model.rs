@@ -22,13 +22,13 @@ pub struct UnknownValue {
 macro_rules! stored_enum {
     ($ty:ident, $kind:literal) => {
         impl TryFrom<&str> for $ty {
-            type Error = UnknownValue;
-            fn try_from(s: &str) -> Result<Self, UnknownValue> {
+            type Error = $crate::model::UnknownValue;
+            fn try_from(s: &str) -> Result<Self, $crate::model::UnknownValue> {
                 Self::ALL
                     .iter()
                     .copied()
                     .find(|v| v.as_str() == s)
-                    .ok_or_else(|| UnknownValue {
+                    .ok_or_else(|| $crate::model::UnknownValue {
                         kind: $kind,
                         value: s.to_owned(),
                     })
@@ -36,6 +36,7 @@ macro_rules! stored_enum {
         }
     };
 }
+pub(crate) use stored_enum;
 
 /// Account type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

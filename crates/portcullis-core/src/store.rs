@@ -622,9 +622,6 @@ pub trait AuditStore: Send + Sync {
         user: &UserId,
         query: &crate::audit::AuditQuery,
     ) -> CoreResult<crate::audit::AuditEntries>;
-    /// The newest entry's position in `account`'s log (the change feed's cursor when nothing
-    /// is new); `None` when the log holds nothing of the account.
-    async fn last_audit_seq(&self, account: &AccountId) -> CoreResult<Option<i64>>;
     /// Deletes entries older than `before`, at most `limit` of them; returns how many.
     async fn prune_audit(&self, before: Timestamp, limit: u32) -> CoreResult<u64>;
 }

@@ -154,9 +154,10 @@ pub async fn list_v1(
     cx: Cx,
     ApiQuery(q): ApiQuery<V1Query>,
 ) -> ApiResult<Json<Envelope<Vec<w::AuditLogV1>>>> {
-    let query = v1_query(&q)?;
+    let page = q.page;
+    let query = v1_query(q)?;
     let found = cx.app.audit_log(&cx.pass, &query).await?;
-    Ok(v1_page(&q, &found))
+    Ok(v1_page(page, &found))
 }
 
 /// `GET /user/audit_logs`: the caller's own entries, in v1's shape.
@@ -165,24 +166,24 @@ pub async fn list_user_v1(
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<V1Query>,
 ) -> ApiResult<Json<Envelope<Vec<w::AuditLogV1>>>> {
-    let query = v1_query(&q)?;
+    let page = q.page;
+    let query = v1_query(q)?;
     let found = s.app.user_audit_log(&p, &query).await?;
-    Ok(v1_page(&q, &found))
+    Ok(v1_page(page, &found))
 }
 
-fn v1_page(q: &V1Query, found: &AuditEntries) -> Json<Envelope<Vec<w::AuditLogV1>>> {
+fn v1_page(page: PageRequest, found: &AuditEntries) -> Json<Envelope<Vec<w::AuditLogV1>>> {
     let items: Vec<w::AuditLogV1> = found.entries.iter().map(v1).collect();
     let info = ResultInfo::new(
-        q.page.page,
-        q.page.per_page,
+        page.page,
+        page.per_page,
         items.len() as u64,
         found.total.unwrap_or(0),
     );
     Json(Envelope::page(items, info))
 }
 
-fn v1_query(q: &V1Query) -> ApiResult<AuditQuery> {
-    let q = q.clone();
+fn v1_query(q: V1Query) -> ApiResult<AuditQuery> {
     check_range(q.since, q.before)?;
     let mut query = AuditQuery {
         since: q.since,
