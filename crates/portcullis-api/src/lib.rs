@@ -4,6 +4,7 @@
 //!
 //! This is the only crate that knows HTTP.
 
+pub mod console;
 pub mod convert;
 pub mod error;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod routes;
 pub mod server;
 pub mod shape;
 
+pub use console::ConsoleSetting;
 pub use portcullis_core::service::AuthzMode;
 pub use ratelimit::RateLimitSetting;
 pub use server::{metrics_router, router, AppState, RequestId};

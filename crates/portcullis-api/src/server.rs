@@ -40,6 +40,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<crate::ratelimit::RateLimiter>>,
     /// `GET /metrics` is served on its own address (`--metrics-listen`), not by [`router`].
     pub metrics_elsewhere: bool,
+    /// Serve the admin console at `/console/` (`--console`).
+    pub console: crate::ConsoleSetting,
 }
 
 impl AppState {
@@ -60,12 +62,19 @@ impl AppState {
             reset: None,
             rate_limiter: None,
             metrics_elsewhere: false,
+            console: crate::ConsoleSetting::default(),
         }
     }
 
     /// `GET /metrics` served by [`metrics_router`] on its own address instead.
     pub fn with_metrics_elsewhere(mut self, elsewhere: bool) -> Self {
         self.metrics_elsewhere = elsewhere;
+        self
+    }
+
+    /// With this `--console` setting.
+    pub fn with_console(mut self, setting: crate::ConsoleSetting) -> Self {
+        self.console = setting;
         self
     }
 
@@ -387,6 +396,9 @@ pub fn router(state: AppState) -> Router {
             handler = handler.route_layer(middleware::from_fn_with_state(guard, enforce));
         }
         router = router.route(route.path, handler);
+    }
+    if state.console == crate::ConsoleSetting::On {
+        router = crate::console::routes(router);
     }
     router
         .fallback(unknown_route)

@@ -188,6 +188,9 @@ enum Command {
         /// per line (for a SIEM).
         #[arg(long, env = "PORTCULLIS_AUDIT_STDOUT")]
         audit_stdout: bool,
+        /// The admin console at `/console/` (`/` redirects there): `on` (default) or `off`.
+        #[arg(long, env = "PORTCULLIS_CONSOLE")]
+        console: Option<portcullis_api::ConsoleSetting>,
     },
     /// Load a state file (JSON or YAML) in one transaction: all or nothing. Objects stored
     /// already with the same content are left alone, so importing a file twice changes nothing;
@@ -279,6 +282,7 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
         metrics_listen,
         audit_retention_days,
         audit_stdout,
+        console,
     } = command
     else {
         bail!("not a `serve` command");
@@ -330,6 +334,16 @@ fn settings_of(command: Command) -> anyhow::Result<Settings> {
             .or(file.audit_retention_days)
             .unwrap_or(crate::config::DEFAULT_AUDIT_RETENTION_DAYS),
         audit_stdout: audit_stdout || file.audit_stdout.unwrap_or(false),
+        console: match console {
+            Some(c) => c,
+            None => file
+                .console
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("config `console`: {e}"))?
+                .unwrap_or_default(),
+        },
         tls: match (tls_cert, tls_key) {
             (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
             _ => None,

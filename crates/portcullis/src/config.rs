@@ -49,6 +49,8 @@ pub struct Settings {
     pub audit_retention_days: u32,
     /// Write committed audit entries to standard output as JSON lines (`--audit-stdout`).
     pub audit_stdout: bool,
+    /// Serve the admin console (`--console`).
+    pub console: portcullis_api::ConsoleSetting,
 }
 
 /// The default of `audit_retention_days`: a year, so that "who changed this, and when?" can
@@ -111,6 +113,7 @@ impl Settings {
             metrics_listen: None,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             audit_stdout: false,
+            console: portcullis_api::ConsoleSetting::On,
         }
     }
 }
@@ -139,6 +142,8 @@ pub struct ConfigFile {
     pub audit_retention_days: Option<u32>,
     /// Audit entries also to standard output (`--audit-stdout`).
     pub audit_stdout: Option<bool>,
+    /// `on` or `off` (`--console`).
+    pub console: Option<String>,
 }
 
 impl ConfigFile {

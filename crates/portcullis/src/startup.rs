@@ -108,6 +108,7 @@ impl Application {
             .with_scope_shape(settings.scope_shape)
             .with_rate_limit(settings.rate_limit)
             .with_reset(reset)
+            .with_console(settings.console)
             .with_metrics_elsewhere(settings.metrics_listen.is_some());
         let metrics = match &settings.metrics_listen {
             None => None,

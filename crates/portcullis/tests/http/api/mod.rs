@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod cli;
+mod console;
 mod credentials;
 mod envelope;
 mod members;

@@ -1,0 +1,250 @@
+// The console's shell: sign-in, the header (account picker, who is signed in), the section
+// navigation and the hash router. Pages live in pages.js and why.js.
+
+import * as api from './api.js';
+import { button, failure, field, fill, h, onSubmit, select } from './ui.js';
+import { pages } from './pages.js';
+import { whyPage } from './why.js';
+
+const main = document.getElementById('main');
+const header = document.getElementById('top');
+const nav = document.getElementById('nav');
+
+/** Who is signed in, read once per sign-in: `{label, accounts, user}`. */
+let session = null;
+
+/** The current route: `{section, account, id, params}` from `#/a/{account}/{section}/{id}?k=v`. */
+export function route() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs] = raw.split('?');
+  const params = new URLSearchParams(qs || '');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'a' && parts[1]) {
+    return { section: parts[2] || 'members', account: parts[1], id: parts[3], params };
+  }
+  if (parts[0] === 'user' && parts[1] === 'tokens') return { section: 'user-tokens', params };
+  return { section: parts[0] || 'accounts', params };
+}
+
+/** The hash of a page: `href('members', account)`, `href('user-groups', account, id)`. */
+export function href(section, account, id, params) {
+  let path;
+  if (section === 'accounts' || section === 'signin') path = `#/${section}`;
+  else if (section === 'user-tokens') path = '#/user/tokens';
+  else path = `#/a/${encodeURIComponent(account)}/${section}${id ? `/${encodeURIComponent(id)}` : ''}`;
+  const q = params ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '')).toString() : '';
+  return q ? `${path}?${q}` : path;
+}
+
+/** Moves to `hash` with new query parameters merged in (pagination, filters). */
+export function withParams(changes) {
+  const r = route();
+  const params = new URLSearchParams(r.params);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined || v === null || v === '') params.delete(k);
+    else params.set(k, String(v));
+  }
+  const base = location.hash.split('?')[0];
+  const q = params.toString();
+  location.hash = q ? `${base}?${q}` : base;
+}
+
+export function currentSession() {
+  return session;
+}
+
+const SECTIONS = [
+  ['accounts', 'Accounts'],
+  ['members', 'Members'],
+  ['user-groups', 'User groups'],
+  ['resource-groups', 'Resource groups'],
+  ['permission-groups', 'Permission groups'],
+  ['tokens', 'Account tokens'],
+  ['user-tokens', 'User tokens'],
+  ['sso', 'SSO'],
+  ['audit', 'Audit log'],
+  ['why', 'Why?'],
+];
+
+/** Reads who the credentials are: the accounts they see and, for a user, the user. */
+/**
+ * Reads who the credentials are: the accounts they see and, for a user, the user. An
+ * account-owned token cannot list accounts (Cloudflare's rule): it names its account at sign-in
+ * and is checked with that account's verify endpoint.
+ */
+async function whoAmI() {
+  const c = api.credentials();
+  if (c.kind === 'token' && c.account) {
+    const path = `/accounts/${encodeURIComponent(c.account)}`;
+    const verified = (await api.get(`${path}/tokens/verify`)).result;
+    const account = await api.get(path).then((e) => e.result).catch(() => ({ id: c.account, name: c.account }));
+    return { accounts: [account], user: null, label: `account token ${verified.id.slice(0, 8)}…`, accountToken: true };
+  }
+  let accounts;
+  try {
+    accounts = await api.all('/accounts');
+  } catch (e) {
+    if (c.kind === 'token' && e.errors && e.errors.some((x) => /account owned tokens/i.test(x.message))) {
+      throw new api.ApiError(e.status, [{
+        code: e.errors[0].code,
+        message: 'This is an account-owned token: enter its account\'s ID as well (portcullis bootstrap printed it as account_id).',
+        source: { pointer: '/account' },
+      }]);
+    }
+    throw e;
+  }
+  let user = null;
+  try {
+    user = (await api.get('/user')).result;
+  } catch {
+    user = null;
+  }
+  const label = user ? (c.kind === 'token' ? `${user.email} (API token)` : user.email) : 'an API token';
+  return { accounts, user, label };
+}
+
+function pickAccount(r) {
+  if (r.account) return r.account;
+  const remembered = sessionStorage.getItem('portcullis.account');
+  if (remembered && session.accounts.some((a) => a.id === remembered)) return remembered;
+  return session.accounts[0] ? session.accounts[0].id : null;
+}
+
+function renderShell(r) {
+  const account = pickAccount(r);
+  if (account) sessionStorage.setItem('portcullis.account', account);
+  const picker = select(session.accounts.map((a) => [a.id, a.name]), account);
+  picker.addEventListener('change', () => {
+    sessionStorage.setItem('portcullis.account', picker.value);
+    const cur = route();
+    const section = cur.account ? cur.section : 'members';
+    location.hash = href(section === 'user-tokens' || section === 'accounts' ? section : section, picker.value);
+  });
+  header.hidden = false;
+  fill(header,
+    h('a', { class: 'brand', href: '#/accounts' }, h('img', { src: 'favicon.svg', alt: '', width: 24, height: 24 }), 'Portcullis'),
+    session.accounts.length ? field('Account', picker) : h('span', { class: 'muted' }, 'No accounts'),
+    h('span', { class: 'who' }, `Signed in as ${session.label}`),
+    button('Sign out', signOut));
+  nav.hidden = false;
+  fill(nav, h('ul', {}, SECTIONS.map(([section, text]) => {
+    const needsAccount = section !== 'accounts' && section !== 'user-tokens';
+    const target = needsAccount ? (account ? href(section, account) : null) : href(section);
+    const current = r.section === section || (section === 'members' && r.section === 'member');
+    return h('li', {}, target
+      ? h('a', { href: target, 'aria-current': current ? 'page' : null }, text)
+      : h('span', { class: 'muted' }, text));
+  })));
+  return account;
+}
+
+function signOut() {
+  api.forget();
+  session = null;
+  location.hash = '#/signin';
+  render();
+}
+
+function signInPage(message) {
+  header.hidden = true;
+  nav.hidden = true;
+  const token = h('input', { type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const accountId = h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', pattern: '[0-9a-f]{32}' });
+  const tokenForm = onSubmit(
+    h('form', {},
+      h('h2', { id: 'signin-token' }, 'With an API token'),
+      field('API token', token, { pointer: '/token', hint: 'A user or account API token, e.g. the api_token that portcullis bootstrap printed.' }),
+      field('Account ID', accountId, { pointer: '/account', hint: 'For an account-owned token only (the bootstrap token is one): its account, e.g. the account_id that portcullis bootstrap printed.' }),
+      h('button', { type: 'submit', class: 'primary' }, 'Sign in with token')),
+    () => signIn({ kind: 'token', token: token.value.trim(), account: accountId.value.trim() || undefined }));
+  const email = h('input', { type: 'email', autocomplete: 'username', required: true });
+  const key = h('input', { type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const keyForm = onSubmit(
+    h('form', {},
+      h('h2', { id: 'signin-key' }, 'With email and global API key'),
+      field('Email', email),
+      field('Global API key', key, { hint: 'The api_key that portcullis bootstrap or portcullis user-key printed.' }),
+      h('button', { type: 'submit', class: 'primary' }, 'Sign in with key')),
+    () => signIn({ kind: 'key', email: email.value.trim(), key: key.value.trim() }));
+  fill(main,
+    h('h1', {}, 'Sign in to Portcullis'),
+    message ? h('div', { class: 'form-error', role: 'alert' }, message) : null,
+    h('p', { class: 'lede' }, 'The console is a client of this server\'s API: what you may see and change here is what your credentials allow, and every change is in the audit log. Credentials stay in this browser tab only.'),
+    h('div', { class: 'signin' }, tokenForm, keyForm));
+  main.setAttribute('aria-busy', 'false');
+  token.focus();
+}
+
+async function signIn(c) {
+  api.remember(c);
+  try {
+    session = await whoAmI();
+  } catch (e) {
+    api.forget();
+    throw e;
+  }
+  location.hash = '#/accounts';
+  await render();
+}
+
+/** Renders the page the hash names. */
+export async function render() {
+  const r = route();
+  if (!api.credentials()) {
+    if (r.section !== 'signin') history.replaceState(null, '', '#/signin');
+    signInPage();
+    return;
+  }
+  if (r.section === 'signin') {
+    history.replaceState(null, '', '#/accounts');
+    return render();
+  }
+  main.setAttribute('aria-busy', 'true');
+  if (!session) {
+    try {
+      session = await whoAmI();
+    } catch (e) {
+      api.forget();
+      signInPage(e.message);
+      return;
+    }
+  }
+  const account = renderShell(r);
+  const page = r.section === 'why' ? whyPage : pages[r.section];
+  const token = (render.count = (render.count || 0) + 1);
+  if (!page) {
+    fill(main, h('h1', {}, 'Not found'), h('p', {}, 'No console page here. '), h('a', { href: '#/accounts' }, 'Go to accounts'));
+    main.setAttribute('aria-busy', 'false');
+    return;
+  }
+  const ctx = { ...r, account: r.account || account, session, href, withParams, rerender: render, stale: () => token !== render.count };
+  try {
+    const nodes = await page(ctx);
+    if (ctx.stale()) return;
+    fill(main, nodes);
+  } catch (e) {
+    if (ctx.stale()) return;
+    if (e.status === 401 || (e.errors && e.errors.some((x) => x.code === 9109 || x.code === 9106) && r.section === 'accounts')) {
+      api.forget();
+      session = null;
+      signInPage(e.message);
+      return;
+    }
+    fill(main, h('h1', {}, SECTIONS.find(([s]) => s === r.section)?.[1] || 'Error'), failure(e));
+  }
+  main.setAttribute('aria-busy', 'false');
+  const h1 = main.querySelector('h1');
+  if (h1 && document.activeElement === document.body) h1.setAttribute('tabindex', '-1');
+}
+
+document.getElementById('skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
+window.addEventListener('hashchange', () => {
+  // A notice belongs to the page it was given on (and the render that follows its action).
+  const notice = document.getElementById('notice');
+  if (notice && Date.now() - (notice.dataset.at || 0) > 1500) notice.hidden = true;
+  render();
+});
+render();

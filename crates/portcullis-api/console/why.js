@@ -1,0 +1,136 @@
+// "Why?": pick a member or token, a permission (a key or a permission group) and a resource; see
+// the decision `POST /iam/authorize` gives, the policies that decided it and where each comes
+// from, and the member's effective policies (or the token's policies) with the deciding ones marked.
+
+import * as api from './api.js';
+import { catalogs, effectiveTable, sourceText } from './pages.js';
+import { describePolicy } from './policy.js';
+import { failure, field, fill, h, onSubmit, table } from './ui.js';
+
+const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
+
+/** Every permission key a route of this server requires, from its OpenAPI document. */
+async function servedKeys() {
+  if (servedKeys.cache) return servedKeys.cache;
+  const response = await fetch('/client/v4/openapi.json', { credentials: 'omit' });
+  const doc = await response.json();
+  const keys = new Set();
+  for (const item of Object.values(doc.paths || {})) {
+    for (const op of Object.values(item)) {
+      for (const k of op?.['x-cfPermissionsRequired']?.enum || []) keys.add(k);
+    }
+  }
+  servedKeys.cache = [...keys].sort();
+  return servedKeys.cache;
+}
+
+export async function whyPage(ctx) {
+  const [members, tokens, groups, keys] = await Promise.all([
+    catalogs.members(ctx),
+    api.all(`${A(ctx)}/tokens`).catch(() => []),
+    catalogs.memberGroups(ctx).catch(() => []),
+    servedKeys().catch(() => []),
+  ]);
+  const wanted = ctx.params;
+  const principal = h('select', { required: true },
+    h('optgroup', { label: 'Members' }, members.map((m) => h('option', {
+      value: `member:${m.id}`, selected: wanted.get('member') === m.id,
+    }, `${m.user?.email || m.email}${m.status === 'accepted' ? '' : ` (${m.status})`}`))),
+    tokens.length ? h('optgroup', { label: 'Account tokens' }, tokens.map((t) => h('option', {
+      value: `token:${t.id}`, selected: wanted.get('token') === t.id,
+    }, `${t.name} (token)`))) : null);
+  const listId = 'why-permissions';
+  const permission = h('input', {
+    type: 'text', required: true, list: listId, autocomplete: 'off', spellcheck: 'false',
+    value: wanted.get('permission') || 'com.cloudflare.api.account.member.read',
+  });
+  const datalist = h('datalist', { id: listId },
+    keys.map((k) => h('option', { value: k })),
+    groups.map((g) => h('option', { value: g.id }, `${g.name} (permission group)`)));
+  const resource = h('input', {
+    type: 'text', spellcheck: 'false', autocomplete: 'off',
+    value: wanted.get('resource') || api.accountKey(ctx.account),
+  });
+  const result = h('section', { 'aria-label': 'Decision', class: 'decision', 'aria-live': 'polite' });
+  const effective = h('div', {});
+
+  const form = h('form', { novalidate: true, class: 'why-form' },
+    field('Principal', principal, { pointer: '/principal' }),
+    field('Permission', permission, { pointer: '/checks/0/permission', hint: 'A permission key, or a permission group (its id: all the keys it grants must be allowed).' }),
+    datalist,
+    field('Resource', resource, { pointer: '/checks/0/resource', hint: 'A resource key; the account itself by default.' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Decide')));
+
+  const decide = async () => {
+    const [kind, id] = principal.value.split(':');
+    const body = {
+      principal: kind === 'token' ? { token_id: id } : { member_id: id },
+      checks: [{ permission: permission.value.trim(), resource: resource.value.trim() || undefined }],
+    };
+    const [decision, context] = await Promise.all([
+      api.post(`${A(ctx)}/iam/authorize`, body).then((e) => e.result[0]),
+      kind === 'token'
+        ? api.get(`${A(ctx)}/tokens/${id}`).then((e) => ({ token: e.result })).catch((e) => ({ error: e }))
+        : api.get(`${A(ctx)}/members/${id}/effective_policies`).then((e) => ({ member: e.result })).catch((e) => ({ error: e })),
+    ]);
+    return { decision, context };
+  };
+
+  const show = ({ decision, context }) => {
+    const groupName = groups.find((g) => g.id === decision.permission)?.name;
+    const decided = new Set(decision.decided_by.map((d) => d.policy_id));
+    fill(result,
+      h('h2', { class: decision.allowed ? 'allowed' : 'denied' }, decision.allowed ? 'Allowed' : 'Denied'),
+      h('p', {}, h('code', {}, decision.permission), groupName ? ` (${groupName})` : '', ' on ', h('code', {}, decision.resource)),
+      h('p', { class: 'reason' }, decision.reason),
+      decision.decided_by.length
+        ? h('div', {}, h('h3', {}, 'Deciding policies'), h('ul', { class: 'deciding' }, decision.decided_by.map((d) => h('li', {},
+          h('span', { class: `badge ${d.access}` }, d.access), ' ', sourceText(d.source), ' ', h('code', { class: 'muted' }, d.policy_id)))))
+        : h('p', { class: 'muted' }, 'No policy matched: Portcullis denies by default.'));
+    if (context.member) {
+      fill(effective, h('section', { 'aria-labelledby': 'why-effective' },
+        h('h2', { id: 'why-effective' }, 'Effective policies'),
+        h('p', {}, h('a', { href: ctx.href('members', ctx.account, context.member.member_id) }, `Open ${context.member.email}`)),
+        effectiveTable(context.member, decided)));
+    } else if (context.token) {
+      fill(effective, h('section', { 'aria-labelledby': 'why-effective' },
+        h('h2', { id: 'why-effective' }, 'Token policies'),
+        table({
+          caption: `The policies of ${context.token.name} (${context.token.status})`,
+          columns: [
+            { title: 'Policy', cell: (p) => describePolicy(p) },
+            { title: 'Decided', cell: (p) => (decided.has(p.id) ? h('strong', {}, 'decided this') : '') },
+          ],
+          rows: context.token.policies,
+          empty: 'This token has no policies.',
+        })));
+    } else {
+      fill(effective, failure(context.error));
+    }
+  };
+
+  onSubmit(form, decide, (r) => {
+    show(r);
+    const [kind, id] = principal.value.split(':');
+    history.replaceState(null, '', ctx.href('why', ctx.account, undefined, {
+      [kind]: id, permission: permission.value.trim(), resource: resource.value.trim(),
+    }));
+  });
+
+  if (!members.length && !tokens.length) {
+    return [h('h1', {}, 'Why?'), h('p', { class: 'empty' }, 'Nobody to ask about yet: invite a member or create a token first.')];
+  }
+  // Asked from a member's row or a shared link: answer at once.
+  if (wanted.get('member') || wanted.get('token')) {
+    try {
+      show(await decide());
+    } catch (e) {
+      fill(result, failure(e));
+    }
+  }
+  return [
+    h('h1', {}, 'Why?'),
+    h('p', { class: 'lede' }, 'Ask whether a member or token may do something, and see which policies decide it and where each comes from: the member\'s own, a role, or a user group.'),
+    form, result, effective,
+  ];
+}
