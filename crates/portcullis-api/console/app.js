@@ -140,6 +140,7 @@ function renderShell(r) {
 
 function signOut() {
   api.forget();
+  document.getElementById('notice').hidden = true;
   session = null;
   location.hash = '#/signin';
   render();

@@ -85,7 +85,38 @@ async function accountsPage(ctx) {
     ctx.session.accounts = await api.all('/accounts');
     location.hash = ctx.href('members', env2.result.id);
   });
-  return [h('h1', {}, 'Accounts'), list, pager(env.result_info, (p) => ctx.withParams({ page: p })), create];
+  const out = [h('h1', {}, 'Accounts'), list, pager(env.result_info, (p) => ctx.withParams({ page: p }))];
+  if (ctx.session.user) out.push(await invitationsSection(ctx));
+  out.push(create);
+  return out;
+}
+
+/** The signed-in user's pending invitations (`GET /memberships?status=pending`), to accept or decline. */
+async function invitationsSection(ctx) {
+  const pending = await api.all('/memberships', { status: 'pending' }).catch((e) => e);
+  if (pending instanceof Error) return section('Your invitations', failure(pending));
+  const anchor = h('div', {});
+  const decide = (m, status) => act(ctx, anchor, async () => {
+    await api.put(`/memberships/${m.id}`, { status });
+    ctx.session.accounts = await api.all('/accounts');
+  }, `Invitation to ${m.account.name} ${status}.`);
+  return section('Your invitations', anchor, table({
+    caption: 'Accounts that invited you; accepting gives you the access the invitation names',
+    columns: [
+      { title: 'Account', cell: (m) => m.account.name },
+      { title: 'Roles', cell: (m) => (m.roles || []).join(', ') || '—' },
+      {
+        title: 'Actions',
+        cell: (m) => h('div', { class: 'row-actions' },
+          button('Accept', () => decide(m, 'accepted')),
+          button('Decline', async () => {
+            if (await confirm('Decline invitation', `Decline the invitation to ${m.account.name}?`)) await decide(m, 'rejected');
+          })),
+      },
+    ],
+    rows: pending,
+    empty: 'No pending invitations.',
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,8 +191,8 @@ export function effectiveTable(effective, decided = new Set()) {
       { title: 'Effect', cell: (p) => h('span', { class: `badge ${p.access}` }, p.access) },
       { title: 'Permission groups', cell: (p) => p.permission_groups.map((g) => g.name).join(', ') },
       { title: 'Resources', cell: (p) => (p.resource_groups.length ? p.resource_groups.map((g) => g.name).join(', ') : p.resources.join(', ')) },
-      { title: 'Decided', cell: (p) => (decided.has(p.id) ? h('strong', {}, 'decided this') : '') },
-    ],
+      decided.size ? { title: 'Decided', cell: (p) => (decided.has(p.id) ? h('strong', {}, 'decided this') : '') } : null,
+    ].filter(Boolean),
     rows: effective.policies,
     empty: 'No policy applies: this member can do nothing in the account. Give them a role, a policy, or put them in a user group.',
   });
@@ -179,6 +210,16 @@ async function memberPage(ctx) {
   if (m.status === 'pending') {
     const anchor = h('div', {});
     out.push(anchor, button('Mark accepted', () => act(ctx, anchor, () => api.put(`${A(ctx)}/members/${m.id}`, { status: 'accepted' }), `${email} accepted.`)));
+  }
+  if (effective instanceof Error) {
+    out.push(section('User groups', failure(effective)), section('Effective policies', failure(effective)));
+  } else {
+    const groupsOf = new Map();
+    for (const p of effective.policies) if (p.source.kind === 'user_group') groupsOf.set(p.source.user_group.id, p.source.user_group.name);
+    out.push(section('User groups', groupsOf.size
+      ? h('ul', {}, [...groupsOf].map(([id, name]) => h('li', {}, h('a', { href: ctx.href('user-groups', ctx.account, id) }, name))))
+      : h('p', { class: 'empty' }, 'In no user group that grants anything. Add the member from a user group\'s page.')));
+    out.push(section('Effective policies', effectiveTable(effective)));
   }
   const have = new Set((m.roles || []).map((r) => r.id));
   const roleBoxes = roles.map((r) => checkbox(r.name, { value: r.id, checked: have.has(r.id) }));
@@ -199,16 +240,6 @@ async function memberPage(ctx) {
       : 'Saving policies replaces the member\'s roles with these policies.'),
     builder.element,
   ], () => api.put(`${A(ctx)}/members/${m.id}`, { policies: builder.value() }), async () => { notify('Policies saved.'); await ctx.rerender(); }));
-  if (effective instanceof Error) {
-    out.push(section('User groups', failure(effective)), section('Effective policies', failure(effective)));
-  } else {
-    const groupsOf = new Map();
-    for (const p of effective.policies) if (p.source.kind === 'user_group') groupsOf.set(p.source.user_group.id, p.source.user_group.name);
-    out.push(section('User groups', groupsOf.size
-      ? h('ul', {}, [...groupsOf].map(([id, name]) => h('li', {}, h('a', { href: ctx.href('user-groups', ctx.account, id) }, name))))
-      : h('p', { class: 'empty' }, 'In no user group with policies. Add the member from a user group\'s page.')));
-    out.push(section('Effective policies', effectiveTable(effective)));
-  }
   return out;
 }
 
@@ -288,7 +319,7 @@ async function userGroupPage(ctx) {
   }, async (r) => { notify(`${r.result.length} member(s) added.`); await ctx.rerender(); });
   const builder = policyBuilder({ mode: 'member', account: ctx.account, groups, resourceGroups: rgs, initial: group.policies || [] });
   const policies = formSection('Policies', 'Save policies', [
-    h('ul', { class: 'summary' }, (group.policies || []).map((p) => h('li', {}, describePolicy(p)))),
+    h('ul', { class: 'summary' }, (group.policies || []).map((p) => h('li', {}, describePolicy(p, ctx.account)))),
     builder.element,
   ], () => api.put(base, { policies: builder.value() }), async () => { notify('Policies saved.'); await ctx.rerender(); });
   const nameInput = h('input', { type: 'text', value: group.name, maxlength: 255 });
@@ -307,7 +338,7 @@ async function userGroupPage(ctx) {
   }, { class: 'danger' });
   return [
     h('h1', {}, `User group: ${group.name}`),
-    h('p', { class: 'muted' }, `Modified ${when(group.modified_on)} · `, h('a', { href: ctx.href('user-groups', ctx.account) }, 'All user groups')),
+    h('p', { class: 'muted' }, 'Modified ', when(group.modified_on), ' · ', h('a', { href: ctx.href('user-groups', ctx.account) }, 'All user groups')),
     section('Members', anchor, members, pager(env.result_info, (p) => ctx.withParams({ page: p })), h('div', { class: 'actions' }, removeSelected)),
     add, policies, rename, delAnchor, remove,
   ];
@@ -452,7 +483,7 @@ function tokensPage(user) {
       columns: [
         { title: 'Name', cell: (t) => t.name },
         { title: 'Status', cell: (t) => h('span', { class: `badge ${t.status}` }, t.status) },
-        { title: 'Policies', cell: (t) => t.policies.map(describePolicy).join('; ') },
+        { title: 'Policies', cell: (t) => t.policies.map((p) => describePolicy(p, ctx.account)).join('; ') },
         { title: 'Expires', cell: (t) => when(t.expires_on) },
         { title: 'Last used', cell: (t) => when(t.last_used_on) },
         {
@@ -482,7 +513,10 @@ function tokensPage(user) {
     });
     const account = ctx.account ? api.accountKey(ctx.account) : null;
     const scopes = [];
-    if (account) scopes.push(['account', 'This account', { [account]: '*' }]);
+    if (account) {
+      scopes.push(['account', 'This account', { [account]: '*' }]);
+      scopes.push(['zones', 'All zones of this account', { [account]: { 'com.cloudflare.api.account.zone.*': '*' } }]);
+    }
     if (user) scopes.push(['all', 'All accounts', { 'com.cloudflare.api.account.*': '*' }]);
     const name = h('input', { type: 'text', required: true, maxlength: 120 });
     const expires = h('input', { type: 'datetime-local' });

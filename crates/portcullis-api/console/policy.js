@@ -10,6 +10,19 @@ import { button, checkbox, field, h, nextId, select } from './ui.js';
 
 const WHOLE = '__whole_account__';
 
+const SCOPE_NAMES = {
+  'com.cloudflare.api.account': 'account',
+  'com.cloudflare.api.account.zone': 'zones',
+  'com.cloudflare.api.user': 'user',
+  'com.cloudflare.edge.r2.bucket': 'R2 buckets',
+};
+
+/** A permission group's scope in a word ("account", "zones"). */
+function scopeName(g) {
+  const scopes = g.scopes || (g.meta && g.meta.scopes ? [g.meta.scopes] : []);
+  return scopes.map((s) => SCOPE_NAMES[s] || s.replace(/^com\.cloudflare\.(api\.)?/, '')).join(', ') || g.id.slice(0, 8);
+}
+
 /** Whether a resource group covers the whole account (its scope is the account with `*`). */
 function isWholeAccount(rg, account) {
   const scopes = Array.isArray(rg.scope) ? rg.scope : [rg.scope];
@@ -27,6 +40,11 @@ export function policyBuilder({ mode, account, groups, resourceGroups = [], scop
   const addButton = button('Add policy', () => { add(); renumber(); });
   const element = h('div', { class: 'policy-builder', dataset: { pointer: '/policies' } }, list, addButton);
   const entries = [];
+  // Token catalogs repeat names across scopes ("Access: Apps and Policies Read" for the account
+  // and for zones): a repeated name is told apart by its scope.
+  const counts = new Map();
+  for (const g of groups) counts.set(g.name, (counts.get(g.name) || 0) + 1);
+  const labelOf = (g) => (counts.get(g.name) > 1 ? `${g.name} (${scopeName(g)})` : g.name);
 
   function renumber() {
     entries.forEach((e, i) => {
@@ -46,7 +64,7 @@ export function policyBuilder({ mode, account, groups, resourceGroups = [], scop
     const chosen = new Set((policy ? policy.permission_groups : []).map((g) => g.id));
     const filter = h('input', { type: 'search', autocomplete: 'off', placeholder: 'e.g. Read' });
     const checks = groups.map((g) => {
-      const c = checkbox(g.name, { value: g.id, checked: chosen.has(g.id) });
+      const c = checkbox(labelOf(g), { value: g.id, checked: chosen.has(g.id) });
       c.dataset.name = g.name.toLowerCase();
       return c;
     });
@@ -74,7 +92,7 @@ export function policyBuilder({ mode, account, groups, resourceGroups = [], scop
       const existing = policy && policy.resources ? Object.keys(policy.resources) : [];
       const options = scopes.map(([v, t]) => [v, t]);
       if (existing.length) {
-        const match = scopes.find(([, , r]) => JSON.stringify(Object.keys(r)) === JSON.stringify(existing));
+        const match = scopes.find(([, , r]) => JSON.stringify(r) === JSON.stringify(policy.resources));
         if (match) current = match[0];
         else { options.push(['existing', `As stored: ${existing.join(', ')}`]); current = 'existing'; }
       }
@@ -136,12 +154,29 @@ export function policyBuilder({ mode, account, groups, resourceGroups = [], scop
   return { element, value: () => entries.map((e) => e.value()) };
 }
 
-/** A policy's permission groups and resources, as one line of text. */
-export function describePolicy(p) {
+/** Names, the first few of them and a count of the rest. */
+function few(names, max = 3) {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
+/** A resource key in words where it has a plain name. */
+function resourceName(key, account) {
+  if (account && key === accountKey(account)) return 'this account';
+  if (key === 'com.cloudflare.api.account.*') return 'all accounts';
+  return key;
+}
+
+/** A policy's permission groups and resources, as one line of text (`account`: the current one). */
+export function describePolicy(p, account) {
   const effect = p.access || p.effect;
-  const groups = (p.permission_groups || []).map((g) => g.name || g.id).join(', ');
+  const groups = few((p.permission_groups || []).map((g) => g.name || g.id));
   let resources;
-  if (p.resource_groups) resources = p.resource_groups.map((r) => r.name || r.id).join(', ');
-  else if (p.resources) resources = Object.keys(p.resources).join(', ');
+  if (p.resource_groups) resources = few(p.resource_groups.map((r) => r.name || r.id));
+  else if (p.resources) {
+    resources = few(Object.entries(p.resources).map(([k, v]) => (v && typeof v === 'object'
+      ? `${Object.keys(v).map((n) => (n === 'com.cloudflare.api.account.zone.*' ? 'all zones' : n)).join(', ')} of ${resourceName(k, account)}`
+      : resourceName(k, account))));
+  }
   return `${effect === 'deny' ? 'Deny' : 'Allow'} ${groups || '(no permission groups)'} on ${resources || '(nothing)'}`;
 }

@@ -98,7 +98,7 @@ export async function whyPage(ctx) {
         table({
           caption: `The policies of ${context.token.name} (${context.token.status})`,
           columns: [
-            { title: 'Policy', cell: (p) => describePolicy(p) },
+            { title: 'Policy', cell: (p) => describePolicy(p, ctx.account) },
             { title: 'Decided', cell: (p) => (decided.has(p.id) ? h('strong', {}, 'decided this') : '') },
           ],
           rows: context.token.policies,

@@ -387,12 +387,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         serve @ Command::Serve { .. } => {
             let settings = settings_of(serve)?;
+            let console = settings.console;
             let application = Application::build(settings).await?;
             print_line(&format!(
                 "listening on {}://{}",
                 application.scheme(),
                 application.addr()
             ))?;
+            if console == portcullis_api::ConsoleSetting::On {
+                tracing::info!(
+                    "admin console: {}://{}{}",
+                    application.scheme(),
+                    application.addr(),
+                    portcullis_api::console::CONSOLE_PATH
+                );
+            }
             if let Some(addr) = application.metrics_addr() {
                 print_line(&format!("metrics on http://{addr}"))?;
             }

@@ -192,6 +192,7 @@ mod tests {
         assert_eq!(file.cache_memory_mb, Some(DEFAULT_CACHE_MEMORY_MB));
         assert_eq!(file.scope_shape.as_deref(), Some("auto"));
         assert_eq!(file.rate_limit.as_deref(), Some("off"));
+        assert_eq!(file.console.as_deref(), Some("on"));
         assert_eq!(
             pg_settings(Some(3), None, &file),
             PgSettings {
