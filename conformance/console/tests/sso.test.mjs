@@ -19,6 +19,9 @@ import { ok } from '../lib/api.mjs';
 import { startDnsFixture } from '../lib/server.mjs';
 
 const DOMAIN = 'acme-sso.example';
+const OTHER = 'never-published.example';
+/** --sso-verification-window, seconds. */
+const WINDOW = 6;
 
 describe('SSO connectors', () => {
   const h = useConsole({
@@ -26,7 +29,8 @@ describe('SSO connectors', () => {
       h.dns = await startDnsFixture();
       h.extra.stop = () => h.dns.stop();
     },
-    serveArgs: (h) => ['--dns-server', h.dns.addr, '--sso-check-interval', '1'],
+    // A short window, so that the second test sees a connector fail.
+    serveArgs: (h) => ['--dns-server', h.dns.addr, '--sso-check-interval', '1', '--sso-verification-window', String(WINDOW)],
   });
 
   const connectors = () => ok(h.server, 'GET', `/accounts/${h.server.boot.account_id}/sso_connectors`);
@@ -67,5 +71,32 @@ describe('SSO connectors', () => {
     await confirmDialog(page);
     await expectCount(page.getByRole('row', { name: /acme-sso\.example/ }), 0);
     assert.deepEqual(await connectors(), []);
+  });
+  ctest(h, 'awaiting until begun; pending, then failed when the window closes; typing survives the refresh', async () => {
+    const page = await signedInPage(h);
+    await open(h, page, acct(h, 'sso'), 'SSO connectors');
+    await page.getByLabel('Email domain', { exact: true }).fill(OTHER);
+    await page.getByLabel('Begin verification now', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Add connector', exact: true }).click();
+    const row = page.getByRole('row', { name: /never-published\.example/ });
+    await expectText(row, /\bawaiting\b/);
+
+    // Half a domain typed into the form is not lost while the page refreshes itself.
+    const field = page.getByLabel('Email domain', { exact: true });
+    await row.getByRole('button', { name: 'Begin verification', exact: true }).click();
+    await expectText(row, /\bpending\b/);
+    await field.fill('half-typed');
+    await page.waitForTimeout(2500);
+    assert.equal(await field.inputValue(), 'half-typed', 'the refresh replaced the form');
+
+    // Nothing published: the window closes and the page shows it by itself.
+    await expectText(row, /\bfailed\b/, { timeout: (WINDOW + 8) * 1000 });
+    assert.equal(await field.inputValue(), 'half-typed');
+    const failed = (await connectors()).find((c) => c.email_domain === OTHER);
+    assert.equal(failed.verification.status, 'failed');
+    // A failed connector can begin again.
+    await row.getByRole('button', { name: 'Begin verification', exact: true }).click();
+    await expectText(row, /\bpending\b/);
+    await expectVisible(page.getByRole('status').filter({ hasText: /\S/ }));
   });
 });

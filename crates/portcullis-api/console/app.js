@@ -234,8 +234,14 @@ export async function render() {
     fill(main, h('h1', {}, SECTIONS.find(([s]) => s === r.section)?.[1] || 'Error'), failure(e));
   }
   main.setAttribute('aria-busy', 'false');
+  // After a move through the navigation (or with focus lost with the old page), focus goes to
+  // the new page's heading, so a screen reader announces it and Tab continues from there.
   const h1 = main.querySelector('h1');
-  if (h1 && document.activeElement === document.body) h1.setAttribute('tabindex', '-1');
+  const active = document.activeElement;
+  if (h1 && (!active || active === document.body || nav.contains(active))) {
+    h1.setAttribute('tabindex', '-1');
+    h1.focus({ preventScroll: true });
+  }
 }
 
 document.getElementById('skip').addEventListener('click', (e) => {

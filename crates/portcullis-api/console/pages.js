@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { describePolicy, policyBuilder } from './policy.js';
 import {
-  button, checkbox, confirm, copy, failure, field, h, notify, onSubmit, pager, select, table, when,
+  button, checkbox, confirm, copy, failure, field, fill, h, notify, onSubmit, pager, select, table, when,
 } from './ui.js';
 
 const PER_PAGE = 20;
@@ -33,6 +33,16 @@ function formSection(title, submitText, fields, action, done) {
   const form = h('form', { novalidate: true }, fields, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, submitText)));
   onSubmit(form, action, done);
   return section(title, form);
+}
+
+/** A search box that puts its text in the address (`q`), where the page reads it for the API's filter. */
+function searchForm(ctx, label, value) {
+  const input = h('input', { type: 'search', value, autocomplete: 'off' });
+  return h('form', {
+    role: 'search',
+    class: 'toolbar',
+    onsubmit: (e) => { e.preventDefault(); ctx.withParams({ q: input.value.trim(), page: undefined }); },
+  }, field(label, input), h('button', { type: 'submit' }, 'Search'));
 }
 
 /** Runs a row action; shows its error in an alert above the table. */
@@ -124,12 +134,15 @@ async function invitationsSection(ctx) {
 
 async function membersPage(ctx) {
   const status = ctx.params.get('status') || '';
+  const order = ctx.params.get('order') || 'user.email';
   const [env, roles] = await Promise.all([
-    api.get(`${A(ctx)}/members`, { page: pageOf(ctx), per_page: PER_PAGE, status: status || undefined }),
+    api.get(`${A(ctx)}/members`, { page: pageOf(ctx), per_page: PER_PAGE, status: status || undefined, order }),
     catalogs.roles(ctx).catch(() => []),
   ]);
   const filter = select([['', 'All'], ['accepted', 'Accepted'], ['pending', 'Pending']], status);
   filter.addEventListener('change', () => ctx.withParams({ status: filter.value, page: undefined }));
+  const sort = select([['user.email', 'Email'], ['status', 'Status'], ['user.first_name', 'First name'], ['user.last_name', 'Last name']], order);
+  sort.addEventListener('change', () => ctx.withParams({ order: sort.value === 'user.email' ? undefined : sort.value, page: undefined }));
   const anchor = h('div', {});
   const list = table({
     caption: 'Members of this account',
@@ -166,7 +179,7 @@ async function membersPage(ctx) {
   }), async (r) => { notify(`${r.result.email} invited (${r.result.status}).`); await ctx.rerender(); });
   return [
     h('h1', {}, 'Members'),
-    h('div', { class: 'toolbar' }, field('Show', filter)),
+    h('div', { class: 'toolbar' }, field('Show', filter), field('Sort by', sort)),
     anchor, list, pager(env.result_info, (p) => ctx.withParams({ page: p })), invite,
   ];
 }
@@ -248,8 +261,9 @@ async function memberPage(ctx) {
 
 async function userGroupsPage(ctx) {
   if (ctx.id) return userGroupPage(ctx);
+  const q = ctx.params.get('q') || '';
   const [env, groups, rgs] = await Promise.all([
-    api.get(`${A(ctx)}/iam/user_groups`, { page: pageOf(ctx), per_page: PER_PAGE }),
+    api.get(`${A(ctx)}/iam/user_groups`, { page: pageOf(ctx), per_page: PER_PAGE, fuzzyName: q || undefined }),
     catalogs.memberGroups(ctx),
     catalogs.resourceGroups(ctx),
   ]);
@@ -262,21 +276,21 @@ async function userGroupsPage(ctx) {
       { title: 'Modified', cell: (g) => when(g.modified_on) },
     ],
     rows: env.result,
-    empty: 'No user groups yet. Create one below, then add members to it.',
+    empty: q ? `No user group name contains "${q}".` : 'No user groups yet. Create one below, then add members to it.',
   });
   const name = h('input', { type: 'text', required: true, maxlength: 255 });
   const builder = policyBuilder({ mode: 'member', account: ctx.account, groups, resourceGroups: rgs });
   const create = formSection('New user group', 'Create user group', [field('Name', name, { pointer: '/name' }), builder.element],
     () => api.post(`${A(ctx)}/iam/user_groups`, { name: name.value.trim(), policies: builder.value() }),
     async (r) => { notify(`User group ${r.result.name} created.`); await ctx.rerender(); });
-  return [h('h1', {}, 'User groups'), list, pager(env.result_info, (p) => ctx.withParams({ page: p })), create];
+  return [h('h1', {}, 'User groups'), searchForm(ctx, 'Search user groups', q), list, pager(env.result_info, (p) => ctx.withParams({ page: p })), create];
 }
 
 async function userGroupPage(ctx) {
   const base = `${A(ctx)}/iam/user_groups/${encodeURIComponent(ctx.id)}`;
   const [group, env, everyone, groups, rgs] = await Promise.all([
     api.get(base).then((e) => e.result),
-    api.get(`${base}/members`, { page: pageOf(ctx), per_page: 50 }),
+    api.get(`${base}/members`, { page: pageOf(ctx), per_page: 50, fuzzyEmail: ctx.params.get('q') || undefined }),
     catalogs.members(ctx),
     catalogs.memberGroups(ctx),
     catalogs.resourceGroups(ctx),
@@ -294,7 +308,7 @@ async function userGroupPage(ctx) {
       },
     ],
     rows: env.result,
-    empty: 'Nobody is in this group yet: add members below.',
+    empty: ctx.params.get('q') ? `No member of this group has an email containing "${ctx.params.get('q')}".` : 'Nobody is in this group yet: add members below.',
   });
   const removeSelected = button('Remove selected', async () => {
     if (!selected.size) {
@@ -339,7 +353,7 @@ async function userGroupPage(ctx) {
   return [
     h('h1', {}, `User group: ${group.name}`),
     h('p', { class: 'muted' }, 'Modified ', when(group.modified_on), ' · ', h('a', { href: ctx.href('user-groups', ctx.account) }, 'All user groups')),
-    section('Members', anchor, members, pager(env.result_info, (p) => ctx.withParams({ page: p })), h('div', { class: 'actions' }, removeSelected)),
+    section('Members', searchForm(ctx, 'Filter members by email', ctx.params.get('q') || ''), anchor, members, pager(env.result_info, (p) => ctx.withParams({ page: p })), h('div', { class: 'actions' }, removeSelected)),
     add, policies, rename, delAnchor, remove,
   ];
 }
@@ -549,7 +563,7 @@ async function ssoPage(ctx) {
   const env = await api.get(`${A(ctx)}/sso_connectors`);
   const anchor = h('div', {});
   const record = (c) => `${c.email_domain}. 300 IN TXT "${c.verification?.code || ''}"`;
-  const list = table({
+  const listOf = (connectors) => table({
     caption: 'SSO connectors: each proves this account owns an email domain',
     columns: [
       { title: 'Domain', cell: (c) => c.email_domain },
@@ -580,16 +594,39 @@ async function ssoPage(ctx) {
           })),
       },
     ],
-    rows: env.result,
+    rows: connectors,
     empty: 'No SSO connectors yet. Add the email domain your people sign in with below; then publish the TXT record it shows.',
   });
-  const pending = env.result.some((c) => c.verification?.status === 'pending');
-  if (pending) {
-    // The background verifier moves pending connectors along: look again in 2 s while any is
-    // pending (only while this page is still the one shown).
-    const hash = location.hash;
-    setTimeout(() => { if (location.hash === hash && !ctx.stale() && !document.querySelector('dialog[open]')) ctx.rerender(); }, 2000);
-  }
+  const holder = h('div', {});
+  const refreshing = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const hash = location.hash;
+  let shown = '';
+  // The background verifier moves pending connectors along: while any is pending, read the list
+  // again every 2 s and replace the table only (a half-typed domain in the form stays) when it
+  // changed, for as long as this page is the one shown.
+  const show = (connectors) => {
+    const text = JSON.stringify(connectors);
+    if (text !== shown) {
+      shown = text;
+      fill(holder, listOf(connectors));
+    }
+    const pending = connectors.some((c) => c.verification?.status === 'pending');
+    refreshing.textContent = pending ? 'Refreshing every 2 seconds while a connector is pending.' : '';
+    if (pending) setTimeout(poll, 2000);
+  };
+  const poll = async () => {
+    if (location.hash !== hash || ctx.stale()) return;
+    if (document.querySelector('dialog[open]')) {
+      setTimeout(poll, 2000);
+      return;
+    }
+    try {
+      show((await api.get(`${A(ctx)}/sso_connectors`)).result);
+    } catch {
+      setTimeout(poll, 4000);
+    }
+  };
+  show(env.result);
   const domain = h('input', { type: 'text', required: true, autocomplete: 'off', placeholder: 'acme.example' });
   const begin = checkbox('Begin verification now', { checked: true });
   const create = formSection('Add a connector', 'Add connector', [
@@ -600,8 +637,7 @@ async function ssoPage(ctx) {
   return [
     h('h1', {}, 'SSO connectors'),
     h('p', { class: 'lede' }, 'Publish each connector\'s TXT record on the domain itself. Portcullis looks it up at once, then every minute until it is found (verified) or the window closes (failed). Only a verified connector can be enabled.'),
-    pending ? h('p', { class: 'muted', 'aria-live': 'polite' }, 'Refreshing every 2 seconds while a connector is pending.') : null,
-    anchor, list, create,
+    refreshing, anchor, holder, create,
   ];
 }
 

@@ -25,12 +25,20 @@ async function servedKeys() {
 }
 
 export async function whyPage(ctx) {
-  const [members, tokens, groups, keys] = await Promise.all([
+  const [members, tokens, groups, keys, resourceGroups] = await Promise.all([
     catalogs.members(ctx),
     api.all(`${A(ctx)}/tokens`).catch(() => []),
     catalogs.memberGroups(ctx).catch(() => []),
     servedKeys().catch(() => []),
+    catalogs.resourceGroups(ctx).catch(() => []),
   ]);
+  // Resources worth asking about: the account, and every object the account's resource groups name.
+  const resources = new Set([api.accountKey(ctx.account)]);
+  for (const rg of resourceGroups) {
+    for (const scope of Array.isArray(rg.scope) ? rg.scope : [rg.scope]) {
+      for (const o of scope.objects) if (o.key !== '*') resources.add(o.key);
+    }
+  }
   const wanted = ctx.params;
   const principal = h('select', { required: true },
     h('optgroup', { label: 'Members' }, members.map((m) => h('option', {
@@ -48,9 +56,10 @@ export async function whyPage(ctx) {
     keys.map((k) => h('option', { value: k })),
     groups.map((g) => h('option', { value: g.id }, `${g.name} (permission group)`)));
   const resource = h('input', {
-    type: 'text', spellcheck: 'false', autocomplete: 'off',
+    type: 'text', spellcheck: 'false', autocomplete: 'off', list: 'why-resources',
     value: wanted.get('resource') || api.accountKey(ctx.account),
   });
+  const resourceList = h('datalist', { id: 'why-resources' }, [...resources].map((r) => h('option', { value: r })));
   const result = h('section', { 'aria-label': 'Decision', class: 'decision', 'aria-live': 'polite' });
   const effective = h('div', {});
 
@@ -59,6 +68,7 @@ export async function whyPage(ctx) {
     field('Permission', permission, { pointer: '/checks/0/permission', hint: 'A permission key, or a permission group (its id: all the keys it grants must be allowed).' }),
     datalist,
     field('Resource', resource, { pointer: '/checks/0/resource', hint: 'A resource key; the account itself by default.' }),
+    resourceList,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Decide')));
 
   const decide = async () => {
