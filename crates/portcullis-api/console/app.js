@@ -78,7 +78,7 @@ async function whoAmI() {
     const path = `/accounts/${encodeURIComponent(c.account)}`;
     const verified = (await api.get(`${path}/tokens/verify`)).result;
     const account = await api.get(path).then((e) => e.result).catch(() => ({ id: c.account, name: c.account }));
-    return { accounts: [account], user: null, label: `account token ${verified.id.slice(0, 8)}…`, accountToken: true };
+    return { accounts: [account], user: null, label: `account token ${verified.id.slice(0, 8)}…`, accountToken: true, tokenId: verified.id };
   }
   let accounts;
   try {
@@ -100,7 +100,8 @@ async function whoAmI() {
     user = null;
   }
   const label = user ? (c.kind === 'token' ? `${user.email} (API token)` : user.email) : 'an API token';
-  return { accounts, user, label };
+  const tokenId = c.kind === 'token' ? await api.get('/user/tokens/verify').then((e) => e.result.id).catch(() => null) : null;
+  return { accounts, user, label, tokenId };
 }
 
 function pickAccount(r) {
@@ -118,7 +119,7 @@ function renderShell(r) {
     sessionStorage.setItem('portcullis.account', picker.value);
     const cur = route();
     const section = cur.account ? cur.section : 'members';
-    location.hash = href(section === 'user-tokens' || section === 'accounts' ? section : section, picker.value);
+    location.hash = href(section, picker.value);
   });
   header.hidden = false;
   fill(header,
@@ -188,6 +189,26 @@ async function signIn(c) {
   await render();
 }
 
+/** Counts renders: a page whose render is not the latest drops its result. */
+let renders = 0;
+
+/**
+ * After a page failed: whether the credentials themselves are refused now (answers the API's
+ * error then, or null while they still verify).
+ */
+async function credentialsRefused() {
+  const c = api.credentials();
+  if (!c) return null;
+  let path = '/user';
+  if (c.kind === 'token') path = c.account ? `/accounts/${encodeURIComponent(c.account)}/tokens/verify` : '/user/tokens/verify';
+  try {
+    await api.get(path);
+    return null;
+  } catch (e) {
+    return e.status === 0 ? null : e;
+  }
+}
+
 /** Renders the page the hash names. */
 export async function render() {
   const r = route();
@@ -212,23 +233,27 @@ export async function render() {
   }
   const account = renderShell(r);
   const page = r.section === 'why' ? whyPage : pages[r.section];
-  const token = (render.count = (render.count || 0) + 1);
+  const token = ++renders;
   if (!page) {
     fill(main, h('h1', {}, 'Not found'), h('p', {}, 'No console page here. '), h('a', { href: '#/accounts' }, 'Go to accounts'));
     main.setAttribute('aria-busy', 'false');
     return;
   }
-  const ctx = { ...r, account: r.account || account, session, href, withParams, rerender: render, stale: () => token !== render.count };
+  const ctx = { ...r, account: r.account || account, session, href, withParams, rerender: render, stale: () => token !== renders };
   try {
     const nodes = await page(ctx);
     if (ctx.stale()) return;
     fill(main, nodes);
   } catch (e) {
     if (ctx.stale()) return;
-    if (e.status === 401 || (e.errors && e.errors.some((x) => x.code === 9109 || x.code === 9106) && r.section === 'accounts')) {
+    const gone = await credentialsRefused();
+    if (ctx.stale()) return;
+    if (gone) {
+      // The token was rolled, disabled or deleted (perhaps from this console) or the key replaced.
       api.forget();
       session = null;
-      signInPage(e.message);
+      history.replaceState(null, '', '#/signin');
+      signInPage(`Your credentials no longer work: ${gone.message}`);
       return;
     }
     fill(main, h('h1', {}, SECTIONS.find(([s]) => s === r.section)?.[1] || 'Error'), failure(e));

@@ -507,6 +507,9 @@ function tokensPage(user) {
               if (!await confirm('Roll token', `Roll ${t.name}? Its current value stops working at once.`)) return;
               try {
                 const r = await api.put(`${base}/${t.id}/value`, {});
+                // Rolling the token this console is signed in with: carry on with the new value.
+                const c = api.credentials();
+                if (t.id === ctx.session.tokenId && c && c.kind === 'token') api.remember({ ...c, token: r.result });
                 revealNext = { value: r.result, what: `New value of ${t.name}` };
                 await ctx.rerender();
               } catch (e) {
@@ -517,7 +520,8 @@ function tokensPage(user) {
               ? button('Enable', () => act(ctx, anchor, () => api.put(`${base}/${t.id}`, { status: 'active' }), `${t.name} enabled.`))
               : button('Disable', () => act(ctx, anchor, () => api.put(`${base}/${t.id}`, { status: 'disabled' }), `${t.name} disabled.`)),
             button('Delete', async () => {
-              if (!await confirm('Delete token', `Delete ${t.name}? Anything using it stops working at once.`)) return;
+              const own = t.id === ctx.session.tokenId ? ' This is the token you are signed in with: you will be signed out.' : '';
+              if (!await confirm('Delete token', `Delete ${t.name}? Anything using it stops working at once.${own}`)) return;
               await act(ctx, anchor, () => api.del(`${base}/${t.id}`), `${t.name} deleted.`);
             })),
         },
