@@ -79,7 +79,9 @@ export function table({ caption, columns, rows, empty, rowLabel }) {
   if (!rows.length) {
     return h('p', { class: 'empty' }, empty);
   }
-  return h('div', { class: 'table-wrap' },
+  // The frame scrolls sideways on a narrow window: it is focusable (and named) so that a
+  // keyboard can scroll it.
+  return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption || 'Table' },
     h('table', {},
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.title)))),

@@ -1,0 +1,64 @@
+// Accessibility: axe-core (pinned) checks every main page against WCAG 2.1 A and AA rules, with
+// data in the lists, at a wide and a narrow window. axe runs through Playwright's evaluate, which
+// is not subject to the page's Content-Security-Policy; the console itself never loads it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe } from 'node:test';
+import { acct, ctest, open, signedInPage, useConsole } from '../lib/browser.mjs';
+import { ensureMember, ensureUserGroup, ok } from '../lib/api.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe's violations on the page (WCAG 2.0/2.1 A and AA), as readable lines. */
+async function violations(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
+  });
+  return result.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join('; ')})`);
+}
+
+describe('accessibility (axe-core, WCAG 2.1 A and AA)', () => {
+  const h = useConsole();
+
+  ctest(h, 'every main page, wide and narrow, has no violation', async () => {
+    const a = h.server.boot.account_id;
+    const bob = await ensureMember(h.server, 'bob@acme.example');
+    const group = await ensureUserGroup(h.server, 'Engineers');
+    await ok(h.server, 'POST', `/accounts/${a}/sso_connectors`, { body: { email_domain: 'a11y.example', begin_verification: false } });
+    const pages = [
+      ['accounts', 'Accounts', '#/accounts'],
+      ['members', 'Members'],
+      [`members/${bob.id}`, 'bob@acme.example'],
+      ['user-groups', 'User groups'],
+      [`user-groups/${group.id}`, 'User group: Engineers'],
+      ['resource-groups', 'Resource groups'],
+      ['permission-groups', 'Permission groups'],
+      ['tokens', 'Account tokens'],
+      ['sso', 'SSO connectors'],
+      ['audit', 'Audit log'],
+      [`why?member=${bob.id}`, 'Why?'],
+    ];
+    const found = [];
+    for (const viewport of [undefined, { width: 390, height: 844 }]) {
+      const page = await signedInPage(h, { viewport });
+      for (const [route, heading, hash] of pages) {
+        await open(h, page, hash || acct(h, route), heading);
+        for (const v of await violations(page)) found.push(`${viewport ? 'narrow ' : ''}${heading}: ${v}`);
+      }
+      // The sign-in page and a confirmation dialog too.
+      const fresh = await h.page({ viewport });
+      await open(h, fresh, '#/signin', 'Sign in to Portcullis');
+      for (const v of await violations(fresh)) found.push(`sign-in: ${v}`);
+    }
+    assert.deepEqual(found, [], `axe found:\n${found.join('\n')}`);
+  }, { timeout: 110_000 });
+});
