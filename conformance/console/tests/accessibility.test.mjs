@@ -61,4 +61,34 @@ describe('accessibility (axe-core, WCAG 2.1 A and AA)', () => {
     }
     assert.deepEqual(found, [], `axe found:\n${found.join('\n')}`);
   }, { timeout: 110_000 });
+
+  ctest(h, 'no layout shift while pages load (Cumulative Layout Shift, as Chromium measures it)', async () => {
+    const page = await signedInPage(h);
+    await page.evaluate(() => {
+      window.__shift = 0;
+      window.__shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (!e.hadRecentInput) {
+            window.__shift += e.value;
+            window.__shifts.push(`${e.value.toFixed(4)} ${(e.sources || []).map((x) => x.node?.nodeName).join(',')}`);
+          }
+        }
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    const nav = page.getByRole('navigation', { name: 'Sections' });
+    for (const [link, heading] of [
+      ['Members', 'Members'], ['User groups', 'User groups'], ['Resource groups', 'Resource groups'],
+      ['Permission groups', 'Permission groups'], ['Account tokens', 'Account tokens'], ['SSO', 'SSO connectors'],
+      ['Audit log', 'Audit log'], ['Why?', 'Why?'], ['Accounts', 'Accounts'],
+    ]) {
+      await nav.getByRole('link', { name: link, exact: true }).click();
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+      await page.waitForTimeout(200);
+    }
+    const [total, shifts] = await page.evaluate(() => [window.__shift, window.__shifts]);
+    // 0.1 is the "good" threshold of Web Vitals; the console aims at none at all.
+    assert.ok(total < 0.01, `layout shifted by ${total}: ${shifts.join('; ')}`);
+  });
 });
