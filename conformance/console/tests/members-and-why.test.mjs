@@ -20,7 +20,7 @@ import {
   signedInWithKey,
   useConsole,
 } from '../lib/browser.mjs';
-import { findMember, ok, permissionGroup } from '../lib/api.mjs';
+import { findMember, ok, permissionGroup, tokenPermissionGroup } from '../lib/api.mjs';
 import { BIN } from '../lib/server.mjs';
 
 const CAROL = 'carol@acme.example';
@@ -173,4 +173,31 @@ describe('members, invitations, Why? for tokens and permission groups, filters',
     assert.match(await page.getByLabel('Account', { exact: true }).locator('option:checked').innerText(), /Second Acme/);
     await expectVisible(page.getByRole('row', { name: /admin@acme\.example/ }));
   });
+
+  ctest(h, 'a narrow token sees what it may and the API\'s refusal for the rest', async () => {
+    const a = h.server.boot.account_id;
+    // SSO Connector Read grants '#sso_connector:read' only: not the member list, not even the
+    // account's name (so the console shows the account by its id).
+    const pg = await tokenPermissionGroup(h.server, 'SSO Connector Read');
+    const token = await ok(h.server, 'POST', `/accounts/${a}/tokens`, {
+      body: { name: 'SSO reader', policies: [{ effect: 'allow', permission_groups: [{ id: pg.id }], resources: { [`com.cloudflare.api.account.${a}`]: '*' } }] },
+    });
+    const page = await h.page();
+    await page.goto(h.server.consoleUrl('#/signin'));
+    await ready(page, 'Sign in to Portcullis');
+    await page.getByLabel('API token', { exact: true }).fill(token.value);
+    await page.getByLabel('Account ID', { exact: true }).fill(a);
+    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    await ready(page, 'Accounts');
+    await expectVisible(page.getByRole('main').getByRole('link', { name: a, exact: true }));
+    await open(h, page, acct(h, 'sso'), 'SSO connectors');
+    await expectText(page.getByRole('main'), /No SSO connectors yet|TXT record/);
+    await expectCount(page.getByRole('alert'), 0);
+    await open(h, page, acct(h, 'members'), 'Members');
+    const alert = page.getByRole('alert');
+    await expectText(alert, /requires permission '#organization:read'/);
+    // Still signed in: the refusal is about this page, not the credentials.
+    await expectVisible(page.getByRole('button', { name: 'Sign out', exact: true }));
+  });
 });
+
