@@ -25,9 +25,11 @@ async function servedKeys() {
 }
 
 export async function whyPage(ctx) {
-  const [members, tokens, groups, keys, resourceGroups] = await Promise.all([
+  const [members, tokens, userTokens, groups, keys, resourceGroups] = await Promise.all([
     catalogs.members(ctx),
     api.all(`${A(ctx)}/tokens`).catch(() => []),
+    // A user token of a member may be asked about too; the signed-in user's own are listable.
+    ctx.session.user ? api.all('/user/tokens').catch(() => []) : [],
     catalogs.memberGroups(ctx).catch(() => []),
     servedKeys().catch(() => []),
     catalogs.resourceGroups(ctx).catch(() => []),
@@ -46,7 +48,10 @@ export async function whyPage(ctx) {
     }, `${m.user?.email || m.email}${m.status === 'accepted' ? '' : ` (${m.status})`}`))),
     tokens.length ? h('optgroup', { label: 'Account tokens' }, tokens.map((t) => h('option', {
       value: `token:${t.id}`, selected: wanted.get('token') === t.id,
-    }, `${t.name} (token)`))) : null);
+    }, `${t.name} (token)`))) : null,
+    userTokens.length ? h('optgroup', { label: 'Your user tokens' }, userTokens.map((t) => h('option', {
+      value: `token:${t.id}`, selected: wanted.get('token') === t.id,
+    }, `${t.name} (your token)`))) : null);
   const listId = 'why-permissions';
   const permission = h('input', {
     type: 'text', required: true, list: listId, autocomplete: 'off', spellcheck: 'false',
@@ -77,10 +82,11 @@ export async function whyPage(ctx) {
       principal: kind === 'token' ? { token_id: id } : { member_id: id },
       checks: [{ permission: permission.value.trim(), resource: resource.value.trim() || undefined }],
     };
+    const own = userTokens.some((t) => t.id === id);
     const [decision, context] = await Promise.all([
       api.post(`${A(ctx)}/iam/authorize`, body).then((e) => e.result[0]),
       kind === 'token'
-        ? api.get(`${A(ctx)}/tokens/${id}`).then((e) => ({ token: e.result })).catch((e) => ({ error: e }))
+        ? api.get(own ? `/user/tokens/${id}` : `${A(ctx)}/tokens/${id}`).then((e) => ({ token: e.result })).catch((e) => ({ error: e }))
         : api.get(`${A(ctx)}/members/${id}/effective_policies`).then((e) => ({ member: e.result })).catch((e) => ({ error: e })),
     ]);
     return { decision, context };
@@ -127,7 +133,7 @@ export async function whyPage(ctx) {
     }));
   });
 
-  if (!members.length && !tokens.length) {
+  if (!members.length && !tokens.length && !userTokens.length) {
     return [h('h1', {}, 'Why?'), h('p', { class: 'empty' }, 'Nobody to ask about yet: invite a member or create a token first.')];
   }
   // Asked from a member's row or a shared link: answer at once.
