@@ -199,5 +199,23 @@ describe('members, invitations, Why? for tokens and permission groups, filters',
     // Still signed in: the refusal is about this page, not the credentials.
     await expectVisible(page.getByRole('button', { name: 'Sign out', exact: true }));
   });
+
+  ctest(h, 'invite with a policy instead of roles', async () => {
+    const page = await signedInPage(h);
+    await open(h, page, acct(h, 'members'), 'Members');
+    await page.getByLabel('Email', { exact: true }).fill('erin@acme.example');
+    await page.getByLabel('Status', { exact: true }).selectOption({ label: 'Accepted' });
+    await page.getByLabel('Access by', { exact: true }).selectOption({ label: 'Policies' });
+    await expectCount(page.getByRole('group', { name: 'Roles' }), 0);
+    const policy = page.getByRole('group', { name: 'Policy 1' });
+    await policy.getByLabel('Filter permission groups', { exact: true }).fill('Audit');
+    await policy.getByRole('checkbox', { name: 'Audit Logs Viewer', exact: true }).check();
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    await expectText(page.getByRole('row', { name: /erin@acme\.example/ }), /1 policy/);
+    const erin = await findMember(h.server, 'erin@acme.example');
+    assert.equal(erin.policies.length, 1, JSON.stringify(erin));
+    assert.deepEqual(erin.policies[0].permission_groups.map((g) => g.name), ['Audit Logs Viewer']);
+    assert.deepEqual(erin.roles, []);
+  });
 });
 

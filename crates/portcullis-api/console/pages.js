@@ -135,9 +135,11 @@ async function invitationsSection(ctx) {
 async function membersPage(ctx) {
   const status = ctx.params.get('status') || '';
   const order = ctx.params.get('order') || 'user.email';
-  const [env, roles] = await Promise.all([
+  const [env, roles, groups, rgs] = await Promise.all([
     api.get(`${A(ctx)}/members`, { page: pageOf(ctx), per_page: PER_PAGE, status: status || undefined, order }),
     catalogs.roles(ctx).catch(() => []),
+    catalogs.memberGroups(ctx).catch(() => []),
+    catalogs.resourceGroups(ctx).catch(() => []),
   ]);
   const filter = select([['', 'All'], ['accepted', 'Accepted'], ['pending', 'Pending']], status);
   filter.addEventListener('change', () => ctx.withParams({ status: filter.value, page: undefined }));
@@ -166,17 +168,29 @@ async function membersPage(ctx) {
   const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
   const invStatus = select([['pending', 'Pending'], ['accepted', 'Accepted']], 'pending');
   const roleBoxes = roles.map((r) => checkbox(r.name, { value: r.id }));
+  // A member gets either legacy roles or policies (the API takes one of the two).
+  const kind = select([['roles', 'Roles'], ['policies', 'Policies']], 'roles');
+  const rolesBox = h('fieldset', { class: 'choices', dataset: { pointer: '/roles' } }, h('legend', {}, 'Roles'),
+    h('p', { class: 'muted' }, 'Leave all unchecked to give access through user groups only.'),
+    h('div', { class: 'scroll short' }, roleBoxes));
+  const builder = policyBuilder({ mode: 'member', account: ctx.account, groups, resourceGroups: rgs });
+  const policiesBox = h('div', { hidden: true }, builder.element);
+  kind.addEventListener('change', () => {
+    rolesBox.hidden = kind.value !== 'roles';
+    policiesBox.hidden = kind.value !== 'policies';
+  });
   const invite = formSection('Invite a member', 'Invite', [
     field('Email', email, { pointer: '/email' }),
     field('Status', invStatus, { pointer: '/status', hint: 'Pending: the user accepts it under their memberships. Accepted: access starts now.' }),
-    h('fieldset', { class: 'choices', dataset: { pointer: '/roles' } }, h('legend', {}, 'Roles'),
-      h('p', { class: 'muted' }, 'Leave all unchecked to give access through user groups only.'),
-      h('div', { class: 'scroll short' }, roleBoxes)),
-  ], () => api.post(`${A(ctx)}/members`, {
-    email: email.value.trim(),
-    status: invStatus.value,
-    roles: roleBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value),
-  }), async (r) => { notify(`${r.result.email} invited (${r.result.status}).`); await ctx.rerender(); });
+    field('Access by', kind),
+    rolesBox,
+    policiesBox,
+  ], () => {
+    const body = { email: email.value.trim(), status: invStatus.value };
+    if (kind.value === 'policies') body.policies = builder.value();
+    else body.roles = roleBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    return api.post(`${A(ctx)}/members`, body);
+  }, async (r) => { notify(`${r.result.email} invited (${r.result.status}).`); await ctx.rerender(); });
   return [
     h('h1', {}, 'Members'),
     h('div', { class: 'toolbar' }, field('Show', filter), field('Sort by', sort)),
