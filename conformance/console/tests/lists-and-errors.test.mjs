@@ -251,5 +251,20 @@ describe('errors, lists and narrow screens', () => {
     await expectCount(rows.filter({ hasText: /delete/i }), 0);
     await page.getByRole('button', { name: 'Previous page', exact: true }).click();
     await eventually(async () => assert.equal(await rows.first().innerText(), firstRow));
+
+    // The API's filters: action.type, then actor.email.
+    await page.getByLabel('Action', { exact: true }).selectOption({ label: 'delete' });
+    await ready(page, 'Audit log');
+    assert.match(page.url(), /action=delete/);
+    await eventually(async () => assert.equal(await rows.count(), 1));
+    await expectText(rows.first(), /delete/i);
+    await page.getByLabel('Action', { exact: true }).selectOption({ label: 'All' });
+    await eventually(async () => assert.doesNotMatch(page.url(), /action=/));
+    await eventually(async () => assert.ok(await rows.count() > 1));
+    await ready(page, 'Audit log');
+    await page.getByLabel('Actor email', { exact: true }).fill('nobody@acme.example');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await ready(page, 'Audit log');
+    await expectText(page.getByRole('main'), /No entry matches these filters/);
   });
 });

@@ -681,11 +681,30 @@ function actorText(e) {
 
 async function auditPage(ctx) {
   const action = ctx.params.get('action') || '';
+  const actor = ctx.params.get('actor') || '';
+  const since = ctx.params.get('since') || '';
   const env = await api.get(`${A(ctx)}/audit_logs`, {
-    page: pageOf(ctx), per_page: PER_PAGE, direction: 'desc', 'action.type': action || undefined,
+    page: pageOf(ctx),
+    per_page: PER_PAGE,
+    direction: 'desc',
+    'action.type': action || undefined,
+    'actor.email': actor || undefined,
+    since: since || undefined,
   });
   const filter = select([['', 'All'], ['create', 'create'], ['update', 'update'], ['delete', 'delete'], ['view', 'view']], action);
-  filter.addEventListener('change', () => ctx.withParams({ action: filter.value, page: undefined }));
+  const actorInput = h('input', { type: 'email', value: actor, autocomplete: 'off' });
+  const sinceInput = h('input', { type: 'date', value: since });
+  const filters = h('form', {
+    role: 'search',
+    class: 'toolbar',
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      ctx.withParams({ action: filter.value, actor: actorInput.value.trim(), since: sinceInput.value, page: undefined });
+    },
+  }, field('Action', filter), field('Actor email', actorInput, { pointer: 'actor.email' }), field('Since', sinceInput, { pointer: 'since' }),
+  h('button', { type: 'submit' }, 'Filter'));
+  filter.addEventListener('change', () => filters.requestSubmit());
   const list = table({
     caption: 'Every change to this account, newest first',
     columns: [
@@ -702,9 +721,9 @@ async function auditPage(ctx) {
       },
     ],
     rows: env.result,
-    empty: action ? `No ${action} entries. Choose "All" to see every entry.` : 'No entries yet: every change made through the API or the console appears here.',
+    empty: action || actor || since ? 'No entry matches these filters. Clear them to see every entry.' : 'No entries yet: every change made through the API or the console appears here.',
   });
-  return [h('h1', {}, 'Audit log'), h('div', { class: 'toolbar' }, field('Action', filter)), list, pager(env.result_info, (p) => ctx.withParams({ page: p }))];
+  return [h('h1', {}, 'Audit log'), filters, list, pager(env.result_info, (p) => ctx.withParams({ page: p }))];
 }
 
 export const pages = {
