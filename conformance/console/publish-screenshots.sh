@@ -6,7 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 src="$here/screenshots"
 dest="$root/docs/console"
-names=(signin members user-group why-allowed token-created sso audit-log)
+names=(signin members user-group why-allowed why-everything token-created sso audit-log)
 missing=0
 for n in "${names[@]}"; do
   if [ ! -f "$src/$n.png" ]; then

@@ -217,5 +217,27 @@ describe('members, invitations, Why? for tokens and permission groups, filters',
     assert.deepEqual(erin.policies[0].permission_groups.map((g) => g.name), ['Audit Logs Viewer']);
     assert.deepEqual(erin.roles, []);
   });
+
+  ctest(h, 'Why? "Check every permission": the administrator holds all, a member with nothing holds none', async () => {
+    await ok(h.server, 'POST', `/accounts/${h.server.boot.account_id}/members`, { body: { email: 'frank@acme.example', roles: [], status: 'accepted' } })
+      .catch(() => {});
+    const page = await signedInPage(h);
+    await open(h, page, acct(h, 'why'), 'Why?');
+    const overview = page.getByRole('region', { name: 'Every permission' });
+    await selectOptionContaining(page.getByLabel('Principal', { exact: true }), 'admin@acme.example');
+    await page.getByRole('button', { name: 'Check every permission', exact: true }).click();
+    const all = await expectText(overview, /(\d+) of (\d+) permissions this server checks are allowed/);
+    const [, allowed, total] = all.match(/(\d+) of (\d+) permissions/);
+    assert.ok(Number(total) >= 20, `every route key is checked: ${total}`);
+    assert.equal(allowed, total, 'the Super Administrator holds every permission');
+    await expectText(overview, /com\.cloudflare\.api\.account\.member\.read/);
+    await expectText(overview, /role: Super Administrator/);
+
+    await selectOptionContaining(page.getByLabel('Principal', { exact: true }), 'frank@acme.example');
+    await expectCount(overview.getByRole('table'), 0);
+    await page.getByRole('button', { name: 'Check every permission', exact: true }).click();
+    await expectText(overview, new RegExp(`^[\\s\\S]*\\b0 of ${total} permissions`));
+    await expectText(overview, /default deny/);
+  });
 });
 

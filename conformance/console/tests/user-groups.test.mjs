@@ -168,6 +168,20 @@ describe('user groups give a member access; Why? explains it', () => {
     await expectText(decision, 'user group: Engineers');
     await expectVisible(page.getByRole('heading', { name: 'Effective policies', exact: true }));
     await screenshot(page, 'why-allowed');
+    // The deciding policy links to the group it comes from.
+    await expectVisible(decision.getByRole('link', { name: 'user group: Engineers', exact: true }));
+
+    // Everything bob may do: reads through Engineers, and nothing else.
+    await page.getByRole('button', { name: 'Check every permission', exact: true }).click();
+    const overview = page.getByRole('region', { name: 'Every permission' });
+    await expectText(overview, /\d+ of \d+ permissions this server checks are allowed/);
+    const allowedRow = overview.getByRole('row', { name: /com\.cloudflare\.api\.account\.member\.read\b/ });
+    await expectText(allowedRow, /allowed/);
+    await expectText(allowedRow, /user group: Engineers/);
+    const deniedRow = overview.getByRole('row', { name: /com\.cloudflare\.api\.account\.member\.create\b/ });
+    await expectText(deniedRow, /denied/);
+    await expectText(deniedRow, /default deny/);
+    await screenshot(page, 'why-everything', { at: overview });
   });
 
   ctest(h, 'bob\'s member page shows his access coming from Engineers', async () => {

@@ -9,29 +9,38 @@ import { failure, field, fill, h, onSubmit, table } from './ui.js';
 
 const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
 
-/** Every permission key a route of this server requires, from its OpenAPI document. */
+/** The first few of a list, and how many more. */
+function few(items, max = 3) {
+  return items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`;
+}
+
+/** What each route of this server needs, from its OpenAPI document: permission key -> summaries. */
+let served = null;
 async function servedKeys() {
-  if (servedKeys.cache) return servedKeys.cache;
+  if (served) return served;
   const response = await fetch('/client/v4/openapi.json', { credentials: 'omit' });
   const doc = await response.json();
-  const keys = new Set();
+  const keys = new Map();
   for (const item of Object.values(doc.paths || {})) {
     for (const op of Object.values(item)) {
-      for (const k of op?.['x-cfPermissionsRequired']?.enum || []) keys.add(k);
+      for (const k of op?.['x-cfPermissionsRequired']?.enum || []) {
+        if (!keys.has(k)) keys.set(k, []);
+        if (op.summary) keys.get(k).push(op.summary);
+      }
     }
   }
-  servedKeys.cache = [...keys].sort();
-  return servedKeys.cache;
+  served = new Map([...keys].sort(([a], [b]) => a.localeCompare(b)));
+  return served;
 }
 
 export async function whyPage(ctx) {
-  const [members, tokens, userTokens, groups, keys, resourceGroups] = await Promise.all([
+  const [members, tokens, userTokens, groups, routesByKey, resourceGroups] = await Promise.all([
     catalogs.members(ctx),
     api.all(`${A(ctx)}/tokens`).catch(() => []),
     // A user token of a member may be asked about too; the signed-in user's own are listable.
     ctx.session.user ? api.all('/user/tokens').catch(() => []) : [],
     catalogs.memberGroups(ctx).catch(() => []),
-    servedKeys().catch(() => []),
+    servedKeys().catch(() => new Map()),
     catalogs.resourceGroups(ctx).catch(() => []),
   ]);
   // Resources worth asking about: the account, and every object the account's resource groups name.
@@ -57,6 +66,7 @@ export async function whyPage(ctx) {
     type: 'text', required: true, list: listId, autocomplete: 'off', spellcheck: 'false',
     value: wanted.get('permission') || 'com.cloudflare.api.account.member.read',
   });
+  const keys = [...routesByKey.keys()];
   const datalist = h('datalist', { id: listId },
     keys.map((k) => h('option', { value: k })),
     groups.map((g) => h('option', { value: g.id }, `${g.name} (permission group)`)));
@@ -68,13 +78,50 @@ export async function whyPage(ctx) {
   const result = h('section', { 'aria-label': 'Decision', class: 'decision', 'aria-live': 'polite' });
   const effective = h('div', {});
 
+  // "Everything": one authorize call with every permission key this server's routes require,
+  // on the chosen resource: what the principal may and may not do, each with what decided it.
+  const overview = h('section', { 'aria-label': 'Every permission', class: 'overview' });
+  const everything = h('button', { type: 'button' }, 'Check every permission');
+  everything.addEventListener('click', async () => {
+    everything.disabled = true;
+    try {
+      const [kind, id] = principal.value.split(':');
+      const target = resource.value.trim() || undefined;
+      const r = await api.post(`${A(ctx)}/iam/authorize`, {
+        principal: kind === 'token' ? { token_id: id } : { member_id: id },
+        checks: keys.map((k) => ({ permission: k, resource: target })),
+      });
+      const allowed = r.result.filter((d) => d.allowed).length;
+      fill(overview,
+        h('h2', {}, 'Every permission'),
+        h('p', {}, `${allowed} of ${r.result.length} permissions this server checks are allowed on `, h('code', {}, r.result[0]?.resource || '')),
+        table({
+          caption: 'Each permission key a route of this server requires, decided for this principal',
+          columns: [
+            { title: 'Permission', cell: (d) => h('code', {}, d.permission) },
+            { title: 'Decision', cell: (d) => h('span', { class: `badge ${d.allowed ? 'allow' : 'deny'}` }, d.allowed ? 'allowed' : 'denied') },
+            { title: 'Decided by', cell: (d) => (d.decided_by.length ? d.decided_by.map((x) => sourceText(x.source)).join(', ') : 'default deny') },
+            { title: 'Needed to', cell: (d) => few(routesByKey.get(d.permission) || []) },
+          ],
+          rows: r.result,
+          empty: 'This server reported no permission keys.',
+        }));
+    } catch (e) {
+      fill(overview, failure(e));
+    } finally {
+      everything.disabled = false;
+    }
+  });
+
+  principal.addEventListener('change', () => { fill(overview); fill(result); fill(effective); });
+
   const form = h('form', { novalidate: true, class: 'why-form' },
     field('Principal', principal, { pointer: '/principal' }),
     field('Permission', permission, { pointer: '/checks/0/permission', hint: 'A permission key, or a permission group (its id: all the keys it grants must be allowed).' }),
     datalist,
     field('Resource', resource, { pointer: '/checks/0/resource', hint: 'A resource key; the account itself by default.' }),
     resourceList,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Decide')));
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Decide'), keys.length ? everything : null));
 
   const decide = async () => {
     const [kind, id] = principal.value.split(':');
@@ -92,6 +139,16 @@ export async function whyPage(ctx) {
     return { decision, context };
   };
 
+  /** A policy's source, linked to the page where it can be changed. */
+  const sourceLink = (source, who) => {
+    const [kind, id] = who.split(':');
+    let target = null;
+    if (source.kind === 'user_group' && source.user_group) target = ctx.href('user-groups', ctx.account, source.user_group.id);
+    else if ((source.kind === 'member' || source.kind === 'role') && kind === 'member') target = ctx.href('members', ctx.account, id);
+    else if (source.kind === 'token') target = ctx.href(userTokens.some((t) => t.id === id) ? 'user-tokens' : 'tokens', ctx.account);
+    return target ? h('a', { href: target }, sourceText(source)) : sourceText(source);
+  };
+
   const show = ({ decision, context }) => {
     const groupName = groups.find((g) => g.id === decision.permission)?.name;
     const decided = new Set(decision.decided_by.map((d) => d.policy_id));
@@ -101,7 +158,7 @@ export async function whyPage(ctx) {
       h('p', { class: 'reason' }, decision.reason),
       decision.decided_by.length
         ? h('div', {}, h('h3', {}, 'Deciding policies'), h('ul', { class: 'deciding' }, decision.decided_by.map((d) => h('li', {},
-          h('span', { class: `badge ${d.access}` }, d.access), ' ', sourceText(d.source), ' ', h('code', { class: 'muted' }, d.policy_id)))))
+          h('span', { class: `badge ${d.access}` }, d.access), ' ', sourceLink(d.source, principal.value), ' ', h('code', { class: 'muted' }, d.policy_id)))))
         : h('p', { class: 'muted' }, 'No policy matched: Portcullis denies by default.'));
     if (context.member) {
       fill(effective, h('section', { 'aria-labelledby': 'why-effective' },
@@ -147,6 +204,6 @@ export async function whyPage(ctx) {
   return [
     h('h1', {}, 'Why?'),
     h('p', { class: 'lede' }, 'Ask whether a member or token may do something, and see which policies decide it and where each comes from: the member\'s own, a role, or a user group.'),
-    form, result, effective,
+    form, result, overview, effective,
   ];
 }
