@@ -153,6 +153,20 @@ mod tests {
         assert!(ASSETS.iter().any(|a| a.name == "index.html"));
     }
 
+    /// A file added to `console/` but not to [`ASSETS`] would be a 404 in the browser.
+    #[test]
+    fn every_file_of_the_console_folder_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/console");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        on_disk.sort();
+        let mut served: Vec<String> = ASSETS.iter().map(|a| a.name.to_owned()).collect();
+        served.sort();
+        assert_eq!(on_disk, served);
+    }
+
     #[test]
     fn the_page_loads_no_inline_script_or_style() {
         let index = std::str::from_utf8(ASSETS[0].body).unwrap();
