@@ -28,6 +28,7 @@ import {
   findMember,
   findUserGroup,
   groupMembers,
+  ok,
   permissionGroup,
 } from '../lib/api.mjs';
 
@@ -122,6 +123,12 @@ describe('user groups give a member access; Why? explains it', () => {
     assert.equal(p.access, 'allow');
     assert.deepEqual(p.permission_groups.map((g) => g.id), [ro.id]);
     assert.equal(p.resource_groups.length, 1, 'one resource group: the whole account');
+    // The audit log records the console's change with interface UI (Cloudflare's for its dashboard).
+    const log = await ok(h.server, 'GET', `/accounts/${h.server.boot.account_id}/audit_logs?action.type=create&per_page=50`);
+    const entry = log.find((e) => e.resource.type === 'user_group' && e.resource.id === group.id);
+    assert.ok(entry, 'the creation is in the audit log');
+    assert.equal(entry.interface, 'UI');
+    assert.match(entry.metadata.user_agent, /Chrome/);
   });
 
   ctest(h, 'add bob to Engineers with "Add selected"', async () => {

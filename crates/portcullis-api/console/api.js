@@ -52,7 +52,8 @@ function queryString(query) {
  * an ApiError carrying the envelope's errors. `as` overrides the stored credentials (sign-in).
  */
 export async function call(method, path, { query, body, as } = {}) {
-  const headers = { Accept: 'application/json', ...authHeaders(as || credentials()) };
+  // X-Portcullis-Client: the audit log records the console's changes with interface "UI".
+  const headers = { Accept: 'application/json', 'X-Portcullis-Client': 'console', ...authHeaders(as || credentials()) };
   const init = { method, headers, credentials: 'omit', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -18,6 +18,13 @@ use portcullis_wire::ErrorKind;
 use crate::error::ApiError;
 use crate::server::AppState;
 
+/// The header the console sends with every API call (`X-Portcullis-Client: console`), so that
+/// the audit log records its changes with interface `UI`, as Cloudflare records its dashboard's.
+/// Informational only: it grants nothing, and any client may send it.
+pub const CLIENT_HEADER: &str = "x-portcullis-client";
+/// The value of [`CLIENT_HEADER`] that marks the console.
+pub const CLIENT_VALUE: &str = "console";
+
 /// Where the console lives.
 pub const CONSOLE_PATH: &str = "/console/";
 

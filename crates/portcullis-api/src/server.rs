@@ -135,7 +135,15 @@ async fn enforce(State(g): State<RouteGuard>, req: Request, next: Next) -> Respo
 /// The request a change came with, for the audit log.
 pub fn origin_of(parts: &axum::http::request::Parts) -> portcullis_core::audit::Origin {
     portcullis_core::audit::Origin {
-        interface: portcullis_core::audit::Interface::Api,
+        interface: if parts
+            .headers
+            .get(crate::console::CLIENT_HEADER)
+            .is_some_and(|v| v.as_bytes() == crate::console::CLIENT_VALUE.as_bytes())
+        {
+            portcullis_core::audit::Interface::Ui
+        } else {
+            portcullis_core::audit::Interface::Api
+        },
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         ip: client_ip(parts),
         method: Some(parts.method.as_str().to_owned()),

@@ -29,6 +29,8 @@ use crate::time::Timestamp;
 pub enum Interface {
     /// The HTTP API.
     Api,
+    /// The HTTP API, called by the admin console (Cloudflare's value for its dashboard).
+    Ui,
     /// A `portcullis` command on the server's machine.
     Cli,
     /// The server itself (the SSO verifier).
@@ -42,13 +44,14 @@ impl Interface {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Api => "API",
+            Self::Ui => "UI",
             Self::Cli => "CLI",
             Self::System => "system",
         }
     }
 
     /// Every value.
-    pub const ALL: &'static [Self] = &[Self::Api, Self::Cli, Self::System];
+    pub const ALL: &'static [Self] = &[Self::Api, Self::Ui, Self::Cli, Self::System];
 }
 
 /// The request a change came with: its id (the response's `cf-ray`), the client's address and

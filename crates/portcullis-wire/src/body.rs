@@ -1307,7 +1307,7 @@ pub struct AuditLogV1 {
     pub action: AuditV1Action,
     /// Who.
     pub actor: AuditV1Actor,
-    /// `API`, `CLI` or `system`.
+    /// `API`, `UI` (the admin console), `CLI` or `system`.
     pub interface: String,
     /// The request: `request_id` (the response's `cf-ray`), `method`, `uri`, `status_code`,
     /// `user_agent`, `token_id`, `token_name`, `description`.

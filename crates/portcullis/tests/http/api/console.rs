@@ -172,3 +172,54 @@ async fn console_off_serves_nothing_at_all() {
     let r = app.get(&app.acct(""), &app.admin()).await;
     assert_eq!(r.status, 200, "{r}");
 }
+
+/// The console marks its API calls (`X-Portcullis-Client: console`): the audit log records its
+/// changes with interface `UI`, everything else stays `API`.
+#[tokio::test]
+async fn the_console_s_changes_are_audited_with_interface_ui() {
+    let app = TestApp::spawn();
+    let console = Cred::Headers(vec![
+        (
+            "Authorization".into(),
+            format!("Bearer {}", app.boot.api_token),
+        ),
+        ("X-Portcullis-Client".into(), "console".into()),
+    ]);
+    let body = |name: &str| serde_json::json!({"name": name, "policies": []});
+    let r = app
+        .post(
+            &app.acct("/iam/user_groups"),
+            &console,
+            body("from-console"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let r = app
+        .post(
+            &app.acct("/iam/user_groups"),
+            &app.admin(),
+            body("from-api"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let log = app
+        .get(
+            &app.acct("/audit_logs?action.type=create&per_page=50"),
+            &app.admin(),
+        )
+        .await;
+    let interface_of = |name: &str| {
+        log.list()
+            .iter()
+            .find(|e| {
+                e["resource"]["type"] == "user_group"
+                    && e["newValue"]
+                        .as_str()
+                        .is_some_and(|v| v.contains(&format!("\"{name}\"")))
+            })
+            .unwrap_or_else(|| panic!("no entry for {name}: {log}"))["interface"]
+            .clone()
+    };
+    assert_eq!(interface_of("from-console"), "UI");
+    assert_eq!(interface_of("from-api"), "API");
+}
