@@ -256,8 +256,10 @@ describe('errors, lists and narrow screens', () => {
     await page.getByLabel('Action', { exact: true }).selectOption({ label: 'delete' });
     await ready(page, 'Audit log');
     assert.match(page.url(), /action=delete/);
-    await eventually(async () => assert.equal(await rows.count(), 1));
-    await expectText(rows.first(), /delete/i);
+    const deletesInLog = await ok(h.server, 'GET', `/accounts/${a}/audit_logs?action.type=delete&per_page=20`);
+    assert.ok(deletesInLog.length >= 1);
+    await eventually(async () => assert.equal(await rows.count(), deletesInLog.length));
+    for (const text of await rows.allInnerTexts()) assert.match(text, /\bdelete\b/);
     await page.getByLabel('Action', { exact: true }).selectOption({ label: 'All' });
     await eventually(async () => assert.doesNotMatch(page.url(), /action=/));
     await eventually(async () => assert.ok(await rows.count() > 1));

@@ -65,7 +65,7 @@ const scopeText = (rg) => (Array.isArray(rg.scope) ? rg.scope : [rg.scope])
 function accessOf(m) {
   if (m.policies && m.policies.length) return `${m.policies.length} ${m.policies.length === 1 ? 'policy' : 'policies'}`;
   if (m.roles && m.roles.length) return m.roles.map((r) => r.name).join(', ');
-  return 'User groups only';
+  return 'No direct access (user groups only)';
 }
 
 // ---------------------------------------------------------------------------------------------
