@@ -5,7 +5,8 @@
 //!
 //! Every console response carries strict security headers ([`SECURITY_HEADERS`]): a
 //! Content-Security-Policy that allows scripts, styles and connections only from this origin
-//! (no inline script or style, no framing), `Referrer-Policy: no-referrer` (a URL never leaves
+//! (no inline script or style, no framing, and Trusted Types enforced with no policy, so no
+//! string can ever reach an HTML or script sink such as `innerHTML`), `Referrer-Policy: no-referrer` (a URL never leaves
 //! the page) and `X-Content-Type-Options: nosniff`.
 
 use axum::extract::Path;
@@ -86,7 +87,8 @@ const ASSETS: &[Asset] = &[
 /// The Content-Security-Policy of every console response.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
-     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'; \
+     require-trusted-types-for 'script'; trusted-types 'none'";
 
 /// The headers every console response carries.
 pub const SECURITY_HEADERS: &[(&str, &str)] = &[
