@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { describePolicy, policyBuilder } from './policy.js';
 import {
-  button, checkbox, confirm, copy, failure, field, fill, h, notify, onSubmit, pager, select, table, when,
+  button, checkbox, confirm, copy, failure, field, fill, h, nextId, notify, onSubmit, pager, select, table, when,
 } from './ui.js';
 
 const PER_PAGE = 20;
@@ -13,7 +13,7 @@ const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
 const pageOf = (ctx) => Math.max(1, parseInt(ctx.params.get('page') || '1', 10) || 1);
 
 // ---------------------------------------------------------------------------------------------
-// Catalogs (read once per account and page view; small).
+// Catalogs (read afresh for each page view: they are small, and may have changed).
 
 export const catalogs = {
   memberGroups: (ctx) => api.all(`${A(ctx)}/iam/permission_groups`),
@@ -24,7 +24,7 @@ export const catalogs = {
 };
 
 function section(title, ...children) {
-  const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const id = nextId('s');
   return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), children);
 }
 
@@ -45,7 +45,7 @@ function searchForm(ctx, label, value) {
   }, field(label, input), h('button', { type: 'submit' }, 'Search'));
 }
 
-/** Runs a row action; shows its error in an alert above the table. */
+/** Runs a row action; shows its error in an alert in `anchor` (above the table). */
 async function act(ctx, anchor, action, success) {
   try {
     await action();
@@ -53,7 +53,7 @@ async function act(ctx, anchor, action, success) {
     await ctx.rerender();
   } catch (e) {
     const box = failure(e);
-    anchor.before(box);
+    anchor.replaceChildren(box);
     box.setAttribute('tabindex', '-1');
     box.focus();
   }
