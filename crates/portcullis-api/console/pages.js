@@ -330,9 +330,21 @@ async function userGroupPage(ctx) {
       return;
     }
     if (!await confirm('Remove members', `Remove ${selected.size} member(s) from ${group.name}? They lose its policies at once.`)) return;
+    // One DELETE per member (each its own change, each in the audit log). Should one fail, the
+    // message says how many went before it, and the page then shows the group as it is.
+    const count = selected.size;
     await act(ctx, anchor, async () => {
-      for (const id of selected) await api.del(`${base}/members/${id}`);
-    }, `${selected.size} member(s) removed.`);
+      let done = 0;
+      for (const id of selected) {
+        try {
+          await api.del(`${base}/members/${id}`);
+        } catch (e) {
+          if (done) e.errors = [{ code: 0, message: `Removed ${done} of ${count}; then:` }, ...e.errors];
+          throw e;
+        }
+        done += 1;
+      }
+    }, `${count} member(s) removed.`);
   }, { disabled: !env.result.length });
   const inGroup = new Set(env.result.map((m) => m.id));
   const candidates = everyone.filter((m) => !inGroup.has(m.id));
