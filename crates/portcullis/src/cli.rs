@@ -402,6 +402,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     portcullis_api::console::CONSOLE_PATH
                 );
             }
+            if !application.initialized().await {
+                tracing::warn!(
+                    "no account yet: create the first with `portcullis bootstrap --account-name NAME \
+                     --email EMAIL` (same --database); it prints the api_token and account_id to \
+                     sign in with"
+                );
+            }
             if let Some(addr) = application.metrics_addr() {
                 print_line(&format!("metrics on http://{addr}"))?;
             }

@@ -140,6 +140,12 @@ impl Application {
         })
     }
 
+    /// Whether the database holds an account yet.
+    pub async fn initialized(&self) -> bool {
+        // A database that does not answer here fails the first request anyway: no hint then.
+        self.app.initialized().await.unwrap_or(true)
+    }
+
     /// The address of `GET /metrics` when it has its own (`--metrics-listen`).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics

@@ -164,6 +164,11 @@ impl Portcullis {
         self.store.as_ref()
     }
 
+    /// Whether any account exists yet (`serve` says how to create the first when none does).
+    pub async fn initialized(&self) -> CoreResult<bool> {
+        self.store.any_account().await
+    }
+
     /// Whether the database answers (`/readyz`).
     pub async fn ping(&self) -> CoreResult<()> {
         self.store.ping().await

@@ -223,3 +223,48 @@ async fn the_console_s_changes_are_audited_with_interface_ui() {
     assert_eq!(interface_of("from-console"), "UI");
     assert_eq!(interface_of("from-api"), "API");
 }
+
+/// `serve` logs where the console is; on a database with no account yet it also says how to
+/// create the first (whose token the console's sign-in needs), and only then.
+#[test]
+fn serve_names_the_console_and_how_to_begin_on_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url_for(dir.path());
+    let _g = db_guard(&db);
+    // Waits for `wanted` in the server's log (10 s at most); answers the log.
+    let wait_for = |server: &Server, wanted: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = server.stderr();
+            if log.contains(wanted) {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {wanted:?} in: {log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let empty = Server::start(dir.path(), &db);
+    wait_for(&empty, "admin console: http://");
+    let log = wait_for(&empty, "no account yet");
+    assert!(log.contains("portcullis bootstrap"), "{log}");
+    drop(empty);
+
+    cli_json(&[
+        "bootstrap",
+        "--database",
+        &db,
+        "--account-name",
+        "Acme",
+        "--email",
+        "admin@example.com",
+    ]);
+    let ready = Server::start(dir.path(), &db);
+    wait_for(&ready, "admin console: http://");
+    // The hint would follow the console's line at once (one query later).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = ready.stderr();
+    assert!(!log.contains("no account yet"), "{log}");
+}
