@@ -16,7 +16,7 @@ export const SCREENSHOT_DIR = process.env.PORTCULLIS_CONSOLE_SCREENSHOTS || path
 export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
 
 /** Default wait for any one element or state (ms). */
-export const WAIT_MS = 5_000;
+export const WAIT_MS = 10_000;
 export const DESKTOP = { width: 1280, height: 800 };
 export const NARROW = { width: 390, height: 844 };
 

@@ -171,4 +171,42 @@ describe('API tokens', () => {
     const mine = await ok(h.server, 'GET', '/user/tokens', { auth: globalKey(h.server) });
     assert.ok(mine.some((t) => t.name === 'laptop'), 'the API lists the user token');
   });
+
+  ctest(h, 'Edit: rename, change the policies, set and clear the expiry', async () => {
+    const a = h.server.boot.account_id;
+    const pg = await tokenPermissionGroup(h.server, 'Account Settings Read');
+    const made = await ok(h.server, 'POST', `/accounts/${a}/tokens`, {
+      body: { name: 'To edit', policies: [{ effect: 'allow', permission_groups: [{ id: pg.id }], resources: { [`com.cloudflare.api.account.${a}`]: '*' } }] },
+    });
+    const page = await signedInPage(h);
+    await open(h, page, acct(h, 'tokens'), 'Account tokens');
+    await page.getByRole('row', { name: /To edit/ }).getByRole('link', { name: 'Edit', exact: true }).click();
+    await ready(page, 'Account tokens');
+    const form = page.getByRole('region', { name: 'Edit To edit' });
+    await expectVisible(form);
+    assert.equal(await form.getByLabel('Name', { exact: true }).inputValue(), 'To edit');
+    const policy = form.getByRole('group', { name: 'Policy 1' });
+    assert.equal(await policy.getByRole('checkbox', { name: 'Account Settings Read', exact: true }).isChecked(), true, 'the policy is prefilled');
+    await form.getByLabel('Name', { exact: true }).fill('Edited');
+    await policy.getByLabel('Effect', { exact: true }).selectOption({ label: 'Deny' });
+    await form.getByLabel('Expires on', { exact: true }).fill('2031-01-02T03:04');
+    await form.getByRole('button', { name: 'Save token', exact: true }).click();
+    await expectVisible(page.getByRole('row', { name: /Edited/ }));
+    let stored = await ok(h.server, 'GET', `/accounts/${a}/tokens/${made.id}`);
+    assert.equal(stored.name, 'Edited');
+    assert.equal(stored.policies[0].effect, 'deny');
+    assert.match(stored.expires_on, /^2031-01-02T03:04:00/);
+
+    // Emptying "Expires on" clears the expiry.
+    await page.getByRole('row', { name: /Edited/ }).getByRole('link', { name: 'Edit', exact: true }).click();
+    await ready(page, 'Account tokens');
+    const again = page.getByRole('region', { name: 'Edit Edited' });
+    assert.match(await again.getByLabel('Expires on', { exact: true }).inputValue(), /^2031-01-02T03:04/);
+    await again.getByLabel('Expires on', { exact: true }).fill('');
+    await again.getByRole('button', { name: 'Save token', exact: true }).click();
+    await expectCount(page.getByRole('region', { name: 'Edit Edited' }), 0);
+    stored = await ok(h.server, 'GET', `/accounts/${a}/tokens/${made.id}`);
+    assert.equal(stored.expires_on ?? null, null, JSON.stringify(stored));
+  });
 });
+

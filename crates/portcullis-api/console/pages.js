@@ -529,6 +529,7 @@ function tokensPage(user) {
         {
           title: 'Actions',
           cell: (t) => h('div', { class: 'row-actions' },
+            h('a', { class: 'button', href: ctx.href(user ? 'user-tokens' : 'tokens', ctx.account, undefined, { edit: t.id }) }, 'Edit'),
             button('Roll', async () => {
               if (!await confirm('Roll token', `Roll ${t.name}? Its current value stops working at once.`)) return;
               try {
@@ -562,18 +563,34 @@ function tokensPage(user) {
       scopes.push(['zones', 'All zones of this account', { [account]: { 'com.cloudflare.api.account.zone.*': '*' } }]);
     }
     if (user) scopes.push(['all', 'All accounts', { 'com.cloudflare.api.account.*': '*' }]);
-    const name = h('input', { type: 'text', required: true, maxlength: 120 });
-    const expires = h('input', { type: 'datetime-local' });
-    const builder = policyBuilder({ mode: 'token', account: ctx.account, groups, scopes });
-    const create = formSection('Create a token', 'Create token', [
-      field('Name', name, { pointer: '/name' }),
-      builder.element,
-      field('Expires on', expires, { pointer: '/expires_on', hint: 'Optional (UTC). Leave empty for a token that does not expire.' }),
-    ], () => {
-      const body = { name: name.value.trim(), policies: builder.value() };
-      if (expires.value) body.expires_on = `${expires.value.length === 16 ? `${expires.value}:00` : expires.value}Z`;
-      return api.post(base, body);
-    }, async (r) => {
+    // The token form, for a new token or (`token`) to edit one: name, policies, expiry.
+    const tokenForm = (token) => {
+      const name = h('input', { type: 'text', required: true, maxlength: 120, value: token ? token.name : '' });
+      const expires = h('input', { type: 'datetime-local', value: token && token.expires_on ? token.expires_on.slice(0, 16) : '' });
+      const builder = policyBuilder({ mode: 'token', account: ctx.account, groups, scopes, initial: token ? token.policies : [] });
+      const fields = [
+        field('Name', name, { pointer: '/name' }),
+        builder.element,
+        field('Expires on', expires, { pointer: '/expires_on', hint: 'Optional (UTC). Leave empty for a token that does not expire.' }),
+      ];
+      const body = () => {
+        const b = { name: name.value.trim(), policies: builder.value() };
+        if (expires.value) b.expires_on = `${expires.value.length === 16 ? `${expires.value}:00` : expires.value}Z`;
+        else if (token && token.expires_on) b.expires_on = null;
+        return b;
+      };
+      return { fields, body };
+    };
+    const editing = ctx.params.get('edit') && env.result.find((t) => t.id === ctx.params.get('edit'));
+    let edit = null;
+    if (editing) {
+      const f = tokenForm(editing);
+      edit = formSection(`Edit ${editing.name}`, 'Save token', f.fields,
+        () => api.put(`${base}/${editing.id}`, f.body()),
+        () => { notify(`${editing.name} saved.`); ctx.withParams({ edit: undefined }); });
+    }
+    const fresh = tokenForm(null);
+    const create = formSection('Create a token', 'Create token', fresh.fields, () => api.post(base, fresh.body()), async (r) => {
       revealNext = { value: r.result.value, what: `Token ${r.result.name} created` };
       await ctx.rerender();
     });
@@ -582,7 +599,7 @@ function tokensPage(user) {
       revealNext = null;
       reveal(value, what);
     }
-    return [h('h1', {}, title), anchor, list, pager(env.result_info, (p) => ctx.withParams({ page: p })), create];
+    return [h('h1', {}, title), anchor, list, pager(env.result_info, (p) => ctx.withParams({ page: p })), edit, create];
   };
 }
 
