@@ -54,7 +54,7 @@ describe('sign-in', () => {
     // The header: the account picker, who is signed in, and the way out.
     const header = page.getByRole('banner');
     await expectVisible(header.getByLabel('Account', { exact: true }));
-    await expectText(header, /Signed in as \S/);
+    await expectText(header, /Signed in as the account token "Portcullis bootstrap \(full access\)"/);
     await expectVisible(header.getByRole('button', { name: 'Sign out' }));
     const nav = page.getByRole('navigation', { name: 'Sections' });
     for (const [link] of SECTIONS) await expectVisible(nav.getByRole('link', { name: link, exact: true }));

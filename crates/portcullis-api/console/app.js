@@ -77,8 +77,13 @@ async function whoAmI() {
   if (c.kind === 'token' && c.account) {
     const path = `/accounts/${encodeURIComponent(c.account)}`;
     const verified = (await api.get(`${path}/tokens/verify`)).result;
-    const account = await api.get(path).then((e) => e.result).catch(() => ({ id: c.account, name: c.account }));
-    return { accounts: [account], user: null, label: `account token ${verified.id.slice(0, 8)}…`, accountToken: true, tokenId: verified.id };
+    const [account, name] = await Promise.all([
+      api.get(path).then((e) => e.result).catch(() => ({ id: c.account, name: c.account })),
+      // The token's name, when it may read tokens; its id otherwise.
+      api.get(`${path}/tokens/${verified.id}`).then((e) => e.result.name).catch(() => null),
+    ]);
+    const label = name ? `the account token "${name}"` : `account token ${verified.id.slice(0, 8)}…`;
+    return { accounts: [account], user: null, label, accountToken: true, tokenId: verified.id };
   }
   let accounts;
   try {
@@ -169,6 +174,7 @@ function signInPage(message) {
       h('button', { type: 'submit', class: 'primary' }, 'Sign in with key')),
     () => signIn({ kind: 'key', email: email.value.trim(), key: key.value.trim() }));
   fill(main,
+    h('p', { class: 'brand-line' }, h('img', { src: 'favicon.svg', alt: '', width: 32, height: 32 }), 'Portcullis'),
     h('h1', {}, 'Sign in to Portcullis'),
     message ? h('div', { class: 'form-error', role: 'alert' }, message) : null,
     h('p', { class: 'lede' }, 'The console is a client of this server\'s API: what you may see and change here is what your credentials allow, and every change is in the audit log. Credentials stay in this browser tab only.'),

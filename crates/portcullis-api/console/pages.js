@@ -704,8 +704,18 @@ function parsed(text) {
 function actorText(e) {
   const a = e.actor || {};
   if (a.email) return a.email;
+  if (e.metadata && e.metadata.token_name) return `token ${e.metadata.token_name}`;
   const id = a.id && a.id.length > 12 ? `${a.id.slice(0, 8)}…` : (a.id || '');
   return `${a.type || 'unknown'} ${id}`.trim();
+}
+
+/** What an entry is about: its type and, from the values before or after, a name to know it by. */
+function resourceText(e) {
+  const r = e.resource || {};
+  const value = parsed(e.newValue) || parsed(e.oldValue);
+  const label = value && typeof value === 'object' ? (value.name || value.email || value.email_domain) : null;
+  const id = r.id ? `${r.id.slice(0, 8)}…` : '';
+  return [r.type, label ? `"${label}"` : null, label ? null : (id ? `(${id})` : null)].filter(Boolean).join(' ');
 }
 
 async function auditPage(ctx) {
@@ -740,7 +750,7 @@ async function auditPage(ctx) {
       { title: 'When', cell: (e) => when(e.when) },
       { title: 'Actor', cell: actorText },
       { title: 'Action', cell: (e) => e.action?.type },
-      { title: 'Resource', cell: (e) => `${e.resource?.type || ''} ${e.resource?.id ? `(${e.resource.id.slice(0, 8)}…)` : ''}` },
+      { title: 'Resource', cell: resourceText },
       { title: 'Result', cell: (e) => h('span', { class: `badge ${e.action?.result ? 'allow' : 'deny'}` }, e.action?.result ? 'success' : 'refused') },
       {
         title: 'Details',
