@@ -44,6 +44,7 @@ describe('accessibility (axe-core, WCAG 2.1 A and AA)', () => {
       ['permission-groups', 'Permission groups'],
       ['tokens', 'Account tokens'],
       ['sso', 'SSO connectors'],
+      ['oauth-clients', 'OAuth clients'],
       ['audit', 'Audit log'],
       [`why?member=${bob.id}`, 'Why?'],
     ];
@@ -79,7 +80,7 @@ describe('accessibility (axe-core, WCAG 2.1 A and AA)', () => {
     const nav = page.getByRole('navigation', { name: 'Sections' });
     for (const [link, heading] of [
       ['Members', 'Members'], ['User groups', 'User groups'], ['Resource groups', 'Resource groups'],
-      ['Permission groups', 'Permission groups'], ['Account tokens', 'Account tokens'], ['SSO', 'SSO connectors'],
+      ['Permission groups', 'Permission groups'], ['Account tokens', 'Account tokens'], ['SSO', 'SSO connectors'], ['OAuth clients', 'OAuth clients'],
       ['Audit log', 'Audit log'], ['Why?', 'Why?'], ['Accounts', 'Accounts'],
     ]) {
       await nav.getByRole('link', { name: link, exact: true }).click();

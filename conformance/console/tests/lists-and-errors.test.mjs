@@ -32,6 +32,7 @@ const ACCOUNT_PAGES = [
   ['permission-groups', 'Permission groups'],
   ['tokens', 'Account tokens'],
   ['sso', 'SSO connectors'],
+  ['oauth-clients', 'OAuth clients'],
   ['audit', 'Audit log'],
   ['why', 'Why?'],
 ];

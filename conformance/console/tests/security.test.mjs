@@ -82,6 +82,7 @@ describe('security', () => {
       ['Account tokens', 'Account tokens'],
       ['User tokens', 'User tokens'],
       ['SSO', 'SSO connectors'],
+      ['OAuth clients', 'OAuth clients'],
       ['Audit log', 'Audit log'],
       ['Why?', 'Why?'],
       ['Accounts', 'Accounts'],

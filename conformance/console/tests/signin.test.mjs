@@ -23,6 +23,7 @@ const SECTIONS = [
   ['Account tokens', 'Account tokens'],
   ['User tokens', 'User tokens'],
   ['SSO', 'SSO connectors'],
+  ['OAuth clients', 'OAuth clients'],
   ['Audit log', 'Audit log'],
   ['Why?', 'Why?'],
 ];

@@ -62,6 +62,7 @@ const SECTIONS = [
   ['tokens', 'Account tokens'],
   ['user-tokens', 'User tokens'],
   ['sso', 'SSO'],
+  ['oauth-clients', 'OAuth clients'],
   ['audit', 'Audit log'],
   ['why', 'Why?'],
 ];

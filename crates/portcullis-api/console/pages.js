@@ -483,10 +483,10 @@ async function permissionGroupsPage(ctx) {
 // ---------------------------------------------------------------------------------------------
 // Tokens (account-owned and user-owned)
 
-function secretPanel(value, what) {
+function secretPanel(value, what, region = 'New token value') {
   const code = h('code', { class: 'secret' }, value);
   const status = h('span', { 'aria-live': 'polite' });
-  const panel = h('section', { class: 'secret-panel', 'aria-label': 'New token value' },
+  const panel = h('section', { class: 'secret-panel', 'aria-label': region },
     h('h2', {}, what),
     h('p', {}, 'Copy it now: it is shown only once and stored only as a hash.'),
     code,
@@ -689,6 +689,90 @@ async function ssoPage(ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// OAuth clients
+
+const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+
+async function oauthClientsPage(ctx) {
+  const base = `${A(ctx)}/oauth_clients`;
+  const [env, scopes] = await Promise.all([
+    api.get(base),
+    api.get('/oauth/scopes').then((e) => e.result).catch(() => []),
+  ]);
+  const anchor = h('div', {});
+  const reveal = (value, what) => {
+    const panel = secretPanel(value, what, 'New client secret');
+    anchor.replaceChildren(panel);
+    requestAnimationFrame(() => panel.querySelector('button').focus());
+  };
+  const list = table({
+    caption: 'OAuth clients: applications that may ask people for access to this account',
+    columns: [
+      { title: 'Name', cell: (c) => c.client_name },
+      { title: 'Client id', cell: (c) => h('code', {}, c.client_id) },
+      { title: 'Redirect URIs', cell: (c) => c.redirect_uris.join(', ') },
+      { title: 'Scopes', cell: (c) => c.scopes.join(', ') },
+      { title: 'Secrets', cell: (c) => (c.has_rotated_secret ? 'current and previous' : 'current') },
+      {
+        title: 'Actions',
+        cell: (c) => h('div', { class: 'row-actions' },
+          button('Rotate secret', async () => {
+            if (!await confirm('Rotate secret', `Give ${c.client_name} a new secret? The current one is kept as the previous secret until you delete it.`)) return;
+            try {
+              const r = await api.post(`${base}/${c.client_id}/rotate_secret`);
+              revealNext = { value: r.result.client_secret, what: `New secret of ${c.client_name}` };
+              await ctx.rerender();
+            } catch (e) {
+              anchor.replaceChildren(failure(e));
+            }
+          }),
+          c.has_rotated_secret ? button('Delete previous secret', async () => {
+            if (!await confirm('Delete previous secret', `Forget the previous secret of ${c.client_name}? Anything still using it stops working.`)) return;
+            await act(ctx, anchor, () => api.del(`${base}/${c.client_id}/rotate_secret`), `Previous secret of ${c.client_name} deleted.`);
+          }) : null,
+          button('Delete', async () => {
+            if (!await confirm('Delete OAuth client', `Delete ${c.client_name}?`)) return;
+            await act(ctx, anchor, () => api.del(`${base}/${c.client_id}`), `${c.client_name} deleted.`);
+          })),
+      },
+    ],
+    rows: env.result,
+    empty: 'No OAuth clients yet. Register an application below; its secret is shown once.',
+  });
+  const name = h('input', { type: 'text', required: true, maxlength: 255 });
+  const redirects = h('textarea', { rows: 2, spellcheck: 'false', placeholder: 'https://app.example/callback' });
+  const scopeBoxes = scopes.map((sc) => checkbox(`${sc.name} (${sc.id})`, { value: sc.id }));
+  const identity = ['openid', 'email', 'profile', 'offline_access'].map((id) => checkbox(id, { value: id }));
+  const refresh = checkbox('Refresh tokens (refresh_token grant)', { checked: true });
+  const auth = select([['client_secret_basic', 'client_secret_basic'], ['client_secret_post', 'client_secret_post'], ['none', 'none (public client)']], 'client_secret_basic');
+  const checked = (boxes) => boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+  const create = formSection('Register an OAuth client', 'Create OAuth client', [
+    field('Client name', name, { pointer: '/client_name' }),
+    field('Redirect URIs', redirects, { pointer: '/redirect_uris', hint: 'One per line: https, or http on a loopback host.' }),
+    h('fieldset', { class: 'choices', dataset: { pointer: '/scopes' } }, h('legend', {}, 'Scopes'),
+      h('div', { class: 'scroll short' }, identity, scopeBoxes)),
+    refresh,
+    field('Token endpoint authentication', auth, { pointer: '/token_endpoint_auth_method' }),
+  ], () => api.post(base, {
+    client_name: name.value.trim(),
+    redirect_uris: lines(redirects.value),
+    scopes: [...checked(identity), ...checked(scopeBoxes)],
+    grant_types: refresh.querySelector('input').checked ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: auth.value,
+  }), async (r) => {
+    revealNext = { value: r.result.client_secret, what: `OAuth client ${r.result.client_name} created` };
+    await ctx.rerender();
+  });
+  if (revealNext) {
+    const { value, what } = revealNext;
+    revealNext = null;
+    reveal(value, what);
+  }
+  return [h('h1', {}, 'OAuth clients'), anchor, list, create];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Audit log
 
 /** The v1 log's `oldValue`/`newValue` are JSON text; shown as the values they hold. */
@@ -774,6 +858,7 @@ export const pages = {
   tokens: tokensPage(false),
   'user-tokens': tokensPage(true),
   sso: ssoPage,
+  'oauth-clients': oauthClientsPage,
   audit: auditPage,
 };
 
