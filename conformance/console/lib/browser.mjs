@@ -17,6 +17,37 @@ export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
 
 /** Default wait for any one element or state (ms). */
 export const WAIT_MS = 10_000;
+
+/** The navigation's links and the heading of the page each opens, in the navigation's order. */
+export const SECTIONS = [
+  ['Accounts', 'Accounts'],
+  ['Members', 'Members'],
+  ['User groups', 'User groups'],
+  ['Resource groups', 'Resource groups'],
+  ['Permission groups', 'Permission groups'],
+  ['Account tokens', 'Account tokens'],
+  ['User tokens', 'User tokens'],
+  ['SSO', 'SSO connectors'],
+  ['OAuth clients', 'OAuth clients'],
+  ['Audit log', 'Audit log'],
+  ['Why?', 'Why?'],
+];
+
+/** The sections from a signed-in start (on Accounts): every other one, then Accounts again. */
+export const SECTIONS_FROM_ACCOUNTS = [...SECTIONS.slice(1), SECTIONS[0]];
+
+/** The account's pages: route under `#/a/{account}/` and heading. */
+export const ACCOUNT_PAGES = [
+  ['members', 'Members'],
+  ['user-groups', 'User groups'],
+  ['resource-groups', 'Resource groups'],
+  ['permission-groups', 'Permission groups'],
+  ['tokens', 'Account tokens'],
+  ['sso', 'SSO connectors'],
+  ['oauth-clients', 'OAuth clients'],
+  ['audit', 'Audit log'],
+  ['why', 'Why?'],
+];
 export const DESKTOP = { width: 1280, height: 800 };
 export const NARROW = { width: 390, height: 844 };
 
@@ -330,13 +361,16 @@ export function literal(s, flags = '') {
   return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), flags);
 }
 
-/** A new page signed in with the bootstrap user's email + global API key, on the Accounts page. */
-export async function signedInWithKey(h, { viewport } = {}) {
+/**
+ * A new page signed in with an email + global API key (the bootstrap user's unless given), on
+ * the Accounts page.
+ */
+export async function signedInWithKey(h, { viewport, email = h.server.boot.email, key = h.server.boot.api_key } = {}) {
   const page = await h.page({ viewport });
   await page.goto(h.server.consoleUrl('#/signin'));
   await ready(page, 'Sign in to Portcullis');
-  await page.getByLabel('Email', { exact: true }).fill(h.server.boot.email);
-  await page.getByLabel('Global API key', { exact: true }).fill(h.server.boot.api_key);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Global API key', { exact: true }).fill(key);
   await page.getByRole('button', { name: 'Sign in with key' }).click();
   await ready(page, 'Accounts');
   return page;

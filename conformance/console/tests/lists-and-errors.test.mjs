@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import {
+  ACCOUNT_PAGES,
   NARROW,
   acct,
   assertNoHorizontalScroll,
@@ -23,19 +24,6 @@ import {
 import { ensureMember, ok, refusal } from '../lib/api.mjs';
 
 const BAD_OBJECT = 'com.cloudflare.api.nonsense';
-
-/** The account's pages: route and heading. */
-const ACCOUNT_PAGES = [
-  ['members', 'Members'],
-  ['user-groups', 'User groups'],
-  ['resource-groups', 'Resource groups'],
-  ['permission-groups', 'Permission groups'],
-  ['tokens', 'Account tokens'],
-  ['sso', 'SSO connectors'],
-  ['oauth-clients', 'OAuth clients'],
-  ['audit', 'Audit log'],
-  ['why', 'Why?'],
-];
 
 /** The text of the elements an element's aria-describedby names. */
 async function describedBy(locator) {

@@ -31,18 +31,6 @@ async function userKey(server, email) {
   return JSON.parse(stdout.trim());
 }
 
-/** Signs in with an email and global key on a fresh page; lands on Accounts. */
-async function signInAs(h, email, key) {
-  const page = await h.page();
-  await page.goto(h.server.consoleUrl('#/signin'));
-  await ready(page, 'Sign in to Portcullis');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Global API key', { exact: true }).fill(key);
-  await page.getByRole('button', { name: 'Sign in with key' }).click();
-  await ready(page, 'Accounts');
-  return page;
-}
-
 describe('members, invitations, Why? for tokens and permission groups, filters', () => {
   const h = useConsole();
 
@@ -61,7 +49,7 @@ describe('members, invitations, Why? for tokens and permission groups, filters',
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.match(rows[0], /carol@acme\.example/);
 
-    const page = await signInAs(h, CAROL, carol.api_key);
+    const page = await signedInWithKey(h, { email: CAROL, key: carol.api_key });
     const invitations = page.getByRole('region', { name: 'Your invitations' });
     const row = invitations.getByRole('row', { name: /Acme/ });
     await expectVisible(row);

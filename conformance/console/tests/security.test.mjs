@@ -3,7 +3,7 @@
 // violation or error, loads nothing from elsewhere, and never puts a credential in a URL.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { ctest, expectVisible, open, ready, signedInWithKey, useConsole } from '../lib/browser.mjs';
+import { SECTIONS_FROM_ACCOUNTS, ctest, expectVisible, open, ready, signedInWithKey, useConsole } from '../lib/browser.mjs';
 
 /** `directive -> [sources]` of a Content-Security-Policy header. */
 function parseCsp(header) {
@@ -74,19 +74,7 @@ describe('security', () => {
       if (new URL(r.url()).pathname.startsWith('/client/v4/')) apiCalls.push(r);
     });
     const nav = page.getByRole('navigation', { name: 'Sections' });
-    for (const [link, heading] of [
-      ['Members', 'Members'],
-      ['User groups', 'User groups'],
-      ['Resource groups', 'Resource groups'],
-      ['Permission groups', 'Permission groups'],
-      ['Account tokens', 'Account tokens'],
-      ['User tokens', 'User tokens'],
-      ['SSO', 'SSO connectors'],
-      ['OAuth clients', 'OAuth clients'],
-      ['Audit log', 'Audit log'],
-      ['Why?', 'Why?'],
-      ['Accounts', 'Accounts'],
-    ]) {
+    for (const [link, heading] of SECTIONS_FROM_ACCOUNTS) {
       await nav.getByRole('link', { name: link, exact: true }).click();
       await ready(page, heading);
     }

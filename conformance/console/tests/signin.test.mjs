@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import {
+  SECTIONS,
   ctest,
   expectText,
   expectVisible,
@@ -13,20 +14,6 @@ import {
   signedInWithKey,
   useConsole,
 } from '../lib/browser.mjs';
-
-const SECTIONS = [
-  ['Accounts', 'Accounts'],
-  ['Members', 'Members'],
-  ['User groups', 'User groups'],
-  ['Resource groups', 'Resource groups'],
-  ['Permission groups', 'Permission groups'],
-  ['Account tokens', 'Account tokens'],
-  ['User tokens', 'User tokens'],
-  ['SSO', 'SSO connectors'],
-  ['OAuth clients', 'OAuth clients'],
-  ['Audit log', 'Audit log'],
-  ['Why?', 'Why?'],
-];
 
 describe('sign-in', () => {
   const h = useConsole();

@@ -9,7 +9,8 @@ import {
 } from './ui.js';
 
 const PER_PAGE = 20;
-const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
+/** The API path of the page's account. */
+export const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
 const pageOf = (ctx) => Math.max(1, parseInt(ctx.params.get('page') || '1', 10) || 1);
 
 // ---------------------------------------------------------------------------------------------
@@ -135,11 +136,9 @@ async function invitationsSection(ctx) {
 async function membersPage(ctx) {
   const status = ctx.params.get('status') || '';
   const order = ctx.params.get('order') || 'user.email';
-  const [env, roles, groups, rgs] = await Promise.all([
+  const [env, roles] = await Promise.all([
     api.get(`${A(ctx)}/members`, { page: pageOf(ctx), per_page: PER_PAGE, status: status || undefined, order }),
     catalogs.roles(ctx).catch(() => []),
-    catalogs.memberGroups(ctx).catch(() => []),
-    catalogs.resourceGroups(ctx).catch(() => []),
   ]);
   const filter = select([['', 'All'], ['accepted', 'Accepted'], ['pending', 'Pending']], status);
   filter.addEventListener('change', () => ctx.withParams({ status: filter.value, page: undefined }));
@@ -173,11 +172,21 @@ async function membersPage(ctx) {
   const rolesBox = h('fieldset', { class: 'choices', dataset: { pointer: '/roles' } }, h('legend', {}, 'Roles'),
     h('p', { class: 'muted' }, 'Leave all unchecked to give access through user groups only.'),
     h('div', { class: 'scroll short' }, roleBoxes));
-  const builder = policyBuilder({ mode: 'member', account: ctx.account, groups, resourceGroups: rgs });
-  const policiesBox = h('div', { hidden: true }, builder.element);
-  kind.addEventListener('change', () => {
+  // The policy builder's catalogs are read only when "Policies" is chosen (most invitations
+  // give roles, and this is the console's busiest page).
+  let builder = null;
+  const policiesBox = h('div', { hidden: true });
+  kind.addEventListener('change', async () => {
     rolesBox.hidden = kind.value !== 'roles';
     policiesBox.hidden = kind.value !== 'policies';
+    if (kind.value === 'policies' && !builder) {
+      const [groups, rgs] = await Promise.all([
+        catalogs.memberGroups(ctx).catch(() => []),
+        catalogs.resourceGroups(ctx).catch(() => []),
+      ]);
+      builder = policyBuilder({ mode: 'member', account: ctx.account, groups, resourceGroups: rgs });
+      policiesBox.append(builder.element);
+    }
   });
   const invite = formSection('Invite a member', 'Invite', [
     field('Email', email, { pointer: '/email' }),
@@ -187,7 +196,10 @@ async function membersPage(ctx) {
     policiesBox,
   ], () => {
     const body = { email: email.value.trim(), status: invStatus.value };
-    if (kind.value === 'policies') body.policies = builder.value();
+    if (kind.value === 'policies') {
+      if (!builder) throw new api.ApiError(0, [{ code: 0, message: 'The policy builder is still loading; try again in a moment.' }]);
+      body.policies = builder.value();
+    }
     else body.roles = roleBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
     return api.post(`${A(ctx)}/members`, body);
   }, async (r) => { notify(`${r.result.email} invited (${r.result.status}).`); await ctx.rerender(); });
@@ -483,7 +495,7 @@ async function permissionGroupsPage(ctx) {
 // ---------------------------------------------------------------------------------------------
 // Tokens (account-owned and user-owned)
 
-function secretPanel(value, what, region = 'New token value') {
+function secretPanel(value, what, region) {
   const code = h('code', { class: 'secret' }, value);
   const status = h('span', { 'aria-live': 'polite' });
   const panel = h('section', { class: 'secret-panel', 'aria-label': region },
@@ -497,8 +509,21 @@ function secretPanel(value, what, region = 'New token value') {
   return panel;
 }
 
-/** A secret to show on the tokens page's next render (after a create or a roll), then forget. */
+/**
+ * A secret to show once, on the next render of the page that made it (a created or rolled
+ * token, a new OAuth client secret): the write re-renders the page, then the page shows it.
+ */
 let revealNext = null;
+
+/** Puts the pending secret (if any) in `anchor`, in a region named `region`, and forgets it. */
+function showPendingSecret(anchor, region) {
+  if (!revealNext) return;
+  const { value, what } = revealNext;
+  revealNext = null;
+  const panel = secretPanel(value, what, region);
+  anchor.replaceChildren(panel);
+  requestAnimationFrame(() => panel.querySelector('button').focus());
+}
 
 function tokensPage(user) {
   return async (ctx) => {
@@ -513,11 +538,6 @@ function tokensPage(user) {
       catalogs.tokenGroups(ctx, user),
     ]);
     const anchor = h('div', {});
-    const reveal = (value, what) => {
-      const panel = secretPanel(value, what);
-      anchor.replaceChildren(panel);
-      requestAnimationFrame(() => panel.querySelector('button').focus());
-    };
     const list = table({
       caption: user ? 'Your own API tokens (they act for you in every account you are a member of)' : 'Tokens owned by this account',
       columns: [
@@ -594,11 +614,7 @@ function tokensPage(user) {
       revealNext = { value: r.result.value, what: `Token ${r.result.name} created` };
       await ctx.rerender();
     });
-    if (revealNext) {
-      const { value, what } = revealNext;
-      revealNext = null;
-      reveal(value, what);
-    }
+    showPendingSecret(anchor, 'New token value');
     return [h('h1', {}, title), anchor, list, pager(env.result_info, (p) => ctx.withParams({ page: p })), edit, create];
   };
 }
@@ -700,11 +716,6 @@ async function oauthClientsPage(ctx) {
     api.get('/oauth/scopes').then((e) => e.result).catch(() => []),
   ]);
   const anchor = h('div', {});
-  const reveal = (value, what) => {
-    const panel = secretPanel(value, what, 'New client secret');
-    anchor.replaceChildren(panel);
-    requestAnimationFrame(() => panel.querySelector('button').focus());
-  };
   const list = table({
     caption: 'OAuth clients: applications that may ask people for access to this account',
     columns: [
@@ -764,11 +775,7 @@ async function oauthClientsPage(ctx) {
     revealNext = { value: r.result.client_secret, what: `OAuth client ${r.result.client_name} created` };
     await ctx.rerender();
   });
-  if (revealNext) {
-    const { value, what } = revealNext;
-    revealNext = null;
-    reveal(value, what);
-  }
+  showPendingSecret(anchor, 'New client secret');
   return [h('h1', {}, 'OAuth clients'), anchor, list, create];
 }
 

@@ -6,7 +6,7 @@
 // beside it.
 
 import { accountKey } from './api.js';
-import { button, checkbox, field, h, nextId, select } from './ui.js';
+import { button, checkbox, few, field, h, nextId, select } from './ui.js';
 
 const WHOLE = '__whole_account__';
 
@@ -152,12 +152,6 @@ export function policyBuilder({ mode, account, groups, resourceGroups = [], scop
   else add();
   renumber();
   return { element, value: () => entries.map((e) => e.value()) };
-}
-
-/** Names, the first few of them and a count of the rest. */
-function few(names, max = 3) {
-  if (names.length <= max) return names.join(', ');
-  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }
 
 /** A resource key in words where it has a plain name. */

@@ -63,6 +63,12 @@ export function select(options, value) {
 /** A button. */
 export const button = (text, onclick, attrs = {}) => h('button', { type: 'button', onclick, ...attrs }, text);
 
+/** The first `max` items joined by `sep`, and a count of the rest: "a, b, c and 2 more". */
+export function few(items, { max = 3, sep = ', ', last = ' and ' } = {}) {
+  if (items.length <= max) return items.join(sep);
+  return `${items.slice(0, max).join(sep)}${last}${items.length - max} more`;
+}
+
 /** Short readable date-time (UTC, as the API gives it). */
 export function when(iso) {
   if (!iso) return '—';

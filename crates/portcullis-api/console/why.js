@@ -3,16 +3,10 @@
 // from, and the member's effective policies (or the token's policies) with the deciding ones marked.
 
 import * as api from './api.js';
-import { catalogs, effectiveTable, sourceText } from './pages.js';
+import { A, catalogs, effectiveTable, sourceText } from './pages.js';
 import { describePolicy } from './policy.js';
-import { failure, field, fill, h, onSubmit, table } from './ui.js';
+import { failure, few, field, fill, h, onSubmit, table } from './ui.js';
 
-const A = (ctx) => `/accounts/${encodeURIComponent(ctx.account)}`;
-
-/** The first few of a list, and how many more. */
-function few(items, max = 3) {
-  return items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`;
-}
 
 /** What each route of this server needs, from its OpenAPI document: permission key -> summaries. */
 let served = null;
@@ -101,7 +95,7 @@ export async function whyPage(ctx) {
             { title: 'Permission', cell: (d) => h('code', {}, d.permission) },
             { title: 'Decision', cell: (d) => h('span', { class: `badge ${d.allowed ? 'allow' : 'deny'}` }, d.allowed ? 'allowed' : 'denied') },
             { title: 'Decided by', cell: (d) => (d.decided_by.length ? d.decided_by.map((x) => sourceText(x.source)).join(', ') : 'default deny') },
-            { title: 'Needed to', cell: (d) => few(routesByKey.get(d.permission) || []) },
+            { title: 'Needed to', cell: (d) => few(routesByKey.get(d.permission) || [], { sep: '; ', last: '; and ' }) },
           ],
           rows: r.result,
           empty: 'This server reported no permission keys.',

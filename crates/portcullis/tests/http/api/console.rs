@@ -252,15 +252,7 @@ fn serve_names_the_console_and_how_to_begin_on_an_empty_database() {
     assert!(log.contains("portcullis bootstrap"), "{log}");
     drop(empty);
 
-    cli_json(&[
-        "bootstrap",
-        "--database",
-        &db,
-        "--account-name",
-        "Acme",
-        "--email",
-        "admin@example.com",
-    ]);
+    bootstrap(&db, "Acme", "admin@example.com", &[]);
     let ready = Server::start(dir.path(), &db);
     wait_for(&ready, "admin console: http://");
     // The hint would follow the console's line at once (one query later).
